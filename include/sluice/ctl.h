@@ -140,9 +140,15 @@ enum sl_media_kind {
 /*
  * SL_CTL_SUBSCRIBE / SL_CTL_UNSUBSCRIBE: subscriber receives the publisher's
  * RTP stream src_ssrc, rewritten into its own continuous stream dst_ssrc.
- * Both endpoints must be in the same room. Subscribing again with a new
- * dst_ssrc re-points the subscription; the subscriber's view stays
- * continuous.
+ * Both endpoints must be in the same room and on the same worker.
+ *
+ * A subscription is named by (subscriber, dst_ssrc): subscribing again with
+ * a dst_ssrc the subscriber already receives re-points that stream to the
+ * new (publisher, src_ssrc), and the subscriber's view stays continuous
+ * (sequence numbers go on by one, timestamps move forward). A fresh
+ * subscription starts with out seq/ts = in seq/ts. UNSUBSCRIBE names
+ * (subscriber, publisher, src_ssrc). Receiving the same (publisher,
+ * src_ssrc) twice is -EEXIST.
  */
 struct sl_ctl_sub {
 	struct sl_ctl_hdr h;
