@@ -1,0 +1,147 @@
+/*
+ * feedback.c - what the dataplane does with a decrypted compound RTCP packet.
+ *
+ * RTCP from an endpoint says one of three things. As a publisher it sends
+ * sender reports: each is rewritten into every subscriber's view (SSRC,
+ * RTP timestamp, the subscriber's own packet and octet counts) and sent on.
+ * As a subscriber it sends receiver reports (consumed here: the SFU
+ * terminates them), NACKs (answered from the stream's history, the same
+ * rewritten packet protected again) and keyframe requests (PLI/FIR, sent on
+ * to the publisher for the source SSRC, at most one per pli-interval per
+ * stream). The compound is validated whole before anything is acted on.
+ */
+#include <string.h>
+
+#include <sluice/rtp.h>
+
+#include "dp.h"
+
+#define SL_NACK_MAX 64 /* sequence numbers answered per NACK packet */
+
+static void forward_sr(struct sl_worker *w, uint32_t ep_slot, const uint8_t *p,
+		       const struct sl_rtcp_pkt *pk)
+{
+	struct sl_rtcp_sr sr, out;
+	uint8_t buf[64];
+	uint32_t si;
+
+	if (sl_rtcp_sr_read(p, pk, &sr) != 0)
+		return;
+	si = sl_tables_stream_find(w->t, ep_slot, sr.ssrc);
+	if (si == SL_NONE || w->t->eps[ep_slot].mute[w->t->streams[si].kind])
+		return;
+	for (uint32_t s = w->t->streams[si].first_sub; s != SL_NONE;
+	     s = w->t->subs[s].next_in_stream) {
+		struct sl_sub *sub = &w->t->subs[s];
+		size_t n;
+
+		if (!sub->started || sub->resync)
+			continue; /* nothing sent yet: no mapping to report */
+		out = (struct sl_rtcp_sr){ .ssrc = sub->dst_ssrc, .ntp = sr.ntp,
+					   .rtp_ts = sr.rtp_ts + sub->ts_delta,
+					   .packets = sub->packets, .octets = sub->octets };
+		n = sl_rtcp_build_sr(buf, sizeof(buf), &out);
+		if (n)
+			sl_forward_send_rtcp(w, sub->ep, buf, (uint16_t)n);
+	}
+}
+
+static void answer_nack(struct sl_worker *w, uint32_t ep_slot, const uint8_t *p,
+			const struct sl_rtcp_pkt *pk)
+{
+	uint32_t sub = sl_tables_sub_by_dst(w->t, ep_slot, pk->media_ssrc);
+	uint16_t seqs[SL_NACK_MAX];
+	unsigned n;
+
+	if (sub == SL_NONE)
+		return;
+	n = sl_rtcp_nack_seqs(p, pk, seqs, SL_NACK_MAX);
+	for (unsigned i = 0; i < n; i++) {
+		struct sl_sub *s = &w->t->subs[sub];
+		uint16_t in_seq = sl_sub_unmap_seq(s, seqs[i]);
+		struct rte_mbuf *h = sl_history_get(w, s->stream, in_seq);
+
+		if (!h) {
+			SL_COUNT(w, drop_nack_miss);
+			continue;
+		}
+		SL_COUNT(w, nack_retransmits);
+		sl_forward_fanout(w, rte_pktmbuf_mtod(h, const uint8_t *),
+				  rte_pktmbuf_data_len(h), &sub, 1, true);
+	}
+}
+
+static void push_event(struct sl_worker *w, uint32_t ep_id, uint16_t type,
+		       uint32_t value, uint32_t count)
+{
+	struct sl_event_msg ev = { .ep_id = ep_id, .type = type, .value = value, .count = count };
+
+	if (rte_ring_sp_enqueue_elem(w->ev_ring, &ev, sizeof(ev)) != 0)
+		SL_COUNT(w, drop_up_full);
+}
+
+/* PLI (fmt 1) or FIR (fmt 4) from a subscriber: one PLI/FIR to the publisher. */
+static void keyframe_request(struct sl_worker *w, uint32_t ep_slot, const uint8_t *p,
+			     const struct sl_rtcp_pkt *pk)
+{
+	uint32_t media = pk->media_ssrc, sub;
+	uint64_t now = rte_rdtsc();
+	struct sl_endpoint *pub;
+	struct sl_stream *st;
+	uint8_t buf[32];
+	size_t n;
+
+	if (pk->fmt == 4) { /* FIR: the target SSRC is in the first FCI entry */
+		if (pk->len < 20)
+			return;
+		memcpy(&media, p + pk->off + 12, 4);
+		media = rte_be_to_cpu_32(media);
+	}
+	sub = sl_tables_sub_by_dst(w->t, ep_slot, media);
+	if (sub == SL_NONE)
+		return;
+	st = &w->t->streams[w->t->subs[sub].stream];
+	if (st->last_pli_tsc && now - st->last_pli_tsc < w->pli_tsc) {
+		SL_COUNT(w, drop_pli_ratelimit);
+		return;
+	}
+	st->last_pli_tsc = now;
+	pub = &w->t->eps[st->ep];
+	if (pk->fmt == 4)
+		n = sl_rtcp_build_fir(buf, sizeof(buf), pub->fb_ssrc, st->ssrc, pub->fir_seq++);
+	else
+		n = sl_rtcp_build_pli(buf, sizeof(buf), pub->fb_ssrc, st->ssrc);
+	if (!n)
+		return;
+	SL_COUNT(w, pli_forwarded);
+	sl_forward_send_rtcp(w, st->ep, buf, (uint16_t)n);
+	push_event(w, pub->id, SL_EV_KEYFRAME_REQ, st->ssrc, 1);
+}
+
+void sl_feedback_handle(struct sl_worker *w, uint32_t ep_slot, const uint8_t *p,
+			uint16_t len)
+{
+	struct sl_rtcp_iter it;
+	struct sl_rtcp_pkt pk;
+
+	if (sl_rtcp_validate(p, len) < 0) {
+		SL_COUNT(w, drop_rtcp_malformed);
+		return;
+	}
+	sl_rtcp_iter_init(&it, p, len);
+	while (sl_rtcp_next(&it, &pk) == 1) {
+		if (pk.type == SL_RTCP_SR)
+			forward_sr(w, ep_slot, p, &pk);
+		else if (pk.type == SL_RTCP_RTPFB && pk.fmt == 1)
+			answer_nack(w, ep_slot, p, &pk);
+		else if (pk.type == SL_RTCP_PSFB && (pk.fmt == 1 || pk.fmt == 4))
+			keyframe_request(w, ep_slot, p, &pk);
+		/* RR, SDES, BYE, REMB, transport-cc: terminated here. */
+	}
+}
+
+void sl_feedback_event(struct sl_worker *w, uint32_t ep_id, uint16_t type,
+		       uint32_t value, uint32_t count)
+{
+	push_event(w, ep_id, type, value, count);
+}

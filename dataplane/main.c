@@ -1,1 +1,248 @@
-int main(void) { return 0; }
+/*
+ * main.c - sluice-dataplane: start-up, the main lcore's loop, shutdown.
+ *
+ * Start-up does everything that can fail, in order, and exits with a clear
+ * message naming the setting at the first failure: configuration (before
+ * DPDK is touched, status 2), EAL, SRTP, pools, the port, the workers'
+ * tables and rings, the control socket. Only then are the workers launched.
+ * The main lcore then serves the control socket and prints counters until
+ * SIGINT/SIGTERM, after which workers stop, every SRTP context is wiped and
+ * freed, and the socket is removed. Core dumps are disabled: media and keys
+ * live in this process's memory and nowhere else.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+
+#include <rte_cycles.h>
+#include <rte_eal.h>
+#include <rte_ethdev.h>
+#include <rte_launch.h>
+#include <rte_lcore.h>
+#include <rte_malloc.h>
+#include <rte_mbuf.h>
+
+#include "dp.h"
+
+#define SL_RING_SIZE 1024
+#define SL_MBUF_CACHE 256
+#define SL_MBUF_DATA (2048 + RTE_PKTMBUF_HEADROOM)
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	sl_quit = true;
+}
+
+static void no_core_dumps(void)
+{
+	struct rlimit rl = { 0, 0 };
+
+	setrlimit(RLIMIT_CORE, &rl);
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+}
+
+static struct rte_ring *ring(const char *what, unsigned w, unsigned flags, unsigned esize)
+{
+	char name[RTE_RING_NAMESIZE];
+
+	snprintf(name, sizeof(name), "sl_%s_%u", what, w);
+	if (esize)
+		return rte_ring_create_elem(name, esize, SL_RING_SIZE, (int)rte_socket_id(), flags);
+	return rte_ring_create(name, SL_RING_SIZE, (int)rte_socket_id(), flags);
+}
+
+static struct sl_worker *worker_create(const struct sl_dp_config *cfg, unsigned id,
+				       struct rte_mempool *pool, struct rte_mempool *hist,
+				       const struct sl_net_local *local)
+{
+	struct sl_worker *w = rte_zmalloc("sl_worker", sizeof(*w), RTE_CACHE_LINE_SIZE);
+	char name[32];
+
+	if (!w)
+		return NULL;
+	w->id = id;
+	w->lcore = cfg->lcore[id + 1];
+	w->port = (uint16_t)cfg->port_id;
+	w->queue = (uint16_t)id;
+	w->n_workers = (uint16_t)(cfg->n_lcores - 1);
+	w->base_port = (uint16_t)cfg->base_port;
+	w->mtu = (uint16_t)cfg->mtu;
+	w->pool = pool;
+	w->hist_pool = hist;
+	w->local = local;
+	w->hz = rte_get_tsc_hz();
+	w->timeout_tsc = w->hz * cfg->timeout_s;
+	w->level_tsc = w->hz * cfg->level_interval_ms / 1000;
+	w->pli_tsc = w->hz * cfg->pli_interval_ms / 1000;
+	w->drain_tsc = w->hz / 10000; /* 100 us between command/timer checks */
+	w->cmd_ring = ring("cmd", id, RING_F_SC_DEQ, 0);
+	w->done_ring = ring("done", id, RING_F_SP_ENQ | RING_F_SC_DEQ, 0);
+	w->up_ring = ring("up", id, RING_F_SP_ENQ | RING_F_SC_DEQ, 0);
+	w->ev_ring = ring("ev", id, RING_F_SP_ENQ | RING_F_SC_DEQ, sizeof(struct sl_event_msg));
+	w->handoff_ring = ring("handoff", id, RING_F_SC_DEQ, 0);
+	snprintf(name, sizeof(name), "sl_w%u", id);
+	w->t = sl_tables_create(name, (int)rte_socket_id(), cfg->max_endpoints,
+				cfg->max_streams, cfg->max_subs, cfg->history);
+	if (!w->cmd_ring || !w->done_ring || !w->up_ring || !w->ev_ring ||
+	    !w->handoff_ring || !w->t) {
+		fprintf(stderr, "max-endpoints/max-streams/max-subs/history: not enough memory for worker %u's tables (try --memory or smaller limits)\n", id);
+		return NULL;
+	}
+	return w;
+}
+
+/* Wipe every key still installed: all endpoints' SRTP contexts. */
+static void worker_destroy(struct sl_worker *w)
+{
+	for (uint32_t i = 0; i < w->t->max_eps; i++) {
+		struct sl_srtp *rx, *tx;
+
+		if (w->t->eps[i].id == 0)
+			continue;
+		sl_tables_ep_remove(w->t, i, &rx, &tx);
+		sl_srtp_destroy(rx);
+		sl_srtp_destroy(tx);
+	}
+	sl_tables_destroy(w->t);
+}
+
+static struct rte_mempool *pools(const struct sl_dp_config *cfg, struct rte_mempool **hist)
+{
+	unsigned priv = RTE_ALIGN(sizeof(struct sl_mbuf_meta), RTE_MBUF_PRIV_ALIGN);
+	struct rte_mempool *p;
+
+	p = rte_pktmbuf_pool_create("sl_pool", cfg->mbufs, SL_MBUF_CACHE, (uint16_t)priv,
+				    SL_MBUF_DATA, (int)rte_socket_id());
+	*hist = rte_pktmbuf_pool_create("sl_hist", cfg->history_mbufs, SL_MBUF_CACHE, 0,
+					SL_MBUF_DATA, (int)rte_socket_id());
+	if (!p || !*hist) {
+		fprintf(stderr, "mbufs/history-mbufs: cannot allocate %u + %u packet buffers: %s (try --memory or fewer)\n",
+			cfg->mbufs, cfg->history_mbufs, rte_strerror(rte_errno));
+		return NULL;
+	}
+	return p;
+}
+
+static int check_lcores(const struct sl_dp_config *cfg)
+{
+	if (rte_get_main_lcore() != cfg->lcore[0]) {
+		fprintf(stderr, "lcores: main lcore is %u, expected %u\n", rte_get_main_lcore(), cfg->lcore[0]);
+		return -EINVAL;
+	}
+	for (unsigned i = 1; i < cfg->n_lcores; i++) {
+		if (!rte_lcore_is_enabled(cfg->lcore[i])) {
+			fprintf(stderr, "lcores: lcore %u is not available\n", cfg->lcore[i]);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+static void serve(struct sl_ctl_server *srv, struct sl_worker **ws, unsigned n,
+		  const struct sl_dp_config *cfg)
+{
+	uint64_t hz = rte_get_tsc_hz(), next_stats = rte_rdtsc() + cfg->stats_s * hz;
+	uint64_t v[SL_CNT_MAX];
+
+	while (!sl_quit) {
+		sl_ctl_server_poll(srv, 1);
+		if (cfg->stats_s && rte_rdtsc() >= next_stats) {
+			sl_counters_sum(ws, n, sl_ctl_server_counters(srv), v);
+			sl_counters_print(stdout, v);
+			next_stats = rte_rdtsc() + cfg->stats_s * hz;
+		}
+	}
+}
+
+static void print_counters(struct sl_ctl_server *srv, struct sl_worker **ws, unsigned n)
+{
+	uint64_t v[SL_CNT_MAX];
+
+	sl_counters_sum(ws, n, sl_ctl_server_counters(srv), v);
+	sl_counters_print(stdout, v);
+}
+
+static int run(struct sl_dp_config *cfg)
+{
+	static struct sl_worker *ws[SL_MAX_WORKERS];
+	unsigned n = cfg->n_lcores - 1, rx_flags;
+	struct rte_mempool *pool, *hist;
+	struct sl_ctl_server *srv;
+	struct rte_ether_addr mac;
+	bool tx_csum, steering;
+
+	if (check_lcores(cfg) || sl_srtp_init(true) != 0)
+		return 1;
+	pool = pools(cfg, &hist);
+	if (!pool)
+		return 1;
+	if (sl_port_setup(cfg, (uint16_t)n, pool, &rx_flags, &tx_csum, &steering) != 0) {
+		fprintf(stderr, "port %u: setup failed (see the messages above)\n", cfg->port_id);
+		return 1;
+	}
+	rte_eth_macaddr_get((uint16_t)cfg->port_id, &mac);
+	memcpy(cfg->local.mac, mac.addr_bytes, 6);
+	sl_net_ip6_link_local(cfg->local.mac, cfg->local.ip6_ll);
+	for (unsigned i = 0; i < n; i++) {
+		ws[i] = worker_create(cfg, i, pool, hist, &cfg->local);
+		if (!ws[i])
+			return 1;
+		ws[i]->all = ws;
+		ws[i]->rx_flags = rx_flags;
+		ws[i]->tx_udp_csum_offload = tx_csum;
+	}
+	srv = sl_ctl_server_create(cfg, ws, n, pool);
+	if (!srv)
+		return 1;
+	printf("sluice-dataplane: %u worker(s), UDP ports %u-%u, %s steering, checksum offload rx %s tx %s\n",
+	       n, cfg->base_port, cfg->base_port + n - 1, steering ? "rte_flow" : "software",
+	       rx_flags ? "on" : "off", tx_csum ? "on" : "off");
+	for (unsigned i = 0; i < n; i++)
+		rte_eal_remote_launch(sl_worker_main, ws[i], ws[i]->lcore);
+	printf("sluice-dataplane: ready\n");
+	fflush(stdout);
+	serve(srv, ws, n, cfg);
+	rte_eal_mp_wait_lcore();
+	print_counters(srv, ws, n);
+	sl_ctl_server_destroy(srv);
+	for (unsigned i = 0; i < n; i++)
+		worker_destroy(ws[i]);
+	rte_eth_dev_stop((uint16_t)cfg->port_id);
+	rte_eth_dev_close((uint16_t)cfg->port_id);
+	sl_srtp_shutdown();
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static struct sl_dp_config cfg;
+	char err[512], *eal_argv[64];
+	int eal_argc, rc;
+
+	no_core_dumps();
+	rc = sl_config_parse(argc, argv, &cfg, err, sizeof(err));
+	if (rc == 1) {
+		sl_config_usage(stdout);
+		return 0;
+	}
+	if (rc < 0) {
+		fprintf(stderr, "sluice-dataplane: %s\n", err);
+		return 2;
+	}
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	eal_argc = sl_config_eal_args(&cfg, eal_argv, (int)RTE_DIM(eal_argv));
+	if (rte_eal_init(eal_argc, eal_argv) < 0) {
+		fprintf(stderr, "sluice-dataplane: EAL start failed: %s (check --lcores, --vdev/--pci, --huge, --memory)\n",
+			rte_strerror(rte_errno));
+		return 1;
+	}
+	rc = run(&cfg);
+	rte_eal_cleanup();
+	return rc;
+}

@@ -1,0 +1,360 @@
+/*
+ * worker.c - one worker lcore: rx_burst -> stages -> tx flush, forever.
+ *
+ * Shaped like DPDK's l3fwd: a burst of up to 32 frames is received and each
+ * goes through parse -> classify -> act; answers and forwarded packets are
+ * buffered and flushed once per loop turn. Between bursts the worker takes
+ * packets other workers handed off to it (no rte_flow on the port), applies
+ * a few commands from the main lcore, and every millisecond or so runs its
+ * timers (audio-level reports, liveness). No locks, no allocation but mbufs,
+ * no syscalls, no logging above debug.
+ */
+#include <string.h>
+
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_prefetch.h>
+
+#include <sluice/rtp.h>
+
+#include "dp.h"
+
+#define SL_CMDS_PER_TURN 8
+
+volatile bool sl_quit;
+
+void sl_worker_tx_flush(struct sl_worker *w)
+{
+	uint16_t sent = 0;
+
+	while (sent < w->tx_n) {
+		uint16_t n = rte_eth_tx_burst(w->port, w->queue, w->tx + sent,
+					      (uint16_t)(w->tx_n - sent));
+		if (n == 0)
+			break;
+		for (uint16_t i = sent; i < sent + n; i++)
+			w->cnt[SL_CNT_tx_bytes] += rte_pktmbuf_pkt_len(w->tx[i]);
+		sent += n;
+	}
+	w->cnt[SL_CNT_tx_packets] += sent;
+	if (sent < w->tx_n) {
+		w->cnt[SL_CNT_drop_tx_full] += w->tx_n - sent;
+		rte_pktmbuf_free_bulk(w->tx + sent, w->tx_n - sent);
+	}
+	w->tx_n = 0;
+}
+
+void sl_worker_tx(struct sl_worker *w, struct rte_mbuf *m)
+{
+	if (w->tx_n == RTE_DIM(w->tx))
+		sl_worker_tx_flush(w);
+	w->tx[w->tx_n++] = m;
+}
+
+static unsigned rx_flags_of(const struct sl_worker *w, const struct rte_mbuf *m)
+{
+	unsigned f = 0;
+
+	if ((w->rx_flags & SL_NET_CSUM_IP_OK) &&
+	    (m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK) == RTE_MBUF_F_RX_IP_CKSUM_GOOD)
+		f |= SL_NET_CSUM_IP_OK;
+	if ((w->rx_flags & SL_NET_CSUM_L4_OK) &&
+	    (m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK) == RTE_MBUF_F_RX_L4_CKSUM_GOOD)
+		f |= SL_NET_CSUM_L4_OK;
+	return f;
+}
+
+static void addr_from_info(struct sl_ctl_addr *a, const struct sl_net_info *ni)
+{
+	memset(a, 0, sizeof(*a));
+	a->family = ni->ip_version;
+	a->has_vlan = ni->has_vlan;
+	a->vlan_tci = ni->has_vlan ? ni->vlan_tci : 0;
+	memcpy(a->peer_mac, ni->src_mac, 6);
+	a->remote_port = ni->src_port;
+	a->local_port = ni->dst_port;
+	memcpy(a->remote_ip, ni->src_ip, ni->ip_version == 4 ? 4 : 16);
+	memcpy(a->local_ip, ni->dst_ip, ni->ip_version == 4 ? 4 : 16);
+}
+
+/* Hand a packet to the main lcore for the control plane. Consumes m. */
+static void send_up(struct sl_worker *w, struct rte_mbuf *m,
+		    const struct sl_net_info *ni, uint8_t kind)
+{
+	struct sl_mbuf_meta *meta = rte_mbuf_to_priv(m);
+
+	if (ni->payload_len > SL_CTL_MAX_PKT) {
+		SL_COUNT(w, drop_oversize);
+		rte_pktmbuf_free(m);
+		return;
+	}
+	addr_from_info(&meta->addr, ni);
+	meta->payload_off = ni->payload_off;
+	meta->payload_len = ni->payload_len;
+	meta->kind = kind;
+	if (rte_ring_sp_enqueue(w->up_ring, m) != 0) {
+		SL_COUNT(w, drop_up_full);
+		rte_pktmbuf_free(m);
+		return;
+	}
+	if (kind == SL_PKT_STUN)
+		SL_COUNT(w, stun_up);
+	else if (kind == SL_PKT_DTLS)
+		SL_COUNT(w, dtls_up);
+	else
+		SL_COUNT(w, unknown_up);
+}
+
+/* RTP/RTCP from no endpoint: counted, a few per second go up, no state. */
+static void unknown_source(struct sl_worker *w, struct rte_mbuf *m,
+			   const struct sl_net_info *ni)
+{
+	uint64_t now = rte_rdtsc();
+
+	SL_COUNT(w, drop_unknown_source);
+	if (now - w->up_tokens_tsc > w->hz) {
+		w->up_tokens_tsc = now;
+		w->up_tokens = SL_UP_PER_SEC;
+	}
+	if (w->up_tokens == 0) {
+		rte_pktmbuf_free(m);
+		return;
+	}
+	w->up_tokens--;
+	send_up(w, m, ni, SL_PKT_UNKNOWN);
+}
+
+static void handoff(struct sl_worker *w, struct rte_mbuf *m, unsigned target)
+{
+	if (rte_ring_mp_enqueue(w->all[target]->handoff_ring, m) != 0) {
+		SL_COUNT(w, drop_handoff_full);
+		rte_pktmbuf_free(m);
+		return;
+	}
+	SL_COUNT(w, handoff);
+}
+
+static void media(struct sl_worker *w, struct rte_mbuf *m,
+		  const struct sl_net_info *ni, bool rtcp)
+{
+	size_t l3 = ni->ip_version == 4 ? SL_IP4_HLEN : SL_IP6_HLEN;
+	struct sl_ctl_addr a;
+	struct sl_tuple_key k;
+	uint32_t slot;
+
+	if (ni->payload_len + l3 + SL_UDP_HLEN > w->mtu) {
+		SL_COUNT(w, drop_oversize);
+		rte_pktmbuf_free(m);
+		return;
+	}
+	addr_from_info(&a, ni);
+	sl_tuple_key_from_addr(&k, &a);
+	slot = sl_tables_ep_by_tuple(w->t, &k);
+	if (slot == SL_NONE) {
+		unknown_source(w, m, ni);
+		return;
+	}
+	if (rtcp)
+		sl_forward_rtcp(w, m, slot, ni->payload_off, ni->payload_len);
+	else
+		sl_forward_rtp(w, m, slot, ni->payload_off, ni->payload_len);
+}
+
+static void udp(struct sl_worker *w, struct rte_mbuf *m, const struct sl_net_info *ni)
+{
+	uint16_t port = rte_be_to_cpu_16(ni->dst_port);
+	const uint8_t *pl = rte_pktmbuf_mtod_offset(m, const uint8_t *, ni->payload_off);
+
+	if (port < w->base_port || (unsigned)(port - w->base_port) >= w->n_workers) {
+		SL_COUNT(w, drop_bad_port);
+		rte_pktmbuf_free(m);
+		return;
+	}
+	if ((unsigned)(port - w->base_port) != w->id) {
+		handoff(w, m, port - w->base_port);
+		return;
+	}
+	switch (sl_demux(pl, ni->payload_len)) {
+	case SL_DEMUX_STUN:
+		send_up(w, m, ni, SL_PKT_STUN);
+		break;
+	case SL_DEMUX_DTLS:
+		send_up(w, m, ni, SL_PKT_DTLS);
+		break;
+	case SL_DEMUX_RTP:
+		media(w, m, ni, false);
+		break;
+	case SL_DEMUX_RTCP:
+		media(w, m, ni, true);
+		break;
+	default:
+		SL_COUNT(w, drop_demux);
+		rte_pktmbuf_free(m);
+		break;
+	}
+}
+
+static const uint8_t verdict_counter[] = {
+	[SL_NET_DROP_RUNT] = SL_CNT_drop_runt,
+	[SL_NET_DROP_L2] = SL_CNT_drop_l2,
+	[SL_NET_DROP_L3] = SL_CNT_drop_l3,
+	[SL_NET_DROP_L4] = SL_CNT_drop_l4,
+	[SL_NET_DROP_CHECKSUM] = SL_CNT_drop_checksum,
+	[SL_NET_DROP_NOT_FOR_US] = SL_CNT_drop_not_for_us,
+};
+
+/* ARP, NDP and echo: rewritten in place and sent straight back. */
+static void respond(struct sl_worker *w, struct rte_mbuf *m, const struct sl_net_info *ni)
+{
+	uint8_t *f = rte_pktmbuf_mtod(m, uint8_t *);
+	size_t len = rte_pktmbuf_data_len(m), n = 0;
+	enum sl_counter c = SL_CNT_drop_not_for_us;
+
+	switch (ni->kind) {
+	case SL_NET_ARP:
+		n = sl_net_arp_reply(f, len, len, ni, w->local);
+		c = SL_CNT_arp_replies;
+		break;
+	case SL_NET_ICMP4_ECHO:
+		n = sl_net_icmp4_echo_reply(f, len, len, ni, w->local);
+		c = SL_CNT_icmp_echo_replies;
+		break;
+	case SL_NET_ICMP6_ECHO:
+		n = sl_net_icmp6_echo_reply(f, len, len, ni, w->local);
+		c = SL_CNT_icmp_echo_replies;
+		break;
+	case SL_NET_NDP_NS:
+		n = sl_net_ndp_na(f, len, len, ni, w->local);
+		c = SL_CNT_ndp_replies;
+		break;
+	default: /* ARP replies: we keep no neighbour table (see ctl.h) */
+		break;
+	}
+	if (n == 0) {
+		rte_pktmbuf_free(m);
+		return;
+	}
+	rte_pktmbuf_trim(m, (uint16_t)(len - n));
+	m->ol_flags = 0;
+	w->cnt[c]++;
+	sl_worker_tx(w, m);
+}
+
+static void process(struct sl_worker *w, struct rte_mbuf *m)
+{
+	struct sl_net_info ni;
+	enum sl_net_verdict v;
+
+	w->cnt[SL_CNT_rx_packets]++;
+	w->cnt[SL_CNT_rx_bytes] += rte_pktmbuf_pkt_len(m);
+	if (m->nb_segs != 1) {
+		SL_COUNT(w, drop_oversize);
+		rte_pktmbuf_free(m);
+		return;
+	}
+	v = sl_net_parse(rte_pktmbuf_mtod(m, const uint8_t *), rte_pktmbuf_data_len(m),
+			 w->local, rx_flags_of(w, m), &ni);
+	if (v != SL_NET_OK) {
+		w->cnt[v < RTE_DIM(verdict_counter) ? verdict_counter[v] : SL_CNT_drop_l2]++;
+		rte_pktmbuf_free(m);
+		return;
+	}
+	if (ni.kind == SL_NET_UDP)
+		udp(w, m, &ni);
+	else
+		respond(w, m, &ni);
+}
+
+/* Handed-off packets were counted as received by the worker that got them. */
+static void process_handoff(struct sl_worker *w, struct rte_mbuf *m)
+{
+	struct sl_net_info ni;
+
+	if (sl_net_parse(rte_pktmbuf_mtod(m, const uint8_t *), rte_pktmbuf_data_len(m),
+			 w->local, SL_NET_CSUM_IP_OK | SL_NET_CSUM_L4_OK, &ni) != SL_NET_OK ||
+	    ni.kind != SL_NET_UDP) {
+		rte_pktmbuf_free(m);
+		return;
+	}
+	udp(w, m, &ni);
+}
+
+static void report_levels(struct sl_worker *w)
+{
+	for (uint32_t i = 0; i < w->t->max_eps; i++) {
+		struct sl_endpoint *e = &w->t->eps[i];
+
+		if (e->id == 0 || e->level_count == 0)
+			continue;
+		sl_feedback_event(w, e->id, SL_EV_AUDIO_LEVEL, e->level_min, e->level_count);
+		e->level_count = 0;
+		e->level_min = 127;
+	}
+}
+
+static void check_timeouts(struct sl_worker *w, uint64_t now)
+{
+	for (uint32_t i = 0; i < w->t->max_eps; i++) {
+		struct sl_endpoint *e = &w->t->eps[i];
+
+		if (e->id == 0 || e->timeout_sent || now - e->last_rx_tsc < w->timeout_tsc)
+			continue;
+		e->timeout_sent = true;
+		sl_feedback_event(w, e->id, SL_EV_TIMEOUT, 0, 0);
+	}
+}
+
+static void timers(struct sl_worker *w, uint64_t now)
+{
+	if (now >= w->next_level) {
+		report_levels(w);
+		w->next_level = now + w->level_tsc;
+	}
+	if (now >= w->next_timeout_scan) {
+		check_timeouts(w, now);
+		w->next_timeout_scan = now + w->hz / 10;
+	}
+}
+
+static void commands(struct sl_worker *w)
+{
+	struct sl_cmd *c[SL_CMDS_PER_TURN];
+	unsigned n = rte_ring_sc_dequeue_burst(w->cmd_ring, (void **)c, SL_CMDS_PER_TURN, NULL);
+
+	for (unsigned i = 0; i < n; i++) {
+		sl_worker_apply_cmd(w, c[i]);
+		/* done_ring is as large as cmd_ring: this cannot fail. */
+		rte_ring_sp_enqueue(w->done_ring, c[i]);
+	}
+}
+
+int sl_worker_main(void *arg)
+{
+	struct sl_worker *w = arg;
+	struct rte_mbuf *pkts[SL_BURST];
+	uint64_t next_timer = 0;
+
+	while (!sl_quit) {
+		uint16_t n = rte_eth_rx_burst(w->port, w->queue, pkts, SL_BURST);
+		uint64_t now;
+
+		for (uint16_t i = 0; i < n; i++) {
+			if (i + 1 < n)
+				rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void *));
+			process(w, pkts[i]);
+		}
+		n = (uint16_t)rte_ring_sc_dequeue_burst(w->handoff_ring, (void **)pkts, SL_BURST, NULL);
+		for (uint16_t i = 0; i < n; i++)
+			process_handoff(w, pkts[i]);
+		if (w->tx_n)
+			sl_worker_tx_flush(w);
+		now = rte_rdtsc();
+		if (now >= next_timer) {
+			commands(w);
+			timers(w, now);
+			next_timer = now + w->drain_tsc;
+		}
+	}
+	sl_worker_tx_flush(w);
+	return 0;
+}

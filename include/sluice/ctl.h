@@ -123,7 +123,7 @@ struct sl_ctl_ep {
 	struct sl_ctl_key rx; /* the endpoint protects what it sends us with it */
 	struct sl_ctl_key tx; /* we protect what we send the endpoint with it */
 };
-_Static_assert(sizeof(struct sl_ctl_ep) == 208, "sl_ctl_ep layout");
+_Static_assert(sizeof(struct sl_ctl_ep) == 184, "sl_ctl_ep layout");
 
 /* SL_CTL_EP_REMOVE */
 struct sl_ctl_ep_ref {

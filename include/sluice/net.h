@@ -153,6 +153,9 @@ size_t sl_net_hdr_len(const struct sl_net_flow *f);
 size_t sl_net_write_udp(uint8_t *hdr, const struct sl_net_flow *f,
 			size_t payload_len, bool udp_csum);
 
+/* The EUI-64 link-local address (fe80::/64) derived from a MAC. */
+void sl_net_ip6_link_local(const uint8_t mac[6], uint8_t out[16]);
+
 /* Internet checksum helpers (RFC 1071), exposed for tests and the bench. */
 uint32_t sl_net_csum_add(uint32_t sum, const uint8_t *p, size_t len);
 uint16_t sl_net_csum_fold(uint32_t sum);
