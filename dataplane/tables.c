@@ -52,10 +52,11 @@ struct sl_tables *sl_tables_create(const char *name, int socket,
 	t->eps = rte_zmalloc_socket("sl_eps", sizeof(*t->eps) * max_eps, 0, socket);
 	t->streams = rte_zmalloc_socket("sl_streams", sizeof(*t->streams) * max_streams, 0, socket);
 	t->subs = rte_zmalloc_socket("sl_subs", sizeof(*t->subs) * max_subs, 0, socket);
-	t->hist = rte_zmalloc_socket("sl_hist", sizeof(*t->hist) * (size_t)max_streams * history, 0, socket);
+	if (history)
+		t->hist = rte_zmalloc_socket("sl_hist", sizeof(*t->hist) * (size_t)max_streams * history, 0, socket);
 	t->by_tuple = hash_create(name, "tuple", socket, max_eps, sizeof(struct sl_tuple_key));
 	t->by_id = hash_create(name, "id", socket, max_eps, sizeof(uint32_t));
-	if (!t->eps || !t->streams || !t->subs || !t->hist || !t->by_tuple || !t->by_id) {
+	if (!t->eps || !t->streams || !t->subs || (history && !t->hist) || !t->by_tuple || !t->by_id) {
 		sl_tables_destroy(t);
 		return NULL;
 	}
@@ -249,8 +250,11 @@ static void sub_free(struct sl_tables *t, uint32_t sub)
 
 static void history_drop(struct sl_tables *t, uint32_t si)
 {
-	struct rte_mbuf **h = &t->hist[(size_t)si * t->history];
+	struct rte_mbuf **h;
 
+	if (!t->hist)
+		return;
+	h = &t->hist[(size_t)si * t->history];
 	for (uint32_t i = 0; i < t->history; i++) {
 		rte_pktmbuf_free(h[i]);
 		h[i] = NULL;

@@ -1,0 +1,164 @@
+/*
+ * test_config.c - the dataplane's configuration parsing.
+ *
+ * An operator's typo must stop the process with a message naming the
+ * setting, never start it half-configured; the config file and the flags
+ * must mean the same; and the EAL arguments must follow from them.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "dp.h"
+
+#define BASE "sluice-dataplane", "--vdev", "net_null0", "--ipv4", "10.0.0.1"
+
+static int parse(struct sl_dp_config *c, char *err, int argc, char **argv)
+{
+	return sl_config_parse(argc, argv, c, err, 256);
+}
+
+#define PARSE(c, err, ...)                                                     \
+	parse(c, err, (int)(sizeof((char *[]){ __VA_ARGS__ }) / sizeof(char *)), \
+	      (char *[]){ __VA_ARGS__ })
+
+static void defaults_and_flags(void **state)
+{
+	struct sl_dp_config c;
+	char err[256] = "";
+
+	(void)state;
+	assert_int_equal(PARSE(&c, err, BASE), 0);
+	assert_int_equal(c.base_port, 10000);
+	assert_int_equal(c.n_lcores, 2);
+	assert_int_equal(c.history, 512);
+	assert_true(c.local.has_ip4);
+	assert_false(c.local.has_ip6);
+	assert_int_equal(PARSE(&c, err, BASE, "--base-port", "20000", "--lcores", "0@0,1@1,2@1",
+			       "--ipv6", "fd00::1", "--mac", "02:00:00:00:00:07", "--history=64"), 0);
+	assert_int_equal(c.base_port, 20000);
+	assert_int_equal(c.n_lcores, 3);
+	assert_int_equal(c.lcore[2], 2);
+	assert_int_equal(c.history, 64);
+	assert_true(c.local.has_ip6);
+	assert_int_equal(c.local.mac[5], 7);
+}
+
+static void bad_values_name_the_setting(void **state)
+{
+	static const struct {
+		const char *flag, *value, *expect;
+	} cases[] = {
+		{ "--base-port", "70000", "base-port" },
+		{ "--base-port", "-1", "base-port" },
+		{ "--base-port", "12x", "base-port" },
+		{ "--lcores", "0", "lcores" },
+		{ "--lcores", "0,0", "lcores" },
+		{ "--lcores", "a,b", "lcores" },
+		{ "--ipv4", "300.1.1.1", "ipv4" },
+		{ "--ipv4", "127.0.0.1", "ipv4" },
+		{ "--ipv6", "ff02::1", "ipv6" },
+		{ "--mac", "01:00:00:00:00:01", "mac" },
+		{ "--mac", "02:00:00:00:00", "mac" },
+		{ "--history", "100", "history" },
+		{ "--huge", "maybe", "huge" },
+		{ "--log-level", "loud", "log-level" },
+		{ "--mbufs", "10", "mbufs" },
+		{ "--file-prefix", "a/b", "file-prefix" },
+		{ "--nonsense", "1", "nonsense" },
+	};
+	struct sl_dp_config c;
+	char err[256];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		err[0] = '\0';
+		assert_int_equal(PARSE(&c, err, BASE, (char *)cases[i].flag, (char *)cases[i].value), -EINVAL);
+		if (!strstr(err, cases[i].expect))
+			fail_msg("%s %s: message '%s' does not name %s", cases[i].flag,
+				 cases[i].value, err, cases[i].expect);
+	}
+	assert_int_equal(PARSE(&c, err, "sluice-dataplane", "--vdev", "net_null0"), -EINVAL);
+	assert_non_null(strstr(err, "ipv4/ipv6"));
+	assert_int_equal(PARSE(&c, err, "sluice-dataplane", "--ipv4", "10.0.0.1"), -EINVAL);
+	assert_non_null(strstr(err, "vdev"));
+	assert_int_equal(PARSE(&c, err, BASE, "--base-port"), -EINVAL);
+	assert_non_null(strstr(err, "needs a value"));
+	assert_int_equal(PARSE(&c, err, BASE, "--help"), 1);
+}
+
+static void config_file_and_override(void **state)
+{
+	char path[] = "/tmp/sl_test_config_XXXXXX";
+	int fd = mkstemp(path);
+	FILE *f = fdopen(fd, "w");
+	struct sl_dp_config c;
+	char err[256];
+
+	(void)state;
+	fprintf(f, "# a comment\nvdev = net_null0\n  ipv4 = 10.1.2.3  # trailing\n\nbase-port = 30000\n");
+	fclose(f);
+	assert_int_equal(PARSE(&c, err, "sluice-dataplane", "-c", path), 0);
+	assert_int_equal(c.base_port, 30000);
+	assert_int_equal(c.local.ip4[3], 3);
+	assert_int_equal(PARSE(&c, err, "sluice-dataplane", "--base-port", "40000", "--config", path), 0);
+	assert_int_equal(c.base_port, 40000); /* flags win over the file */
+	f = fopen(path, "w");
+	fprintf(f, "vdev = net_null0\nipv4 = 10.1.2.3\nthis line is wrong\n");
+	fclose(f);
+	assert_int_equal(PARSE(&c, err, "sluice-dataplane", "-c", path), -EINVAL);
+	assert_non_null(strstr(err, ":3:"));
+	unlink(path);
+	assert_int_equal(PARSE(&c, err, "sluice-dataplane", "-c", path), -EINVAL);
+	assert_non_null(strstr(err, "cannot open"));
+}
+
+static bool has_arg(char **argv, int argc, const char *a)
+{
+	for (int i = 0; i < argc; i++)
+		if (!strcmp(argv[i], a))
+			return true;
+	return false;
+}
+
+static void eal_args(void **state)
+{
+	struct sl_dp_config c;
+	char err[256], *argv[64];
+	int argc;
+
+	(void)state;
+	assert_int_equal(PARSE(&c, err, BASE, "--huge", "off", "--memory", "256", "--lcores", "3,5",
+			       "--", "--extra-eal"), 0);
+	argc = sl_config_eal_args(&c, argv, 64);
+	assert_true(has_arg(argv, argc, "--no-huge"));
+	assert_true(has_arg(argv, argc, "-m256"));
+	assert_true(has_arg(argv, argc, "--no-pci"));
+	assert_true(has_arg(argv, argc, "net_null0"));
+	assert_true(has_arg(argv, argc, "3,5"));
+	assert_true(has_arg(argv, argc, "--extra-eal"));
+	assert_null(argv[argc]);
+	assert_int_equal(PARSE(&c, err, BASE, "--huge", "on", "--pci", "0000:01:00.0"), 0);
+	argc = sl_config_eal_args(&c, argv, 64);
+	assert_false(has_arg(argv, argc, "--no-huge"));
+	assert_false(has_arg(argv, argc, "--no-pci"));
+	assert_true(has_arg(argv, argc, "0000:01:00.0"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(defaults_and_flags),
+		cmocka_unit_test(bad_values_name_the_setting),
+		cmocka_unit_test(config_file_and_override),
+		cmocka_unit_test(eal_args),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
