@@ -97,6 +97,13 @@ struct sl_rtcp_iter {
  */
 int sl_rtcp_validate(const uint8_t *p, size_t len);
 
+/*
+ * The sender SSRC of the first packet (bytes 4-7), for SRTCP before
+ * unprotect: only the first 8 bytes are in the clear, so nothing else of
+ * the compound may be read then. Returns 0 if len < 8. Not validated.
+ */
+uint32_t sl_rtcp_sender_ssrc(const uint8_t *p, size_t len);
+
 void sl_rtcp_iter_init(struct sl_rtcp_iter *it, const uint8_t *p, size_t len);
 /* Returns 1 with *out filled, 0 at the end, -EINVAL on a malformed packet. */
 int sl_rtcp_next(struct sl_rtcp_iter *it, struct sl_rtcp_pkt *out);
