@@ -116,9 +116,11 @@ static struct rte_mempool *pools(const struct sl_dp_config *cfg, struct rte_memp
 	unsigned priv = RTE_ALIGN(sizeof(struct sl_mbuf_meta), RTE_MBUF_PRIV_ALIGN);
 	struct rte_mempool *p;
 
-	p = rte_pktmbuf_pool_create("sl_pool", cfg->mbufs, SL_MBUF_CACHE, (uint16_t)priv,
-				    SL_MBUF_DATA, (int)rte_socket_id());
-	*hist = rte_pktmbuf_pool_create("sl_hist", cfg->history_mbufs, SL_MBUF_CACHE, 0,
+	/* A per-lcore cache may hold at most n / 1.5 buffers (DPDK's rule). */
+	p = rte_pktmbuf_pool_create("sl_pool", cfg->mbufs, RTE_MIN(SL_MBUF_CACHE, cfg->mbufs / 2),
+				    (uint16_t)priv, SL_MBUF_DATA, (int)rte_socket_id());
+	*hist = rte_pktmbuf_pool_create("sl_hist", cfg->history_mbufs,
+					RTE_MIN(SL_MBUF_CACHE, cfg->history_mbufs / 2), 0,
 					SL_MBUF_DATA, (int)rte_socket_id());
 	if (!p || !*hist) {
 		fprintf(stderr, "mbufs/history-mbufs: cannot allocate %u + %u packet buffers: %s (try --memory or fewer)\n",
