@@ -44,8 +44,11 @@ struct sl_bench_setup {
 };
 
 struct sl_bench_result {
-	double offered_pps;  /* ingress */
-	uint64_t sent, expected, received;
+	double offered_pps;  /* ingress the generator built and offered */
+	bool gen_limited;    /* it could not build packets as fast as asked */
+	uint64_t sent;	     /* offered packets (refused ones included) */
+	uint64_t refused;    /* the dataplane's input ring was full: ingress loss */
+	uint64_t expected, received;
 	uint64_t samples_ok, samples_bad;
 	double loss;
 	double p50_us, p99_us;

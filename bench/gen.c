@@ -259,6 +259,7 @@ static double search(struct sl_bench_traffic *t, const struct opts *o, double ce
 		     struct sl_bench_result *best)
 {
 	double lo = 0, hi = ceiling_egress * 1.1 / o->s.subs, good = 0;
+	bool gen_bound = false;
 	struct sl_bench_result r;
 
 	memset(best, 0, sizeof(*best));
@@ -266,10 +267,13 @@ static double search(struct sl_bench_traffic *t, const struct opts *o, double ce
 		double rate = i == 0 ? hi * 0.5 : (lo + hi) / 2;
 
 		sl_bench_traffic_run(t, rate, o->seconds, false, &r);
-		printf("  trial %u: offered %.0f pps in (%.0f out), loss %.5f, samples ok %lu bad %lu\n", i,
-		       r.offered_pps, r.offered_pps * o->s.subs, r.loss, r.samples_ok, r.samples_bad);
+		printf("  trial %u: asked %.0f, offered %.0f pps in (%.0f out)%s, refused at input %lu, loss %.5f, samples ok %lu bad %lu\n",
+		       i, rate, r.offered_pps, r.offered_pps * o->s.subs,
+		       r.gen_limited ? " [generator could not keep up]" : "",
+		       (unsigned long)r.refused, r.loss, (unsigned long)r.samples_ok,
+		       (unsigned long)r.samples_bad);
 		fflush(stdout);
-		if (r.loss <= o->max_loss && r.samples_bad == 0 && r.received) {
+		if (r.loss <= o->max_loss && r.samples_bad == 0 && r.received && !r.gen_limited) {
 			lo = rate;
 			if (r.offered_pps >= good) {
 				good = r.offered_pps;
@@ -277,8 +281,12 @@ static double search(struct sl_bench_traffic *t, const struct opts *o, double ce
 			}
 		} else {
 			hi = rate;
+			if (r.gen_limited && r.loss <= o->max_loss)
+				gen_bound = true;
 		}
 	}
+	if (gen_bound)
+		printf("  note: the generator, not the dataplane, limited some trials: the figure below is a lower bound\n");
 	return good;
 }
 
@@ -354,7 +362,7 @@ int main(int argc, char **argv)
 		return 1;
 	if (parse_opts(argc - n, argv + n, &o) != 0 || sl_srtp_init(true) != 0)
 		return 2;
-	pool = rte_pktmbuf_pool_create("bench", 16383, 256, 0, 2048 + RTE_PKTMBUF_HEADROOM,
+	pool = rte_pktmbuf_pool_create("bench", 65535, 256, 0, 2048 + RTE_PKTMBUF_HEADROOM,
 				       (int)rte_socket_id());
 	if (!pool || rte_eth_dev_count_avail() < 1 || port_init(0, pool) != 0) {
 		fprintf(stderr, "sluice-bench: no working memif port\n");

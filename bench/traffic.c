@@ -25,7 +25,7 @@
 
 #include "bench.h"
 
-#define TX_BURST 32
+#define TX_BURST 4 /* small bursts: arrivals close to a real mix of senders */
 #define RX_BURST 64
 #define MAX_LAT_SAMPLES (1u << 20)
 #define PAYLOAD_FILL 0xab
@@ -155,6 +155,7 @@ static struct rte_mbuf *make_packet(struct sl_bench_traffic *t, unsigned pi)
 	return m;
 }
 
+/* Offer n packets; returns how many were built (refused ones included). */
 static unsigned send_burst(struct sl_bench_traffic *t, unsigned n)
 {
 	struct rte_mbuf *ms[TX_BURST];
@@ -173,9 +174,12 @@ static unsigned send_burst(struct sl_bench_traffic *t, unsigned n)
 			break;
 		sent += x;
 	}
-	if (sent < k)
+	if (sent < k) {
+		/* Like a NIC's missed packets: offered, never forwarded. */
+		t->r->refused += k - sent;
 		rte_pktmbuf_free_bulk(ms + sent, k - sent);
-	return sent;
+	}
+	return k;
 }
 
 /* Decrypt a sampled packet, check its payload, take its latency. */
@@ -264,6 +268,7 @@ int sl_bench_traffic_run(struct sl_bench_traffic *t, double ingress_pps, double 
 		receive(t);
 	}
 	r->offered_pps = (double)r->sent / seconds;
+	r->gen_limited = r->offered_pps < 0.97 * ingress_pps;
 	drain_end = rte_rdtsc() + t->hz / 5;
 	while (rte_rdtsc() < drain_end)
 		receive(t);
