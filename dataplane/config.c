@@ -50,9 +50,9 @@ static int set_vdev(struct sl_dp_config *c, const char *n, const char *v, char *
 {
 	if (c->n_vdev == SL_MAX_VDEVS)
 		return SL_ERR(err, len, "%s: at most %d devices", n, SL_MAX_VDEVS);
-	if (!*v || strchr(v, ' '))
+	if (!*v || strchr(v, ' ') || strlen(v) >= sizeof(c->vdev[0]))
 		return SL_ERR(err, len, "%s: '%s' is not a device spec", n, v);
-	c->vdev[c->n_vdev++] = strdup(v);
+	strcpy(c->vdev[c->n_vdev++], v);
 	return 0;
 }
 
@@ -60,9 +60,9 @@ static int set_pci(struct sl_dp_config *c, const char *n, const char *v, char *e
 {
 	if (c->n_pci == SL_MAX_VDEVS)
 		return SL_ERR(err, len, "%s: at most %d devices", n, SL_MAX_VDEVS);
-	if (!*v || strchr(v, ' '))
+	if (!*v || strchr(v, ' ') || strlen(v) >= sizeof(c->pci[0]))
 		return SL_ERR(err, len, "%s: '%s' is not a PCI address", n, v);
-	c->pci[c->n_pci++] = strdup(v);
+	strcpy(c->pci[c->n_pci++], v);
 	return 0;
 }
 

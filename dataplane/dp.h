@@ -35,9 +35,9 @@
 enum sl_huge_mode { SL_HUGE_AUTO, SL_HUGE_ON, SL_HUGE_OFF };
 
 struct sl_dp_config {
-	const char *vdev[SL_MAX_VDEVS];
+	char vdev[SL_MAX_VDEVS][256];
 	unsigned n_vdev;
-	const char *pci[SL_MAX_VDEVS];
+	char pci[SL_MAX_VDEVS][64];
 	unsigned n_pci;
 	uint32_t port_id;
 	unsigned lcore[SL_MAX_WORKERS + 1]; /* [0] main, then workers */
