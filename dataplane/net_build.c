@@ -12,11 +12,7 @@
 
 #include <sluice/net.h>
 
-static void wr16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
+#include "bytes.h"
 
 void sl_net_ip6_link_local(const uint8_t mac[6], uint8_t out[16])
 {

@@ -13,15 +13,12 @@
 
 #include <sluice/net.h>
 
+#include "bytes.h"
+
 #define ARP_LEN 28
 #define ICMP6_ECHO_REQUEST 128
 #define ICMP6_NS 135
 #define ICMP4_ECHO_REQUEST 8
-
-static uint16_t rd16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
 
 uint32_t sl_net_csum_add(uint32_t sum, const uint8_t *p, size_t len)
 {

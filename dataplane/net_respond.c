@@ -12,11 +12,7 @@
 
 #include <sluice/net.h>
 
-static void wr16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
+#include "bytes.h"
 
 /* Reply at layer 2: back to the sender, from us. */
 static void swap_mac(uint8_t *f, const struct sl_net_local *l)

@@ -18,6 +18,8 @@
 
 #include <sluice/rtp.h>
 
+#include "bytes.h"
+
 #define RTCP_VERSION 2
 #define RTCP_PT_MIN 192 /* RFC 5761: RTCP types muxed with RTP lie in 192-223 */
 #define RTCP_PT_MAX 223
@@ -31,30 +33,6 @@
 #define FIR_FCI 8
 #define NACK_BLP_BITS 16
 #define SEQ_WORDS (65536 / 64)
-
-static uint16_t rd16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static uint32_t rd32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static void wr16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void wr32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
 
 /* SDES: sc chunks of SSRC + items, each ended by a null and 32-bit aligned. */
 static int check_sdes(const uint8_t *q, size_t n, unsigned sc)

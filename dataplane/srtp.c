@@ -21,6 +21,7 @@
 #include <sluice/ctl.h>
 #include <sluice/srtp.h>
 
+#include "bytes.h"
 #include "srtp_ossl.h"
 
 #define SL_SRTP_MAX_SSRCS 64
@@ -160,11 +161,6 @@ void sl_srtp_destroy(struct sl_srtp *s)
 	srtp_dealloc(s->session); /* libsrtp2 zeroes its key material */
 	OPENSSL_cleanse(s, sizeof(*s));
 	free(s);
-}
-
-static uint32_t rd32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
 static bool ssrc_known(const struct sl_srtp *s, uint32_t ssrc)
