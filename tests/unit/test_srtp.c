@@ -24,6 +24,8 @@
 #include <sluice/ctl.h>
 #include <sluice/srtp.h>
 
+#include "srtp_ossl.h"
+
 #define N_PKTS 600
 #define BUF 1600
 
@@ -374,11 +376,63 @@ static void ssrc_bound_and_forgeries(void **state)
 	sl_srtp_destroy(NULL);
 }
 
+/*
+ * RFC 7714 16.1.1/16.1.2: AEAD_AES_128_GCM on the RFC's RTP packet, with
+ * its session key and the IV it derives from its session salt (SSRC
+ * 0x5501a0b2, ROC 0, SEQ 0xf17b), through the OpenSSL type as libsrtp2
+ * drives it: set_iv, set_aad(header), encrypt, get_tag; then decrypt.
+ */
+static void rfc7714_16_1_aes_128_gcm(void **state)
+{
+	static const uint8_t key[28] = { 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15 };
+	static const uint8_t hdr[12] = { 0x80, 0x40, 0xf1, 0x7b, 0x80, 0x41, 0xf8, 0xd3, 0x55, 0x01, 0xa0, 0xb2 };
+	static const char pt[] = "Gallia est omnis divisa in partes tres";
+	static const uint8_t want[38 + 16] = {
+		0xf2, 0x4d, 0xe3, 0xa3, 0xfb, 0x34, 0xde, 0x6c, 0xac, 0xba, 0x86, 0x1c, 0x9d, 0x7e,
+		0x4b, 0xca, 0xbe, 0x63, 0x3b, 0xd5, 0x0d, 0x29, 0x4e, 0x6f, 0x42, 0xa5, 0xf4, 0x7a,
+		0x51, 0xc7, 0xd1, 0x9b, 0x36, 0xde, 0x3a, 0xdf, 0x88, 0x33,
+		0x89, 0x9d, 0x7f, 0x27, 0xbe, 0xb1, 0x6a, 0x91, 0x52, 0xcf, 0x76, 0x5e, 0xe4, 0x39, 0x0c, 0xce,
+	};
+	uint8_t iv[12] = { 0x51, 0x75, 0x3c, 0x65, 0x80, 0xc2, 0x72, 0x6f, 0x20, 0x71, 0x84, 0x14 };
+	const srtp_cipher_type_t *t = &sl_ossl_aes_gcm_128;
+	uint8_t buf[64];
+	unsigned int len = 38;
+	uint32_t tag_len = 0;
+	srtp_cipher_t *c;
+
+	(void)state;
+	assert_int_equal(t->alloc(&c, 28, 16), srtp_err_status_ok);
+	assert_int_equal(t->init(c->state, key), srtp_err_status_ok);
+	memcpy(buf, pt, 38);
+	assert_int_equal(t->set_iv(c->state, iv, srtp_direction_encrypt), srtp_err_status_ok);
+	assert_int_equal(t->set_aad(c->state, hdr, sizeof(hdr)), srtp_err_status_ok);
+	assert_int_equal(t->encrypt(c->state, buf, &len), srtp_err_status_ok);
+	assert_int_equal(t->get_tag(c->state, buf + 38, &tag_len), srtp_err_status_ok);
+	assert_int_equal(tag_len, 16);
+	assert_memory_equal(buf, want, sizeof(want));
+	/* 16.1.2: decryption verifies the tag and restores the plaintext. */
+	len = sizeof(want);
+	assert_int_equal(t->set_iv(c->state, iv, srtp_direction_decrypt), srtp_err_status_ok);
+	assert_int_equal(t->set_aad(c->state, hdr, sizeof(hdr)), srtp_err_status_ok);
+	assert_int_equal(t->decrypt(c->state, buf, &len), srtp_err_status_ok);
+	assert_int_equal(len, 38);
+	assert_memory_equal(buf, pt, 38);
+	/* A flipped tag bit fails authentication. */
+	memcpy(buf, want, sizeof(want));
+	buf[50] ^= 1;
+	len = sizeof(want);
+	t->set_iv(c->state, iv, srtp_direction_decrypt);
+	t->set_aad(c->state, hdr, sizeof(hdr));
+	assert_int_equal(t->decrypt(c->state, buf, &len), srtp_err_status_auth_fail);
+	t->dealloc(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(reference_with_stock_types),
 		cmocka_unit_test(openssl_types_register),
+		cmocka_unit_test(rfc7714_16_1_aes_128_gcm),
 		cmocka_unit_test(openssl_output_equals_reference),
 		cmocka_unit_test(openssl_unprotects_reference),
 		cmocka_unit_test(forged_and_replayed_fail_without_state_change),
