@@ -266,8 +266,8 @@ void sl_forward_rtp(struct sl_worker *w, struct rte_mbuf *m, uint32_t ep_slot,
 	if (st->kind == SL_MEDIA_VIDEO)
 		sl_history_store(w, si, p, len, ri.seq);
 	for (uint32_t s = st->first_sub; s != SL_NONE; s = w->t->subs[s].next_in_stream) {
-		if (n == SL_MAX_FANOUT) {
-			SL_COUNT(w, drop_tx_full);
+		if (n == SL_MAX_FANOUT) { /* more receivers than one packet serves */
+			SL_COUNT(w, drop_fanout_limit);
 			continue;
 		}
 		subs[n++] = s;

@@ -283,7 +283,8 @@ struct sl_ctl_event {
 	X(drop_tx_full)                                                        \
 	X(drop_up_full)                                                        \
 	X(drop_handoff_full)                                                   \
-	X(drop_protect)
+	X(drop_protect)                                                        \
+	X(drop_fanout_limit)
 
 enum sl_counter {
 #define SL_COUNTER_ENUM(name) SL_CNT_##name,
