@@ -132,8 +132,13 @@ static int check_key(const struct sl_ctl_key *k, uint16_t profile)
 	return 0;
 }
 
+/*
+ * EP_ADD takes every field; EP_UPDATE only those its flags name, but the
+ * padding of the parts it skips must still be zero.
+ */
 static int check_ep(const struct sl_ctl_ep *m, bool update)
 {
+	bool addr = !update || (m->flags & SL_EP_UPD_ADDR);
 	bool keys = !update || (m->flags & SL_EP_UPD_KEYS);
 	int rc;
 
@@ -141,7 +146,9 @@ static int check_ep(const struct sl_ctl_ep *m, bool update)
 		return -EBADMSG;
 	if (update ? (!m->flags || (m->flags & ~(uint32_t)SL_EP_UPD_ALL)) : m->flags)
 		return -EBADMSG;
-	if (!update || (m->flags & SL_EP_UPD_ADDR)) {
+	if (m->addr.pad || !zero(m->rx.pad, sizeof(m->rx.pad)) || !zero(m->tx.pad, sizeof(m->tx.pad)))
+		return -EBADMSG;
+	if (addr) {
 		rc = check_addr(&m->addr, true);
 		if (rc)
 			return rc;
@@ -207,7 +214,8 @@ static int check_body(const void *msg, size_t len, uint16_t type)
 			       u.info.has_ipv4 <= 1 && u.info.has_ipv6 <= 1
 			       ? 0 : -EBADMSG;
 	case SL_CTL_EVENT:
-		return u.ev.type >= SL_EV_AUDIO_LEVEL && u.ev.type <= SL_EV_KEYFRAME_REQ && !u.ev.pad
+		return u.ev.ep_id && u.ev.type >= SL_EV_AUDIO_LEVEL && u.ev.type <= SL_EV_KEYFRAME_REQ &&
+			       !u.ev.pad
 			       ? 0 : -EBADMSG;
 	case SL_CTL_COUNTERS:
 		return u.cnt.n <= SL_CNT_MAX && !u.cnt.pad &&
@@ -241,4 +249,18 @@ int sl_ctl_validate(const void *msg, size_t len, bool dir_down)
 		return -EBADMSG;
 	}
 	return check_body(msg, len, h.type);
+}
+
+int sl_ctl_reply_init(struct sl_ctl_reply *r, const void *req, size_t req_len, int status)
+{
+	struct sl_ctl_hdr h = { 0 };
+	bool readable = req && req_len >= sizeof(h);
+
+	if (readable)
+		memcpy(&h, req, sizeof(h));
+	memset(r, 0, sizeof(*r));
+	sl_ctl_hdr_init(&r->h, SL_CTL_REPLY, sizeof(*r), h.seq);
+	r->status = status > 0 ? -status : status;
+	r->req_type = h.type;
+	return readable ? 0 : -EBADMSG;
 }

@@ -451,9 +451,14 @@ static void dispatch(struct sl_ctl_server *s, uint8_t *msg, size_t len)
 		memcpy(&h, msg, sizeof(h));
 	rc = len > SL_CTL_MAX_MSG ? -EMSGSIZE : sl_ctl_validate(msg, len, true);
 	if (rc != 0) {
+		struct sl_ctl_reply r;
+
 		RTE_LOG(INFO, SLUICE, "control socket: refused a message of type %u, %zu bytes: %s\n",
 			h.type, len, strerror(-rc));
-		reply(s, h.seq, len >= sizeof(h) ? h.type : 0, rc);
+		sl_ctl_reply_init(&r, msg, len, rc);
+		send_msg(s, &r, sizeof(r));
+		/* A refused message may still carry key bytes: wipe it all. */
+		explicit_bzero(msg, RTE_MIN(len, sizeof(s->buf)));
 		return;
 	}
 	if (h.type == SL_CTL_HELLO)

@@ -317,7 +317,7 @@ extern const char *const sl_counter_names[SL_CNT_MAX];
  */
 int sl_ctl_validate(const void *msg, size_t len, bool dir_down);
 
-/* The exact message length for a type (or the minimum, for PKT types). */
+/* The exact message length for a type (the minimum for the variable ones: PKT_*, COUNTERS). */
 size_t sl_ctl_msg_len(uint16_t type);
 
 /* Fill a header: version, type, len, seq; rsvd zero. */
@@ -326,5 +326,16 @@ void sl_ctl_hdr_init(struct sl_ctl_hdr *h, uint16_t type, uint32_t len, uint32_t
 /* Key length and salt length of a profile; 0 for an unknown profile. */
 unsigned sl_srtp_profile_key_len(uint16_t profile);
 unsigned sl_srtp_profile_salt_len(uint16_t profile);
+
+/*
+ * Additions (common/ctl_msg.c).
+ *
+ * Fill r as the SL_CTL_REPLY to the req_len bytes at req (which may be
+ * unaligned, short or NULL): seq and req_type echo the request's header when
+ * req_len covers one, else both are 0. status is 0 or -errno; a positive
+ * errno is negated so the reply always validates. Returns 0, or -EBADMSG
+ * when the header was unreadable (r is filled either way); send sizeof(*r).
+ */
+int sl_ctl_reply_init(struct sl_ctl_reply *r, const void *req, size_t req_len, int status);
 
 #endif
