@@ -6,8 +6,47 @@
 #ifndef SLUICE_SRTP_OSSL_H
 #define SLUICE_SRTP_OSSL_H
 
+#include <stdlib.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
 #include <srtp2/auth.h>
 #include <srtp2/cipher.h>
+
+/*
+ * Cipher objects of the types below share a shape: an srtp_cipher_t whose
+ * state is a struct starting with its EVP context. These two make and
+ * unmake that shape; the state is wiped before it is freed.
+ */
+static inline srtp_cipher_t *sl_ossl_cipher_new(size_t state_size)
+{
+	srtp_cipher_t *c = calloc(1, sizeof(*c));
+	void *s = calloc(1, state_size);
+	EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+
+	if (!c || !s || !ctx) {
+		EVP_CIPHER_CTX_free(ctx);
+		free(s);
+		free(c);
+		return NULL;
+	}
+	*(EVP_CIPHER_CTX **)s = ctx; /* the state's first member */
+	c->state = s;
+	return c;
+}
+
+static inline srtp_err_status_t sl_ossl_cipher_free(srtp_cipher_t *c, size_t state_size)
+{
+	if (!c)
+		return srtp_err_status_bad_param;
+	if (c->state) {
+		EVP_CIPHER_CTX_free(*(EVP_CIPHER_CTX **)c->state);
+		OPENSSL_cleanse(c->state, state_size);
+		free(c->state);
+	}
+	free(c);
+	return srtp_err_status_ok;
+}
 
 extern const srtp_cipher_type_t sl_ossl_aes_icm_128;
 extern const srtp_cipher_type_t sl_ossl_aes_icm_256;

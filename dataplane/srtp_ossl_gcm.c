@@ -34,17 +34,13 @@ static srtp_err_status_t gcm_alloc(srtp_cipher_pointer_t *cp, int key_len, int t
 
 	if (key_len != key_size + GCM_SALT_LEN || (tag_len != 16 && tag_len != 8))
 		return srtp_err_status_bad_param;
-	c = calloc(1, sizeof(*c));
-	s = calloc(1, sizeof(*s));
-	if (!c || !s || !(s->ctx = EVP_CIPHER_CTX_new())) {
-		free(c);
-		free(s);
+	c = sl_ossl_cipher_new(sizeof(*s));
+	if (!c)
 		return srtp_err_status_alloc_fail;
-	}
+	s = c->state;
 	s->key_size = key_size;
 	s->tag_len = tag_len;
 	c->type = type;
-	c->state = s;
 	c->key_len = key_len;
 	c->algorithm = algorithm;
 	*cp = c;
@@ -63,18 +59,7 @@ static srtp_err_status_t gcm_alloc_256(srtp_cipher_pointer_t *cp, int key_len, i
 
 static srtp_err_status_t gcm_dealloc(srtp_cipher_pointer_t c)
 {
-	struct gcm_state *s;
-
-	if (!c)
-		return srtp_err_status_bad_param;
-	s = c->state;
-	if (s) {
-		EVP_CIPHER_CTX_free(s->ctx);
-		OPENSSL_cleanse(s, sizeof(*s));
-		free(s);
-	}
-	free(c);
-	return srtp_err_status_ok;
+	return sl_ossl_cipher_free(c, sizeof(struct gcm_state));
 }
 
 static srtp_err_status_t gcm_init(void *state, const uint8_t *key)

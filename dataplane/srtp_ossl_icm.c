@@ -34,16 +34,12 @@ static srtp_err_status_t icm_alloc(srtp_cipher_pointer_t *cp, int key_len, int t
 	(void)tag_len;
 	if (key_len != type->test_data->key_length_octets)
 		return srtp_err_status_bad_param;
-	c = calloc(1, sizeof(*c));
-	s = calloc(1, sizeof(*s));
-	if (!c || !s || !(s->ctx = EVP_CIPHER_CTX_new())) {
-		free(c);
-		free(s);
+	c = sl_ossl_cipher_new(sizeof(*s));
+	if (!c)
 		return srtp_err_status_alloc_fail;
-	}
+	s = c->state;
 	s->base_key_len = key_len - SALT_LEN;
 	c->type = type;
-	c->state = s;
 	c->key_len = key_len;
 	c->algorithm = algorithm;
 	*cp = c;
@@ -62,18 +58,7 @@ static srtp_err_status_t icm_alloc_256(srtp_cipher_pointer_t *cp, int key_len, i
 
 static srtp_err_status_t icm_dealloc(srtp_cipher_pointer_t c)
 {
-	struct icm_state *s;
-
-	if (!c)
-		return srtp_err_status_bad_param;
-	s = c->state;
-	if (s) {
-		EVP_CIPHER_CTX_free(s->ctx);
-		OPENSSL_cleanse(s, sizeof(*s));
-		free(s);
-	}
-	free(c);
-	return srtp_err_status_ok;
+	return sl_ossl_cipher_free(c, sizeof(struct icm_state));
 }
 
 static srtp_err_status_t icm_init(void *state, const uint8_t *key)
