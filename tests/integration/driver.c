@@ -146,6 +146,43 @@ static int ctl_connect(void)
 	return setsockopt(ctl, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 }
 
+/*
+ * memif reports link-up before every ring is usable, so a test's first
+ * packet could meet a full TX ring. Before any test runs, prove each
+ * worker's transmit path: a PKT_DOWN out of every worker's port, retried
+ * until it arrives on the wire.
+ */
+static int probe_paths(unsigned n_workers)
+{
+	static struct sl_ctl_pkt m;
+	static struct drv_frame f;
+
+	for (unsigned w = 0; w < n_workers; w++) {
+		bool seen = false;
+
+		for (int tries = 0; tries < 50 && !seen; tries++) {
+			memset(&m, 0, sizeof(m));
+			m.addr.family = 4;
+			memcpy(m.addr.peer_mac, drv_my_mac, 6);
+			memcpy(m.addr.remote_ip, drv_my_ip4, 4);
+			memcpy(m.addr.local_ip, drv_dp_ip4, 4);
+			m.addr.remote_port = htons(9);
+			m.addr.local_port = htons((uint16_t)(DRV_BASE_PORT + w));
+			m.data_len = 4;
+			memcpy(m.data, "ping", 4);
+			if (drv_call(&m, SL_CTL_PKT_DOWN, SL_CTL_PKT_FIXED + 4) != 0)
+				return -EIO;
+			while (!seen && drv_recv(&f, 100) == 0)
+				seen = f.ni.kind == SL_NET_UDP && ntohs(f.ni.dst_port) == 9 &&
+				       ntohs(f.ni.src_port) == DRV_BASE_PORT + w;
+		}
+		if (!seen)
+			return -ENOLINK;
+	}
+	drv_drain(50);
+	return 0;
+}
+
 int drv_start(const char *dataplane, unsigned n_workers, const char *prog)
 {
 	int rc;
@@ -162,6 +199,8 @@ int drv_start(const char *dataplane, unsigned n_workers, const char *prog)
 		rc = eal_attach(prog, n_workers);
 	if (rc == 0)
 		rc = ctl_connect();
+	if (rc == 0)
+		rc = probe_paths(n_workers);
 	if (rc != 0) {
 		fprintf(stderr, "driver: start failed (%s); dataplane log in %s\n", strerror(-rc), dir);
 		drv_stop();
