@@ -193,7 +193,7 @@ static uint8_t status_of(srtp_err_status_t st)
 static uint8_t one(struct sl_srtp_op *op, bool protect, bool rtcp)
 {
 	struct sl_srtp *s = op->ctx;
-	size_t min = rtcp ? 8 : 12, trailer = rtcp ? SL_SRTCP_MAX_TRAILER : SL_SRTP_MAX_TRAILER;
+	size_t min = rtcp ? 8 : 12;
 	uint32_t ssrc;
 	bool known;
 	int len = op->len;
@@ -201,7 +201,9 @@ static uint8_t one(struct sl_srtp_op *op, bool protect, bool rtcp)
 
 	if (!s || !op->buf || op->len < min || op->len > op->cap || s->inbound == protect)
 		return !s || s->inbound == protect ? SL_SRTP_ERR_OTHER : SL_SRTP_ERR_FORMAT;
-	if (protect && (size_t)op->cap < (size_t)op->len + trailer)
+	/* Room for the exact trailer: the tag, and for SRTCP the E bit and index. */
+	if (protect && (size_t)op->cap < (size_t)op->len + sl_srtp_tag_len(s->profile) +
+					     (rtcp ? 4u : 0u))
 		return SL_SRTP_ERR_FORMAT;
 	ssrc = rd32(op->buf + (rtcp ? 4 : 8));
 	known = ssrc_known(s, ssrc);

@@ -8,6 +8,12 @@
  * through a copy of the outer state. libsrtp2 calls init and then compute
  * without start, so init leaves the working state started. The vector is
  * RFC 2202 test case 1, truncated to SRTP's 80-bit tag.
+ *
+ * Measured on the dataplane CPU (OpenSSL 3.0, SHA-NI), HMAC over 1,222
+ * bytes: these copied states ~810-890 ns, re-keying each packet ~980-1,000
+ * ns, a pre-keyed EVP_MAC re-initialised ~840-940 ns. The deprecated
+ * SHA1_Init/SHA_CTX interface (a struct copy, no allocation) does ~735 ns,
+ * but it is slated for removal, so this stays on EVP.
  */
 #include <stdlib.h>
 #include <string.h>

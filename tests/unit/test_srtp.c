@@ -1,16 +1,20 @@
 /*
- * test_srtp.c - the SRTP module against libsrtp2's own implementation and
- * against published vectors.
+ * test_srtp.c - the SRTP module against published vectors, an independent
+ * RFC-derived sender and libsrtp2's own implementation.
  *
- * Reference output is produced first with libsrtp2's built-in cipher types
- * (an independent AES/GCM/HMAC implementation: NSS in Debian's build), then
- * the OpenSSL-backed types are registered - which makes libsrtp2 run their
- * RFC 3711 / RFC 6188 / GCM / RFC 2202 known-answer vectors - and the same
- * packets must come out byte for byte identical, across sequence-number
- * wrap, several SSRCs, every payload size and SRTCP. Then the security
- * properties: forged and replayed packets fail without changing state,
- * short and malformed packets fail without reading out of bounds, the SSRC
- * bound holds and forged packets cannot fill it.
+ * Known answers: RFC 3711 B.2 (AES-CM keystream) and B.3 (key derivation)
+ * through the OpenSSL ICM type, RFC 2202 HMAC-SHA1 through the auth type,
+ * RFC 7714 16.1 through the GCM type as libsrtp2 drives it. A small sender
+ * written here from RFC 3711 / RFC 7714 on raw OpenSSL (key derivation, IV,
+ * AAD, ROC, SRTCP index and trailer layout) must match the module byte for
+ * byte, with stock and with OpenSSL types. Reference output is produced
+ * first with libsrtp2's built-in types, then the OpenSSL-backed types are
+ * registered (libsrtp2 runs their self-test vectors) and the same packets
+ * must come out identical across sequence wrap, several SSRCs, payload
+ * sizes 0..1400 and SRTCP. Then the security properties: forged and
+ * replayed packets fail without changing state, short and malformed
+ * packets fail without reading or writing out of bounds (run it under
+ * ASan), the SSRC bound holds and forged packets cannot fill it.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -20,6 +24,8 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include <sluice/ctl.h>
 #include <sluice/srtp.h>
@@ -49,6 +55,12 @@ static void key_for(uint16_t profile, uint8_t *key, uint8_t *salt, uint8_t seed)
 		salt[i] = (uint8_t)(seed * 17 + i * 3 + 1);
 }
 
+static void put32(uint8_t *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (uint8_t)(v >> (24 - 8 * i));
+}
+
 /* Packet i: SSRC cycles over 3, seq starts near the wrap, size varies. */
 static uint16_t make_rtp(unsigned i, uint8_t *p)
 {
@@ -62,10 +74,7 @@ static uint16_t make_rtp(unsigned i, uint8_t *p)
 	p[2] = (uint8_t)(seq >> 8);
 	p[3] = (uint8_t)seq;
 	p[7] = (uint8_t)i;
-	p[8] = (uint8_t)(ssrc >> 24);
-	p[9] = (uint8_t)(ssrc >> 16);
-	p[10] = (uint8_t)(ssrc >> 8);
-	p[11] = (uint8_t)ssrc;
+	put32(p + 8, ssrc);
 	for (unsigned k = 12; k < len; k++)
 		p[k] = (uint8_t)(k * 13 + i);
 	return len;
@@ -82,10 +91,7 @@ static uint16_t make_rtcp(unsigned i, uint8_t *p)
 	p[1] = 201;
 	p[2] = 0;
 	p[3] = (uint8_t)(len / 4 - 1);
-	p[4] = (uint8_t)(ssrc >> 24);
-	p[5] = (uint8_t)(ssrc >> 16);
-	p[6] = (uint8_t)(ssrc >> 8);
-	p[7] = (uint8_t)ssrc;
+	put32(p + 4, ssrc);
 	for (unsigned k = 8; k < len; k++)
 		p[k] = (uint8_t)(k + i);
 	return len;
@@ -216,6 +222,38 @@ static void forged_and_replayed_fail_without_state_change(void **state)
 	}
 }
 
+/* SRTCP: a forged index or tag changes nothing; the genuine packet passes once. */
+static void srtcp_forged_and_replayed(void **state)
+{
+	uint8_t buf[BUF];
+
+	(void)state;
+	for (int p = 0; p < 3; p++) {
+		struct sl_srtp *rx = ctx(profiles[p], true, 1);
+		const struct ref *r = &ref_rtcp[p];
+		struct sl_srtp_op op = { .ctx = rx, .buf = buf, .cap = BUF };
+		unsigned i = 7, n = r->len[i], tag = sl_srtp_tag_len(profiles[p]);
+		bool gcm = profiles[p] != SL_SRTP_AES128_CM_SHA1_80;
+		/* CM: ...||E+index||tag; GCM: ...||tag||E+index. Flip tag, index, payload. */
+		const unsigned at[3] = { gcm ? n - 5 : n - 1, gcm ? n - 1 : n - 1 - tag, 9 };
+
+		for (unsigned k = 0; k < 3; k++) {
+			memcpy(buf, r->pkt[i], n);
+			buf[at[k]] ^= 4;
+			op.len = (uint16_t)n;
+			assert_int_equal(sl_srtcp_unprotect_burst(&op, 1), 0);
+			assert_int_equal(op.status, SL_SRTP_ERR_AUTH);
+		}
+		for (int rep = 0; rep < 2; rep++) {
+			memcpy(buf, r->pkt[i], n);
+			op.len = (uint16_t)n;
+			sl_srtcp_unprotect_burst(&op, 1);
+			assert_int_equal(op.status, rep ? SL_SRTP_ERR_REPLAY : SL_SRTP_OK);
+		}
+		sl_srtp_destroy(rx);
+	}
+}
+
 static void old_packets_outside_window_fail(void **state)
 {
 	uint8_t buf[BUF];
@@ -303,40 +341,94 @@ static void short_and_malformed_fail(void **state)
 				assert_int_equal(sl_srtcp_unprotect_burst(&op, 1), 0);
 			free(buf);
 		}
-		/* Extension length pointing past the end. */
-		buf = malloc(40);
-		memcpy(buf, ref_rtp[p].pkt[1], 40);
-		buf[0] |= 0x10;
-		buf[12] = 0xbe;
-		buf[13] = 0xde;
-		buf[14] = 0xff;
-		buf[15] = 0xff;
-		{
-			struct sl_srtp_op op = { .ctx = rx, .buf = buf, .len = 40, .cap = 40 };
-
-			assert_int_equal(sl_srtp_unprotect_burst(&op, 1), 0);
-		}
-		free(buf);
 		sl_srtp_destroy(rx);
 	}
 }
 
-static void protect_needs_room(void **state)
+/* Header fields pointing past the end: an error, and (under ASan) no over-read. */
+static void malformed_headers_fail(void **state)
 {
-	uint8_t buf[BUF];
-	struct sl_srtp *tx = ctx(SL_SRTP_AEAD_AES_128_GCM, false, 1);
-	struct sl_srtp_op op = { .ctx = tx, .buf = buf };
+	(void)state;
+	for (int p = 0; p < 3; p++) {
+		struct sl_srtp *rx = ctx(profiles[p], true, 1);
+		uint16_t n = ref_rtp[p].len[3], tag = (uint16_t)sl_srtp_tag_len(profiles[p]);
+
+		for (int k = 0; k < 3; k++) {
+			uint8_t *buf = malloc(n);
+			struct sl_srtp_op op = { .ctx = rx, .buf = buf, .len = n, .cap = n };
+
+			memcpy(buf, ref_rtp[p].pkt[3], n);
+			if (k == 0) {
+				buf[0] |= 0x0f; /* 15 CSRCs */
+			} else { /* an extension ending inside the tag, or far past the end */
+				uint16_t words = k == 1 ? (uint16_t)((n - tag - 16) / 4 + 1) : 0xffff;
+
+				buf[0] |= 0x10;
+				buf[12] = 0xbe;
+				buf[13] = 0xde;
+				buf[14] = (uint8_t)(words >> 8);
+				buf[15] = (uint8_t)words;
+			}
+			assert_int_equal(sl_srtp_unprotect_burst(&op, 1), 0);
+			assert_int_not_equal(op.status, SL_SRTP_OK);
+			free(buf);
+		}
+		sl_srtp_destroy(rx);
+	}
+}
+
+/* Protects n bytes of plain in a heap buffer of cap + 8 guard bytes. */
+static uint8_t protect_in(struct sl_srtp *tx, bool rtcp, const uint8_t *plain, uint16_t n,
+			  uint16_t cap, uint16_t *len)
+{
+	uint8_t *buf = malloc(cap + 8u);
+	struct sl_srtp_op op = { .ctx = tx, .buf = buf, .len = n, .cap = cap };
+
+	memcpy(buf, plain, n);
+	memset(buf + n, 0xa5, cap + 8u - n);
+	if (rtcp)
+		sl_srtcp_protect_burst(&op, 1);
+	else
+		sl_srtp_protect_burst(&op, 1);
+	if (op.status != SL_SRTP_OK)
+		assert_memory_equal(buf, plain, n); /* a refusal writes nothing */
+	for (unsigned g = cap; g < cap + 8u; g++)
+		assert_int_equal(buf[g], 0xa5);
+	free(buf);
+	*len = op.len;
+	return op.status;
+}
+
+/* Protect needs exactly its trailer's room; 0..20-byte packets are checked. */
+static void protect_needs_exact_room(void **state)
+{
+	uint8_t plain[BUF];
+	uint16_t len;
 
 	(void)state;
-	op.len = make_rtp(0, buf);
-	op.cap = (uint16_t)(op.len + 15);
-	assert_int_equal(sl_srtp_protect_burst(&op, 1), 0);
-	assert_int_equal(op.status, SL_SRTP_ERR_FORMAT);
-	op.cap = (uint16_t)(op.len + SL_SRTP_MAX_TRAILER);
-	assert_int_equal(sl_srtp_protect_burst(&op, 1), 1);
-	/* Wrong direction: an outbound context does not unprotect. */
-	assert_int_equal(sl_srtp_unprotect_burst(&op, 1), 0);
-	sl_srtp_destroy(tx);
+	for (int p = 0; p < 3; p++) {
+		struct sl_srtp *tx = ctx(profiles[p], false, 5);
+		struct sl_srtp_op op = { .ctx = tx, .buf = plain, .len = 40, .cap = BUF };
+
+		for (int rtcp = 0; rtcp < 2; rtcp++) {
+			uint16_t trailer = (uint16_t)(sl_srtp_tag_len(profiles[p]) + (rtcp ? 4 : 0));
+			uint16_t n = rtcp ? make_rtcp(1, plain) : make_rtp(1, plain);
+
+			assert_int_equal(protect_in(tx, rtcp, plain, n, n + trailer - 1, &len),
+					 SL_SRTP_ERR_FORMAT);
+			assert_int_equal(protect_in(tx, rtcp, plain, n, n + trailer, &len), SL_SRTP_OK);
+			assert_int_equal(len, n + trailer);
+			memset(plain, 0, sizeof(plain));
+			plain[0] = 0x80;
+			for (n = 0; n <= 20; n++)
+				assert_int_equal(protect_in(tx, rtcp, plain, n, n + trailer, &len),
+						 n < (rtcp ? 8 : 12) ? SL_SRTP_ERR_FORMAT : SL_SRTP_OK);
+		}
+		/* Wrong direction: an outbound context does not unprotect. */
+		assert_int_equal(sl_srtp_unprotect_burst(&op, 1), 0);
+		assert_int_equal(op.status, SL_SRTP_ERR_OTHER);
+		sl_srtp_destroy(tx);
+	}
 }
 
 static void ssrc_bound_and_forgeries(void **state)
@@ -427,19 +519,321 @@ static void rfc7714_16_1_aes_128_gcm(void **state)
 	t->dealloc(c);
 }
 
+/* Runs ICM keystream through the OpenSSL type exactly as libsrtp2 does. */
+static void icm_keystream(const uint8_t *key_salt, int key_len, uint8_t iv[16],
+			  uint8_t *out, unsigned int n)
+{
+	const srtp_cipher_type_t *t = key_len == 30 ? &sl_ossl_aes_icm_128 : &sl_ossl_aes_icm_256;
+	srtp_cipher_t *c;
+
+	assert_int_equal(t->alloc(&c, key_len, 0), srtp_err_status_ok);
+	assert_int_equal(t->init(c->state, key_salt), srtp_err_status_ok);
+	assert_int_equal(t->set_iv(c->state, iv, srtp_direction_encrypt), srtp_err_status_ok);
+	memset(out, 0, n);
+	assert_int_equal(t->encrypt(c->state, out, &n), srtp_err_status_ok);
+	t->dealloc(c);
+}
+
+static void hex(uint8_t *out, const char *s)
+{
+	for (size_t i = 0; s[2 * i]; i++) {
+		unsigned v;
+
+		assert_int_equal(sscanf(s + 2 * i, "%2x", &v), 1);
+		out[i] = (uint8_t)v;
+	}
+}
+
+/* RFC 3711 B.2: AES-CM keystream, first three blocks and across 0xfeff. */
+static void rfc3711_b2_keystream(void **state)
+{
+	uint8_t ks[30], iv[16] = { 0 }, out[48], want[48];
+
+	(void)state;
+	hex(ks, "2b7e151628aed2a6abf7158809cf4f3cf0f1f2f3f4f5f6f7f8f9fafbfcfd");
+	icm_keystream(ks, 30, iv, out, 48);
+	hex(want, "e03ead0935c95e80e166b16dd92b4eb4d23513162b02d0f72a43a2fe4a5f97ab"
+		  "41e95b3bb0a2e8dd477901e4fca894c0");
+	assert_memory_equal(out, want, 48);
+	iv[14] = 0xfe;
+	iv[15] = 0xff;
+	icm_keystream(ks, 30, iv, out, 48);
+	hex(want, "ec8cdf7398607cb0f2d21675ea9ea1e4362b7c3c6773516318a077d7fc5073ae"
+		  "6a2cc3787889374fbeb4c81b17ba6c44");
+	assert_memory_equal(out, want, 48);
+}
+
+static const char b3_master[] = "e1f97a0d3e018be0d64fa32c06de4139" "0ec675ad498afeebb6960b3aabe6";
+
+/* RFC 3711 B.3: the key derivation libsrtp2 runs on this type (labels 0-2). */
+static void rfc3711_b3_key_derivation(void **state)
+{
+	static const char *const want_hex[3] = {
+		"c61e7a93744f39ee10734afe3ff7a087",
+		"cebe321f6ff7716b6fd4ab49af256a156d38baa48f0a0acf3c34e2359e6cdbce"
+		"e049646c43d9327ad175578ef72270986371c10c9a369ac2f94a8c5fbcdddc25"
+		"6d6e919a48b610ef17c2041e474035766b68642c59bbfc2f34db60dbdfb2",
+		"30cbbc08863d8c85d49db34a9ae1",
+	};
+	static const unsigned len[3] = { 16, 94, 14 };
+	uint8_t master[30], out[94], want[94];
+
+	(void)state;
+	hex(master, b3_master);
+	for (uint8_t label = 0; label < 3; label++) {
+		uint8_t iv[16] = { 0 };
+
+		iv[7] = label; /* key_id = label || r (r = 0), XORed into the salt */
+		icm_keystream(master, 30, iv, out, len[label]);
+		hex(want, want_hex[label]);
+		assert_memory_equal(out, want, len[label]);
+	}
+}
+
+/* RFC 2202 test cases 1-4, all 20 bytes, through the OpenSSL auth type. */
+static void rfc2202_hmac_sha1(void **state)
+{
+	static const struct {
+		const char *key, *data, *mac;
+	} tc[] = {
+		{ "0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b", "4869205468657265",
+		  "b617318655057264e28bc0b6fb378c8ef146be00" },
+		{ "4a656665", "7768617420646f2079612077616e7420666f72206e6f7468696e673f",
+		  "effcdf6ae5eb2fa2d27416d5f184df9c259a7c79" },
+		{ "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", NULL,
+		  "125d7342b9ac11cd91a39af48aa17b4f63f175d3" },
+		{ "0102030405060708090a0b0c0d0e0f10111213141516171819", NULL,
+		  "4c9007f4026250c6bc8414f9bf50c86c2d7235da" },
+	};
+	const srtp_auth_type_t *t = &sl_ossl_hmac_sha1;
+
+	(void)state;
+	for (unsigned i = 0; i < 4; i++) {
+		uint8_t key[25], data[56], mac[20], want[20];
+		int klen = (int)strlen(tc[i].key) / 2, dlen = 50;
+		srtp_auth_t *a;
+
+		hex(key, tc[i].key);
+		if (tc[i].data) {
+			hex(data, tc[i].data);
+			dlen = (int)strlen(tc[i].data) / 2;
+		} else {
+			memset(data, i == 2 ? 0xdd : 0xcd, 50);
+		}
+		hex(want, tc[i].mac);
+		assert_int_equal(t->alloc(&a, klen, 20), srtp_err_status_ok);
+		assert_int_equal(t->init(a->state, key, klen), srtp_err_status_ok);
+		/* Twice: the second run checks start() resets the keyed state. */
+		for (int rep = 0; rep < 2; rep++) {
+			assert_int_equal(t->start(a->state), srtp_err_status_ok);
+			assert_int_equal(t->update(a->state, data, 3), srtp_err_status_ok);
+			assert_int_equal(t->compute(a->state, data + 3, dlen - 3, 20, mac),
+					 srtp_err_status_ok);
+			assert_memory_equal(mac, want, 20);
+		}
+		t->dealloc(a);
+	}
+}
+
+/*
+ * An independent SRTP/SRTCP sender written from RFC 3711 (AES-CM, HMAC-SHA1,
+ * key derivation) and RFC 7714 (AES-GCM IV, AAD and packet layout) on raw
+ * OpenSSL: the module's output must equal it byte for byte.
+ */
+struct ref_keys {
+	uint8_t key[32], salt[14], auth[20];
+	int klen, slen;
+	bool gcm;
+};
+
+static void ref_kdf(const uint8_t *master, int klen, int slen, uint8_t label, uint8_t *out,
+		    int n)
+{
+	uint8_t ctr[16] = { 0 };
+	EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+	int got;
+
+	memcpy(ctr, master + klen, (size_t)slen); /* a 96-bit salt is zero-padded */
+	ctr[7] ^= label;
+	memset(out, 0, (size_t)n);
+	assert_int_equal(EVP_EncryptInit_ex(c, klen == 16 ? EVP_aes_128_ctr() : EVP_aes_256_ctr(),
+					    NULL, master, ctr), 1);
+	assert_int_equal(EVP_EncryptUpdate(c, out, &got, out, n), 1);
+	EVP_CIPHER_CTX_free(c);
+}
+
+static void ref_session(uint16_t profile, const uint8_t *master, bool rtcp, struct ref_keys *k)
+{
+	uint8_t base = rtcp ? 3 : 0;
+
+	k->klen = (int)sl_srtp_profile_key_len(profile);
+	k->slen = (int)sl_srtp_profile_salt_len(profile);
+	k->gcm = profile != SL_SRTP_AES128_CM_SHA1_80;
+	ref_kdf(master, k->klen, k->slen, base, k->key, k->klen);
+	ref_kdf(master, k->klen, k->slen, base + 2, k->salt, k->slen);
+	if (!k->gcm)
+		ref_kdf(master, k->klen, k->slen, base + 1, k->auth, 20);
+}
+
+/* AES-GCM over p[aad_len..len) with the given AAD; appends the tag. */
+static void ref_gcm(const struct ref_keys *k, const uint8_t iv[12], const uint8_t *aad,
+		    int aad_len, uint8_t *p, int len)
+{
+	EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+	int got;
+
+	assert_int_equal(EVP_EncryptInit_ex(c, k->klen == 16 ? EVP_aes_128_gcm() : EVP_aes_256_gcm(),
+					    NULL, k->key, iv), 1);
+	assert_int_equal(EVP_EncryptUpdate(c, NULL, &got, aad, aad_len), 1);
+	if (len > 0)
+		assert_int_equal(EVP_EncryptUpdate(c, p, &got, p, len), 1);
+	assert_int_equal(EVP_EncryptFinal_ex(c, p + len, &got), 1);
+	assert_int_equal(EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, 16, p + len), 1);
+	EVP_CIPHER_CTX_free(c);
+}
+
+/* AES-CM: counter = salt * 2^16 ^ ssrc * 2^64 ^ index * 2^16 (index at idx_at). */
+static void ref_cm(const struct ref_keys *k, uint32_t ssrc, const uint8_t *index, int idx_len,
+		   uint8_t *p, int len)
+{
+	uint8_t ctr[16] = { 0 };
+	EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+	int got;
+
+	memcpy(ctr, k->salt, 14);
+	for (int i = 0; i < 4; i++)
+		ctr[4 + i] ^= (uint8_t)(ssrc >> (24 - 8 * i));
+	for (int i = 0; i < idx_len; i++)
+		ctr[14 - idx_len + i] ^= index[i];
+	assert_int_equal(EVP_EncryptInit_ex(c, EVP_aes_128_ctr(), NULL, k->key, ctr), 1);
+	if (len > 0)
+		assert_int_equal(EVP_EncryptUpdate(c, p, &got, p, len), 1);
+	EVP_CIPHER_CTX_free(c);
+}
+
+/* SRTP (12-byte header, no CSRC/extension). Returns the protected length. */
+static int ref_srtp(const struct ref_keys *k, uint32_t roc, uint8_t *p, int len)
+{
+	uint32_t ssrc = (uint32_t)p[8] << 24 | (uint32_t)p[9] << 16 | p[10] << 8 | p[11];
+	uint8_t idx[6], iv[12] = { 0 }, mac[20];
+	unsigned int ml;
+
+	put32(idx, roc);
+	idx[4] = p[2];
+	idx[5] = p[3];
+	if (k->gcm) { /* RFC 7714 8.1: 00 00 || SSRC || ROC || SEQ, XOR salt */
+		put32(iv + 2, ssrc);
+		memcpy(iv + 6, idx, 6);
+		for (int i = 0; i < 12; i++)
+			iv[i] ^= k->salt[i];
+		ref_gcm(k, iv, p, 12, p + 12, len - 12);
+		return len + 16;
+	}
+	ref_cm(k, ssrc, idx, 6, p + 12, len - 12);
+	put32(p + len, roc); /* authenticated, not sent */
+	HMAC(EVP_sha1(), k->auth, 20, p, (size_t)len + 4, mac, &ml);
+	memcpy(p + len, mac, 10);
+	return len + 10;
+}
+
+/* SRTCP, encrypted (E = 1), with SRTCP index idx. */
+static int ref_srtcp(const struct ref_keys *k, uint32_t idx, uint8_t *p, int len)
+{
+	uint32_t ssrc = (uint32_t)p[4] << 24 | (uint32_t)p[5] << 16 | p[6] << 8 | p[7];
+	uint8_t e_idx[4], aad[12], iv[12] = { 0 }, mac[20];
+	unsigned int ml;
+
+	put32(e_idx, 0x80000000u | idx);
+	if (k->gcm) { /* RFC 7714 9.1: 00 00 || SSRC || 00 00 || 0+index; AAD adds E||index */
+		put32(iv + 2, ssrc);
+		put32(iv + 8, idx);
+		for (int i = 0; i < 12; i++)
+			iv[i] ^= k->salt[i];
+		memcpy(aad, p, 8);
+		memcpy(aad + 8, e_idx, 4);
+		ref_gcm(k, iv, aad, 12, p + 8, len - 8);
+		memcpy(p + len + 16, e_idx, 4); /* after the tag */
+		return len + 20;
+	}
+	put32(iv, idx);
+	ref_cm(k, ssrc, iv, 4, p + 8, len - 8);
+	memcpy(p + len, e_idx, 4);
+	HMAC(EVP_sha1(), k->auth, 20, p, (size_t)len + 4, mac, &ml);
+	memcpy(p + len + 4, mac, 10);
+	return len + 14;
+}
+
+static void independent_reference(void **state)
+{
+	uint8_t master[46], mine[BUF], want[BUF];
+
+	(void)state;
+	for (int p = 0; p < 3; p++) {
+		struct sl_srtp *tx, *tx_rtcp;
+		struct ref_keys k_rtp, k_rtcp;
+		uint8_t key[32], salt[14];
+
+		if (p == 0) {
+			hex(master, b3_master); /* RFC 3711 B.3's master key and salt */
+		} else {
+			key_for(profiles[p], key, salt, 9);
+			memcpy(master, key, sl_srtp_profile_key_len(profiles[p]));
+			memcpy(master + sl_srtp_profile_key_len(profiles[p]), salt, 12);
+		}
+		tx = sl_srtp_create(profiles[p], master, master + sl_srtp_profile_key_len(profiles[p]),
+				    false, 4);
+		tx_rtcp = sl_srtp_create(profiles[p], master,
+					 master + sl_srtp_profile_key_len(profiles[p]), false, 4);
+		assert_non_null(tx);
+		assert_non_null(tx_rtcp);
+		ref_session(profiles[p], master, false, &k_rtp);
+		ref_session(profiles[p], master, true, &k_rtcp);
+		/* make_rtp(3*j) is SSRC 0x1000, seq 65500 + j: j 34..37 cross into ROC 1. */
+		for (unsigned j = 0; j < 40; j++) {
+			struct sl_srtp_op op = { .ctx = tx, .buf = mine, .cap = BUF };
+			int n;
+
+			op.len = make_rtp(3 * j, mine);
+			n = ref_srtp(&k_rtp, 65500 + j > 65535, want, make_rtp(3 * j, want));
+			assert_int_equal(sl_srtp_protect_burst(&op, 1), 1);
+			assert_int_equal(op.len, n);
+			assert_memory_equal(mine, want, (size_t)n);
+		}
+		for (unsigned j = 0; j < 5; j++) { /* libsrtp2 numbers SRTCP from 1 */
+			struct sl_srtp_op op = { .ctx = tx_rtcp, .buf = mine, .cap = BUF };
+			int n;
+
+			op.len = make_rtcp(2 * j, mine);
+			n = ref_srtcp(&k_rtcp, j + 1, want, make_rtcp(2 * j, want));
+			assert_int_equal(sl_srtcp_protect_burst(&op, 1), 1);
+			assert_int_equal(op.len, n);
+			assert_memory_equal(mine, want, (size_t)n);
+		}
+		sl_srtp_destroy(tx);
+		sl_srtp_destroy(tx_rtcp);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(reference_with_stock_types),
+		cmocka_unit_test(independent_reference), /* stock libsrtp2 */
 		cmocka_unit_test(openssl_types_register),
+		cmocka_unit_test(rfc3711_b2_keystream),
+		cmocka_unit_test(rfc3711_b3_key_derivation),
+		cmocka_unit_test(rfc2202_hmac_sha1),
+		cmocka_unit_test(independent_reference), /* OpenSSL types */
 		cmocka_unit_test(rfc7714_16_1_aes_128_gcm),
 		cmocka_unit_test(openssl_output_equals_reference),
 		cmocka_unit_test(openssl_unprotects_reference),
 		cmocka_unit_test(forged_and_replayed_fail_without_state_change),
+		cmocka_unit_test(srtcp_forged_and_replayed),
 		cmocka_unit_test(old_packets_outside_window_fail),
 		cmocka_unit_test(reordered_across_wrap_decrypts),
 		cmocka_unit_test(short_and_malformed_fail),
-		cmocka_unit_test(protect_needs_room),
+		cmocka_unit_test(malformed_headers_fail),
+		cmocka_unit_test(protect_needs_exact_room),
 		cmocka_unit_test(ssrc_bound_and_forgeries),
 	};
 
