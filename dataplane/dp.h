@@ -307,10 +307,6 @@ int sl_port_setup(const struct sl_dp_config *cfg, uint16_t n_queues,
 		  struct rte_mempool *pool, unsigned *rx_flags, bool *tx_csum,
 		  bool *flow_steering);
 
-static inline uint64_t *sl_cnt(struct sl_worker *w)
-{
-	return w->cnt;
-}
 #define SL_COUNT(w, name) ((w)->cnt[SL_CNT_##name]++)
 
 #endif
