@@ -1,0 +1,35 @@
+/*
+ * config.h - sluice-controlplane's options (config.c).
+ */
+#ifndef SLUICE_CP_CONFIG_H
+#define SLUICE_CP_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct sl_cp_config {
+	char listen[64];       /* HTTP/WebSocket address */
+	uint16_t port;
+	char web_root[512];
+	char dp_socket[108];
+	char redis[256];       /* "" = embedded; unix:/path or redis://host:port */
+	char redis_server[256];/* binary for the embedded Redis */
+	char state_dir[256];
+	char cert[512];
+	char key[512];
+	char advertise_ipv4[16]; /* "" = the dataplane's own address */
+	uint32_t room_max;
+	uint32_t consent_timeout_s;
+	uint32_t handshake_timeout_s;
+	uint32_t meeting_ttl_s;
+	int log_level;
+};
+
+/*
+ * Parse argv into c (defaults first). Returns 0, 1 when --help or
+ * --version was printed (exit 0), or -EINVAL with a message naming the
+ * option written into err.
+ */
+int sl_cp_config_parse(struct sl_cp_config *c, int argc, char **argv, char *err, size_t errlen);
+
+#endif

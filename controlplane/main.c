@@ -1,0 +1,212 @@
+/*
+ * main.c - sluice-controlplane: start-up, the main loop, shutdown.
+ *
+ * Start-up order: options; state directory, deployment secret and DTLS
+ * certificate (generated at first start); the dataplane connection (retried
+ * in the background if the dataplane is not up yet); Redis (embedded unless
+ * --redis); then HTTP. Everything runs on one GLib main loop. SIGINT or
+ * SIGTERM ends every meeting (clients are told), stops the embedded Redis
+ * and exits 0. Core dumps are disabled: this process holds keys.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/random.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <glib-unix.h>
+
+#include "dpctl.h"
+#include "dtls.h"
+#include "http.h"
+#include "log.h"
+#include "room.h"
+#include "signalling.h"
+#include "store.h"
+#include "transport.h"
+
+static struct sl_cp cp;
+struct sl_cp *sl_cp = &cp;
+
+uint64_t sl_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+void sl_random(void *buf, size_t n)
+{
+	uint8_t *p = buf;
+
+	while (n) {
+		ssize_t r = getrandom(p, n, 0);
+
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			perror("getrandom");
+			abort(); /* no randomness: nothing here can be safe */
+		}
+		p += r;
+		n -= (size_t)r;
+	}
+}
+
+void sl_random_hex(char *out, size_t n)
+{
+	uint8_t b[64];
+
+	sl_random(b, n);
+	for (size_t i = 0; i < n; i++)
+		snprintf(out + 2 * i, 3, "%02x", b[i]);
+	explicit_bzero(b, sizeof(b));
+}
+
+/* The deployment secret keys room-name HMACs: 32 random bytes, created at
+ * first start with mode 0600 and read back afterwards. */
+static int load_secret(const char *dir, uint8_t secret[32], char *err, size_t n)
+{
+	char path[300];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/secret", dir);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		ssize_t r = read(fd, secret, 32);
+
+		close(fd);
+		if (r == 32)
+			return 0;
+		snprintf(err, n, "%s is damaged (want 32 bytes); remove it to make a new one", path);
+		return -EINVAL;
+	}
+	sl_random(secret, 32);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0 || write(fd, secret, 32) != 32) {
+		snprintf(err, n, "cannot write %s: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -errno;
+	}
+	close(fd);
+	return 0;
+}
+
+static void on_dp_up(const struct sl_ctl_info *info)
+{
+	cp.info = *info;
+	cp.dp_up = true;
+}
+
+static void on_dp_down(void)
+{
+	cp.dp_up = false;
+	sl_room_drop_all("unavailable", "the media server restarted; please rejoin");
+}
+
+static void on_event(const struct sl_ctl_event *e)
+{
+	const struct sl_participant *p = g_hash_table_lookup(cp.by_ep, GUINT_TO_POINTER(e->ep_id));
+
+	if (e->type == SL_EV_TIMEOUT && p)
+		sl_info("participant %s: no media for a while", p->id);
+}
+
+static gboolean tick(gpointer arg)
+{
+	uint64_t now = sl_now_ms();
+
+	(void)arg;
+	sl_transport_tick(now);
+	sl_room_tick(now);
+	return G_SOURCE_CONTINUE;
+}
+
+static gboolean on_signal(gpointer arg)
+{
+	(void)arg;
+	sl_info("shutting down");
+	g_main_loop_quit(cp.loop);
+	return G_SOURCE_REMOVE;
+}
+
+static int start(char *err, size_t n)
+{
+	static const struct sl_dpctl_handlers dh = {
+		.pkt_up = sl_transport_pkt_up, .event = on_event, .up = on_dp_up, .down = on_dp_down};
+
+	if (mkdir(cp.cfg.state_dir, 0700) && errno != EEXIST) {
+		snprintf(err, n, "--state-dir %s: %s", cp.cfg.state_dir, strerror(errno));
+		return -errno;
+	}
+	if (load_secret(cp.cfg.state_dir, cp.secret, err, n))
+		return -EINVAL;
+	cp.cert = sl_dtls_cert_new(cp.cfg.cert, cp.cfg.key, err, n);
+	if (!cp.cert)
+		return -EINVAL;
+	cp.loop = g_main_loop_new(NULL, FALSE);
+	cp.by_ufrag = g_hash_table_new(g_str_hash, g_str_equal);
+	cp.by_ep = g_hash_table_new(g_direct_hash, g_direct_equal);
+	sl_random(&cp.next_ep_id, sizeof(cp.next_ep_id));
+	if (sl_dpctl_start(cp.cfg.dp_socket, &dh, err, n))
+		sl_warn("%s; retrying every 2 s (joins are refused until then)", err);
+	if (sl_store_start(&cp.cfg, err, n))
+		return -EINVAL;
+	if (sl_http_start(cp.loop, cp.cfg.listen, cp.cfg.port, cp.cfg.web_root,
+			  &sl_signal_handlers, err, n))
+		return -EADDRINUSE;
+	cp.tick_source = g_timeout_add(1000, tick, NULL);
+	g_unix_signal_add(SIGINT, on_signal, NULL);
+	g_unix_signal_add(SIGTERM, on_signal, NULL);
+	return 0;
+}
+
+static void stop(void)
+{
+	sl_room_drop_all("unavailable", "the server is shutting down");
+	sl_http_stop();
+	sl_store_stop();
+	sl_dpctl_stop();
+	if (cp.cert)
+		sl_dtls_cert_free(cp.cert);
+	if (cp.by_ufrag)
+		g_hash_table_destroy(cp.by_ufrag);
+	if (cp.by_ep)
+		g_hash_table_destroy(cp.by_ep);
+	if (cp.loop)
+		g_main_loop_unref(cp.loop);
+	explicit_bzero(cp.secret, sizeof(cp.secret));
+}
+
+int main(int argc, char **argv)
+{
+	struct rlimit no_core = {0, 0};
+	char err[512];
+	int r;
+
+	setrlimit(RLIMIT_CORE, &no_core);
+	prctl(PR_SET_DUMPABLE, 0);
+	r = sl_cp_config_parse(&cp.cfg, argc, argv, err, sizeof(err));
+	if (r)
+		return r > 0 ? 0 : (fprintf(stderr, "sluice-controlplane: %s\n", err), 2);
+	sl_log_level = cp.cfg.log_level;
+	if (start(err, sizeof(err))) {
+		fprintf(stderr, "sluice-controlplane: %s\n", err);
+		stop();
+		return 1;
+	}
+	printf("sluice-controlplane: ready on port %u\n", cp.cfg.port);
+	fflush(stdout);
+	g_main_loop_run(cp.loop);
+	stop();
+	return 0;
+}

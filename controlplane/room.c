@@ -1,0 +1,534 @@
+/*
+ * room.c - meetings and participants (see room.h).
+ *
+ * Media wiring is a reconciliation: for each participant, the set of
+ * streams it should receive is every other member's published SSRC. Its
+ * offer's sendonly slots are compared with that set: slots of streams that
+ * went away become inactive (and are reused for new streams of the same
+ * kind, so the SDP does not grow forever), missing streams get a slot, and
+ * any change means a new offer (at most one outstanding per participant).
+ * Slots the client has answered are subscribed in the dataplane once both
+ * endpoints are installed. Running it again changes nothing.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include "dpctl.h"
+#include "dtls.h"
+#include "log.h"
+#include "room.h"
+#include "signalling.h"
+#include "store.h"
+#include "transport.h"
+
+#define OFFER_TIMEOUT_MS 15000
+#define OFFER_MAX 65536
+
+void sl_room_key(const uint8_t secret[32], const char *name, uint8_t key[32])
+{
+	unsigned len = 32;
+
+	HMAC(EVP_sha256(), secret, 32, (const unsigned char *)name, strlen(name), key, &len);
+}
+
+static struct sl_room *room_find(const uint8_t key[32])
+{
+	for (struct sl_room *r = sl_cp->rooms; r; r = r->next)
+		if (!CRYPTO_memcmp(r->key, key, 32))
+			return r;
+	return NULL;
+}
+
+/* The worker with the fewest meetings. */
+static uint16_t pick_worker(void)
+{
+	unsigned n = sl_cp->info.n_workers ? sl_cp->info.n_workers : 1, best = 0;
+	unsigned count[64] = {0};
+
+	for (struct sl_room *r = sl_cp->rooms; r; r = r->next)
+		if (r->worker < 64)
+			count[r->worker]++;
+	for (unsigned w = 1; w < n && w < 64; w++)
+		if (count[w] < count[best])
+			best = w;
+	return (uint16_t)best;
+}
+
+static struct sl_room *room_new(const uint8_t key[32])
+{
+	struct sl_room *r = g_new0(struct sl_room, 1);
+
+	memcpy(r->key, key, 32);
+	for (int i = 0; i < 16; i++)
+		snprintf(r->tag + 2 * i, 3, "%02x", key[i]);
+	sl_random_hex(r->meeting, SL_ID_LEN);
+	do
+		sl_random(&r->room_id, sizeof(r->room_id));
+	while (!r->room_id);
+	r->worker = pick_worker();
+	r->next = sl_cp->rooms;
+	sl_cp->rooms = r;
+	sl_cp->n_rooms++;
+	sl_info("meeting %s created on worker %u", r->meeting, r->worker);
+	return r;
+}
+
+static void room_free(struct sl_room *r)
+{
+	struct sl_room **pp = &sl_cp->rooms;
+	struct sl_ctl_room m = {.room_id = r->room_id};
+
+	while (*pp != r)
+		pp = &(*pp)->next;
+	*pp = r->next;
+	sl_cp->n_rooms--;
+	sl_ctl_hdr_init(&m.h, SL_CTL_ROOM_REMOVE, sizeof(m), 0);
+	sl_dpctl_send(&m, NULL, 0);
+	sl_store_meeting_del(r);
+	sl_info("meeting %s ended", r->meeting);
+	explicit_bzero(r, sizeof(*r));
+	g_free(r);
+}
+
+static void random_token(char *out, size_t n)
+{
+	static const char alnum[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+	uint8_t b[64];
+
+	sl_random(b, n);
+	for (size_t i = 0; i < n; i++)
+		out[i] = alnum[b[i] % 62]; /* 256 % 62 bias is irrelevant for ICE creds */
+	out[n] = 0;
+}
+
+static struct sl_participant *participant_new(struct sl_room *r, struct sl_client *c,
+					      const char *name)
+{
+	struct sl_participant *p = g_new0(struct sl_participant, 1);
+
+	p->room = r;
+	p->client = c;
+	sl_random_hex(p->id, SL_ID_LEN / 2);
+	snprintf(p->name, sizeof(p->name), "%s", name);
+	do
+		p->ep_id = sl_cp->next_ep_id++;
+	while (!p->ep_id || g_hash_table_contains(sl_cp->by_ep, GUINT_TO_POINTER(p->ep_id)));
+	random_token(p->ufrag, 8);
+	random_token(p->pwd, 24);
+	p->joined_ms = sl_now_ms();
+	p->slots[0] = (struct sl_slot){.kind = SL_SDP_KIND_AUDIO, .dir = SL_SDP_RECVONLY, .mid = "0"};
+	p->slots[1] = (struct sl_slot){.kind = SL_SDP_KIND_VIDEO, .dir = SL_SDP_RECVONLY, .mid = "1"};
+	p->n_slots = 2;
+	p->offer = g_new0(struct sl_sdp_offer, 1);
+	p->offer->session_id = ((uint64_t)g_random_int() << 31) ^ g_random_int();
+	p->next = r->members;
+	r->members = p;
+	r->n_members++;
+	sl_cp->n_participants++;
+	g_hash_table_insert(sl_cp->by_ep, GUINT_TO_POINTER(p->ep_id), p);
+	sl_transport_add(p);
+	return p;
+}
+
+static json_t *participant_list(const struct sl_room *r)
+{
+	json_t *a = json_array();
+
+	for (const struct sl_participant *p = r->members; p; p = p->next)
+		json_array_append_new(a, json_pack("{s:s, s:s}", "id", p->id, "name", p->name));
+	return a;
+}
+
+static void broadcast_participants(const struct sl_room *r)
+{
+	for (const struct sl_participant *p = r->members; p; p = p->next)
+		if (p->client)
+			sl_signal_send(p->client, json_pack("{s:s, s:o}", "type", "participants",
+							    "participants", participant_list(r)));
+}
+
+void sl_room_join(struct sl_client *c, const char *room_name, const char *display_name)
+{
+	uint8_t key[32];
+	struct sl_room *r;
+	struct sl_participant *p;
+
+	if (!sl_dpctl_up() || !sl_store_up()) {
+		sl_cp->n_join_refused++;
+		sl_signal_error(c, "unavailable", "the server cannot take joins right now; try again",
+				false);
+		return;
+	}
+	sl_room_key(sl_cp->secret, room_name, key);
+	r = room_find(key);
+	if ((r && r->n_members >= sl_cp->cfg.room_max) ||
+	    sl_cp->n_participants >= sl_cp->info.max_endpoints) {
+		sl_cp->n_join_refused++;
+		explicit_bzero(key, sizeof(key));
+		sl_signal_error(c, "room_full", "no room for another participant", false);
+		return;
+	}
+	if (!r) {
+		r = room_new(key);
+		sl_store_meeting_put(r);
+	}
+	explicit_bzero(key, sizeof(key));
+	p = participant_new(r, c, display_name);
+	c->p = p;
+	sl_store_member_put(r, p);
+	sl_cp->n_joins++;
+	sl_info("participant %s joined meeting %s (%u members)", p->id, r->meeting, r->n_members);
+	sl_signal_send(c, json_pack("{s:s, s:s, s:s, s:o}", "type", "joined", "participant", p->id,
+				    "meeting", r->meeting, "participants", participant_list(r)));
+	broadcast_participants(r);
+	sl_room_sync(r);
+}
+
+static struct sl_participant *by_ep(uint32_t ep)
+{
+	return g_hash_table_lookup(sl_cp->by_ep, GUINT_TO_POINTER(ep));
+}
+
+/* Fill p->offer from p->slots and the server's transport details. */
+static void offer_fill(struct sl_participant *p)
+{
+	struct sl_sdp_offer *o = p->offer;
+	const struct sl_ctl_info *in = &sl_cp->info;
+
+	o->version = ++p->offer_version;
+	snprintf(o->ice_ufrag, sizeof(o->ice_ufrag), "%s", p->ufrag);
+	snprintf(o->ice_pwd, sizeof(o->ice_pwd), "%s", p->pwd);
+	snprintf(o->fingerprint, sizeof(o->fingerprint), "%s", sl_dtls_cert_fingerprint(sl_cp->cert));
+	o->cand_ip4[0] = o->cand_ip6[0] = 0;
+	if (sl_cp->cfg.advertise_ipv4[0])
+		snprintf(o->cand_ip4, sizeof(o->cand_ip4), "%s", sl_cp->cfg.advertise_ipv4);
+	else if (in->has_ipv4)
+		inet_ntop(AF_INET, in->ipv4, o->cand_ip4, sizeof(o->cand_ip4));
+	if (in->has_ipv6)
+		inet_ntop(AF_INET6, in->ipv6, o->cand_ip6, sizeof(o->cand_ip6));
+	o->port = (uint16_t)(in->base_port + p->room->worker);
+	o->n_media = p->n_slots;
+	for (unsigned i = 0; i < p->n_slots; i++) {
+		const struct sl_slot *s = &p->slots[i];
+		struct sl_sdp_offer_media *m = &o->media[i];
+		struct sl_participant *q = s->dir == SL_SDP_SENDONLY ? by_ep(s->src_ep) : NULL;
+
+		memset(m, 0, sizeof(*m));
+		m->kind = s->kind;
+		m->dir = s->dir;
+		snprintf(m->mid, sizeof(m->mid), "%s", s->mid);
+		if (s->dir == SL_SDP_SENDONLY) {
+			m->ssrc = s->dst_ssrc;
+			snprintf(m->msid_stream, sizeof(m->msid_stream), "%s", q ? q->id : "gone");
+			snprintf(m->msid_track, sizeof(m->msid_track), "%s-%s", q ? q->id : "gone",
+				 s->kind == SL_SDP_KIND_AUDIO ? "a" : "v");
+		}
+	}
+}
+
+static void send_offer(struct sl_participant *p)
+{
+	char *sdp = g_malloc(OFFER_MAX);
+	json_t *tracks = json_array();
+	int n;
+
+	offer_fill(p);
+	n = sl_sdp_write_offer(p->offer, sdp, OFFER_MAX);
+	if (n < 0) {
+		g_free(sdp);
+		json_decref(tracks);
+		sl_err("participant %s: cannot write an offer (%d)", p->id, n);
+		sl_signal_error(p->client, "internal", "the server could not build an offer", false);
+		return;
+	}
+	for (unsigned i = 0; i < p->n_slots; i++) {
+		const struct sl_slot *s = &p->slots[i];
+		const struct sl_participant *q = by_ep(s->src_ep);
+
+		if (s->dir == SL_SDP_SENDONLY && q)
+			json_array_append_new(tracks, json_pack("{s:s, s:s, s:s}", "mid", s->mid,
+								"kind", s->kind == SL_SDP_KIND_AUDIO ? "audio" : "video",
+								"participant", q->id));
+	}
+	p->offer_pending = true;
+	p->reoffer = false;
+	p->offer_sent_ms = sl_now_ms();
+	sl_signal_send(p->client, json_pack("{s:s, s:s, s:i, s:{s:s, s:s}, s:o}", "type", "offer",
+					    "sdp", sdp, "version", (json_int_t)p->offer_version,
+					    "publish", "audio", "0", "video", "1", "tracks", tracks));
+	g_free(sdp);
+}
+
+static bool slot_wanted(const struct sl_room *r, const struct sl_participant *p,
+			const struct sl_slot *s)
+{
+	const struct sl_participant *q = by_ep(s->src_ep);
+
+	return q && q != p && q->room == r && q->pub_ssrc[s->kind] == s->src_ssrc;
+}
+
+static bool has_slot(const struct sl_participant *p, uint32_t ep, uint8_t kind, uint32_t ssrc)
+{
+	for (unsigned i = 2; i < p->n_slots; i++) {
+		const struct sl_slot *s = &p->slots[i];
+
+		if (s->dir == SL_SDP_SENDONLY && s->src_ep == ep && s->kind == kind &&
+		    s->src_ssrc == ssrc)
+			return true;
+	}
+	return false;
+}
+
+static uint32_t pick_dst_ssrc(const struct sl_participant *p, uint32_t want)
+{
+	for (;;) {
+		bool used = !want;
+
+		for (unsigned i = 0; i < p->n_slots && !used; i++)
+			used = p->slots[i].dst_ssrc == want && p->slots[i].dir != SL_SDP_INACTIVE;
+		used = used || want == p->pub_ssrc[1] || want == p->pub_ssrc[2];
+		if (!used)
+			return want;
+		sl_random(&want, sizeof(want));
+	}
+}
+
+static void unsubscribe(struct sl_participant *p, struct sl_slot *s)
+{
+	struct sl_ctl_sub m = {.subscriber = p->ep_id, .publisher = s->src_ep,
+			       .src_ssrc = s->src_ssrc, .dst_ssrc = s->dst_ssrc, .kind = s->kind};
+	struct sl_participant *q = by_ep(s->src_ep);
+
+	if (s->subscribed && q && q->ep_installed && p->ep_installed) {
+		sl_ctl_hdr_init(&m.h, SL_CTL_UNSUBSCRIBE, sizeof(m), 0);
+		sl_dpctl_send(&m, NULL, 0);
+	}
+	s->subscribed = false;
+}
+
+/* Bring p's slots in line with what the room publishes. True if changed. */
+static bool slots_reconcile(struct sl_participant *p)
+{
+	struct sl_room *r = p->room;
+	bool changed = false;
+
+	for (unsigned i = 2; i < p->n_slots; i++) {
+		struct sl_slot *s = &p->slots[i];
+
+		if (s->dir == SL_SDP_SENDONLY && !slot_wanted(r, p, s)) {
+			unsubscribe(p, s);
+			s->dir = SL_SDP_INACTIVE;
+			s->answered = false;
+			changed = true;
+		}
+	}
+	for (struct sl_participant *q = r->members; q; q = q->next) {
+		for (uint8_t kind = SL_SDP_KIND_AUDIO; kind <= SL_SDP_KIND_VIDEO; kind++) {
+			struct sl_slot *s = NULL;
+
+			if (q == p || !q->pub_ssrc[kind] || has_slot(p, q->ep_id, kind, q->pub_ssrc[kind]))
+				continue;
+			for (unsigned i = 2; i < p->n_slots && !s; i++)
+				if (p->slots[i].dir == SL_SDP_INACTIVE && p->slots[i].kind == kind &&
+				    !p->offer_pending)
+					s = &p->slots[i];
+			if (!s && p->n_slots < SL_SDP_MAX_MEDIA) {
+				s = &p->slots[p->n_slots];
+				memset(s, 0, sizeof(*s));
+				snprintf(s->mid, sizeof(s->mid), "%u", p->n_slots++);
+				s->kind = kind;
+			}
+			if (!s) {
+				sl_warn("participant %s: no m= section left for another stream", p->id);
+				continue;
+			}
+			s->dir = SL_SDP_SENDONLY;
+			s->src_ep = q->ep_id;
+			s->src_ssrc = q->pub_ssrc[kind];
+			s->dst_ssrc = pick_dst_ssrc(p, s->src_ssrc);
+			s->answered = s->subscribed = false;
+			changed = true;
+		}
+	}
+	return changed;
+}
+
+static void subscribe_answered(struct sl_participant *p)
+{
+	if (!p->ep_installed)
+		return;
+	for (unsigned i = 2; i < p->n_slots; i++) {
+		struct sl_slot *s = &p->slots[i];
+		struct sl_participant *q = by_ep(s->src_ep);
+		struct sl_ctl_sub m = {.subscriber = p->ep_id, .publisher = s->src_ep,
+				       .src_ssrc = s->src_ssrc, .dst_ssrc = s->dst_ssrc,
+				       .kind = s->kind};
+
+		if (s->dir != SL_SDP_SENDONLY || !s->answered || s->subscribed || !q ||
+		    !q->ep_installed)
+			continue;
+		sl_ctl_hdr_init(&m.h, SL_CTL_SUBSCRIBE, sizeof(m), 0);
+		if (sl_dpctl_send(&m, NULL, 0) == 0)
+			s->subscribed = true;
+	}
+}
+
+void sl_room_sync(struct sl_room *r)
+{
+	for (struct sl_participant *p = r->members; p; p = p->next) {
+		bool changed = slots_reconcile(p);
+
+		if (p->client && (changed || p->offer_version == 0 || p->reoffer)) {
+			if (p->offer_pending)
+				p->reoffer = true;
+			else
+				send_offer(p);
+		}
+		subscribe_answered(p);
+	}
+}
+
+/* Learn what p publishes from its answer: the primary SSRC of the publish
+ * sections when the client sends there. Returns true if it changed. */
+static bool learn_publish(struct sl_participant *p, const struct sl_sdp *a)
+{
+	bool changed = false;
+
+	for (unsigned i = 0; i < a->n_media && i < 2; i++) {
+		const struct sl_sdp_media *m = &a->media[i];
+		uint8_t kind = p->slots[i].kind;
+		uint32_t ssrc = 0;
+
+		if (!m->rejected && (m->dir == SL_SDP_SENDONLY || m->dir == SL_SDP_SENDRECV) &&
+		    m->n_ssrc)
+			ssrc = m->ssrc[0];
+		if (p->pub_ssrc[kind] != ssrc) {
+			p->pub_ssrc[kind] = ssrc;
+			changed = true;
+		}
+	}
+	return changed;
+}
+
+static int take_answer(struct sl_participant *p, const struct sl_sdp *a, const char **err)
+{
+	if (sl_sdp_check_answer(a, p->offer, err))
+		return -EINVAL;
+	if (p->have_answer && memcmp(p->remote_fp, a->fingerprint, 32)) {
+		*err = "the DTLS fingerprint may not change";
+		return -EINVAL;
+	}
+	if (p->have_answer && strcmp(p->remote_ufrag, a->ice_ufrag)) {
+		*err = "ICE restarts are not supported";
+		return -EINVAL;
+	}
+	memcpy(p->remote_fp, a->fingerprint, 32);
+	snprintf(p->remote_ufrag, sizeof(p->remote_ufrag), "%s", a->ice_ufrag);
+	p->have_answer = true;
+	return 0;
+}
+
+void sl_room_answer(struct sl_participant *p, const char *text, size_t len, uint32_t version)
+{
+	struct sl_sdp *a;
+	const char *err = "unreadable";
+
+	if (!p->offer_pending || version != p->offer_version) {
+		sl_signal_error(p->client, "stale_answer", "that is not the outstanding offer", false);
+		return;
+	}
+	a = g_malloc0(sizeof(*a));
+	if (sl_sdp_parse(text, len, a, &err) || take_answer(p, a, &err)) {
+		g_free(a);
+		sl_cp->n_bad_messages++;
+		sl_signal_error(p->client, "bad_sdp", err, false);
+		return;
+	}
+	p->offer_pending = false;
+	for (unsigned i = 0; i < p->n_slots; i++) {
+		struct sl_slot *s = &p->slots[i];
+		const struct sl_sdp_offer_media *m = &p->offer->media[i];
+
+		s->answered = i < p->offer->n_media && s->dir != SL_SDP_INACTIVE &&
+			      m->dir == s->dir && (s->dir != SL_SDP_SENDONLY || m->ssrc == s->dst_ssrc);
+	}
+	if (learn_publish(p, a))
+		sl_debug("participant %s publishes audio %s, video %s", p->id,
+			 p->pub_ssrc[1] ? "yes" : "no", p->pub_ssrc[2] ? "yes" : "no");
+	g_free(a);
+	sl_room_sync(p->room);
+}
+
+void sl_room_leave(struct sl_participant *p, const char *why)
+{
+	struct sl_room *r = p->room;
+	struct sl_participant **pp = &r->members;
+
+	sl_info("participant %s left meeting %s (%s)", p->id, r->meeting, why);
+	sl_transport_remove(p);
+	while (*pp != p)
+		pp = &(*pp)->next;
+	*pp = p->next;
+	r->n_members--;
+	sl_cp->n_participants--;
+	g_hash_table_remove(sl_cp->by_ep, GUINT_TO_POINTER(p->ep_id));
+	if (p->client)
+		p->client->p = NULL;
+	sl_store_member_del(r, p);
+	g_free(p->offer);
+	explicit_bzero(p, sizeof(*p));
+	g_free(p);
+	if (!r->members) {
+		room_free(r);
+		return;
+	}
+	broadcast_participants(r);
+	sl_room_sync(r);
+}
+
+void sl_room_kick(struct sl_participant *p, const char *code, const char *message)
+{
+	struct sl_client *c = p->client;
+
+	if (c) {
+		sl_signal_error(c, code, message, true);
+		c->left = true;
+	}
+	sl_room_leave(p, code);
+}
+
+void sl_room_tick(uint64_t now)
+{
+	uint64_t hs = (uint64_t)sl_cp->cfg.handshake_timeout_s * 1000;
+
+	for (struct sl_room *r = sl_cp->rooms, *rn; r; r = rn) {
+		rn = r->next; /* a kick may free r */
+		for (struct sl_participant *p = r->members, *pn; p; p = pn) {
+			pn = p->next;
+			if (p->offer_pending && now - p->offer_sent_ms > OFFER_TIMEOUT_MS)
+				sl_room_kick(p, "timeout", "no answer to the offer in time");
+			else if (!p->ep_installed && now - p->joined_ms > hs)
+				sl_room_kick(p, "timeout", "ICE and DTLS did not complete in time");
+		}
+	}
+}
+
+void sl_room_drop_all(const char *code, const char *message)
+{
+	while (sl_cp->rooms) {
+		struct sl_room *r = sl_cp->rooms;
+
+		while (r->members) {
+			bool last = r->n_members == 1;
+
+			sl_room_kick(r->members, code, message);
+			if (last)
+				break; /* r is freed */
+		}
+	}
+}

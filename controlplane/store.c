@@ -1,0 +1,323 @@
+/*
+ * store.c - Redis backend for meeting state (see store.h for the keys).
+ *
+ * hiredis's async context runs on the GLib loop through its glib adapter.
+ * A disconnect (Redis restarted, network) marks the store down and starts
+ * a 1 s reconnect timer; on connect every meeting is rewritten from memory.
+ * The embedded mode starts redis-server as a child bound to a Unix socket
+ * only (no TCP port, no persistence: --save "" --appendonly no), killed
+ * with us (PR_SET_PDEATHSIG), and restarted if it exits.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <hiredis/adapters/glib.h>
+#include <hiredis/async.h>
+#include <hiredis/hiredis.h>
+
+#include "log.h"
+#include "store.h"
+
+static struct {
+	const struct sl_cp_config *cfg;
+	char sock[300];	  /* unix socket path, or "" for TCP */
+	char host[256];
+	int port;
+	redisAsyncContext *ac;
+	GSource *src;
+	bool up;
+	bool embedded;
+	bool stopping;
+	pid_t child;
+	guint retry, refresh, child_watch;
+	char node[SL_ID_LEN + 1];
+} st;
+
+static void connect_now(void);
+
+static gboolean retry_cb(gpointer arg)
+{
+	(void)arg;
+	st.retry = 0;
+	connect_now();
+	return G_SOURCE_REMOVE;
+}
+
+static void schedule_retry(void)
+{
+	if (!st.retry)
+		st.retry = g_timeout_add_seconds(1, retry_cb, NULL);
+}
+
+static void drop_source(void)
+{
+	if (st.src) {
+		g_source_destroy(st.src);
+		g_source_unref(st.src);
+		st.src = NULL;
+	}
+}
+
+static void on_reply(redisAsyncContext *ac, void *reply, void *what)
+{
+	redisReply *r = reply;
+
+	(void)ac;
+	if (!r)
+		return; /* disconnected: the rewrite on reconnect covers it */
+	if (r->type == REDIS_REPLY_ERROR)
+		sl_warn("redis refused %s: %.*s", (const char *)what, (int)r->len, r->str);
+}
+
+static void cmd(const char *what, int argc, const char **argv)
+{
+	if (!st.up)
+		return;
+	if (redisAsyncCommandArgv(st.ac, on_reply, (void *)what, argc, argv, NULL) != REDIS_OK)
+		sl_warn("redis: cannot queue %s", what);
+}
+
+static void key(char *out, size_t n, const struct sl_room *r, const char *what)
+{
+	snprintf(out, n, "sl:{%s}:%s", r->tag, what);
+}
+
+static void expire(const struct sl_room *r)
+{
+	char k1[64], k2[64], ttl[16];
+
+	key(k1, sizeof(k1), r, "meeting");
+	key(k2, sizeof(k2), r, "members");
+	snprintf(ttl, sizeof(ttl), "%u", st.cfg->meeting_ttl_s);
+	cmd("EXPIRE", 3, (const char *[]){"EXPIRE", k1, ttl});
+	cmd("EXPIRE", 3, (const char *[]){"EXPIRE", k2, ttl});
+}
+
+void sl_store_member_put(const struct sl_room *r, const struct sl_participant *p)
+{
+	char k[64];
+
+	key(k, sizeof(k), r, "members");
+	cmd("HSET members", 4, (const char *[]){"HSET", k, p->id, p->name});
+	expire(r);
+}
+
+void sl_store_member_del(const struct sl_room *r, const struct sl_participant *p)
+{
+	char k[64];
+
+	key(k, sizeof(k), r, "members");
+	cmd("HDEL members", 3, (const char *[]){"HDEL", k, p->id});
+}
+
+void sl_store_meeting_put(const struct sl_room *r)
+{
+	char k[64], w[8];
+
+	key(k, sizeof(k), r, "meeting");
+	snprintf(w, sizeof(w), "%u", r->worker);
+	cmd("HSET meeting", 8,
+	    (const char *[]){"HSET", k, "id", r->meeting, "worker", w, "node", st.node});
+	for (const struct sl_participant *p = r->members; p; p = p->next)
+		sl_store_member_put(r, p);
+	expire(r);
+}
+
+void sl_store_meeting_del(const struct sl_room *r)
+{
+	char k1[64], k2[64];
+
+	key(k1, sizeof(k1), r, "meeting");
+	key(k2, sizeof(k2), r, "members");
+	cmd("DEL meeting", 3, (const char *[]){"DEL", k1, k2});
+}
+
+static gboolean refresh_cb(gpointer arg)
+{
+	(void)arg;
+	for (const struct sl_room *r = sl_cp->rooms; r; r = r->next)
+		expire(r);
+	return G_SOURCE_CONTINUE;
+}
+
+static void on_connect(const redisAsyncContext *ac, int status)
+{
+	(void)ac;
+	if (status != REDIS_OK) {
+		sl_warn("redis: connection failed; retrying");
+		st.ac = NULL; /* hiredis frees it after this callback */
+		drop_source();
+		schedule_retry();
+		return;
+	}
+	st.up = true;
+	sl_info("redis connected; rewriting %u meetings", sl_cp->n_rooms);
+	for (const struct sl_room *r = sl_cp->rooms; r; r = r->next)
+		sl_store_meeting_put(r);
+}
+
+static void on_disconnect(const redisAsyncContext *ac, int status)
+{
+	(void)ac;
+	(void)status;
+	if (st.stopping)
+		return;
+	if (st.up)
+		sl_err("redis connection lost: joins are refused until it is back");
+	st.up = false;
+	st.ac = NULL;
+	drop_source();
+	schedule_retry();
+}
+
+static void connect_now(void)
+{
+	if (st.ac)
+		return;
+	st.ac = st.sock[0] ? redisAsyncConnectUnix(st.sock) : redisAsyncConnect(st.host, st.port);
+	if (!st.ac || st.ac->err) {
+		if (st.ac)
+			redisAsyncFree(st.ac);
+		st.ac = NULL;
+		schedule_retry();
+		return;
+	}
+	/* The adapter first: setting the connect callback arms the write
+	 * event that reports the connection, through the adapter's hooks. */
+	st.src = redis_source_new(st.ac);
+	g_source_attach(st.src, NULL);
+	redisAsyncSetConnectCallback(st.ac, on_connect);
+	redisAsyncSetDisconnectCallback(st.ac, on_disconnect);
+}
+
+static int parse_url(const char *url, char *err, size_t n)
+{
+	const char *colon;
+	char *end;
+	long port;
+
+	if (!strncmp(url, "unix:", 5) && url[5] == '/' && strlen(url + 5) < sizeof(st.sock)) {
+		strcpy(st.sock, url + 5);
+		return 0;
+	}
+	if (strncmp(url, "redis://", 8))
+		goto bad;
+	url += 8;
+	colon = strrchr(url, ':');
+	if (!colon || colon == url || (size_t)(colon - url) >= sizeof(st.host))
+		goto bad;
+	port = strtol(colon + 1, &end, 10);
+	if (*end || port < 1 || port > 65535)
+		goto bad;
+	memcpy(st.host, url, (size_t)(colon - url));
+	st.host[colon - url] = 0;
+	st.port = (int)port;
+	return 0;
+bad:
+	snprintf(err, n, "--redis: use unix:/path/to/socket or redis://host:port");
+	return -EINVAL;
+}
+
+static void spawn_embedded(void);
+
+static void on_child_exit(GPid pid, gint status, gpointer arg)
+{
+	(void)arg;
+	(void)status;
+	g_spawn_close_pid(pid);
+	st.child = 0;
+	st.child_watch = 0;
+	sl_err("embedded redis-server exited; restarting it");
+	spawn_embedded();
+}
+
+static void spawn_embedded(void)
+{
+	pid_t pid;
+
+	unlink(st.sock);
+	pid = fork();
+	if (pid < 0) {
+		sl_err("cannot start redis-server: %s", strerror(errno));
+		return;
+	}
+	if (pid == 0) {
+		int null = open("/dev/null", O_RDWR);
+
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		if (null >= 0) {
+			dup2(null, 0);
+			dup2(null, 1);
+		}
+		execlp(st.cfg->redis_server, st.cfg->redis_server, "--port", "0", "--unixsocket",
+		       st.sock, "--unixsocketperm", "700", "--save", "", "--appendonly", "no",
+		       "--loglevel", "warning", "--dir", st.cfg->state_dir, (char *)NULL);
+		fprintf(stderr, "cannot run %s: %s\n", st.cfg->redis_server, strerror(errno));
+		_exit(127);
+	}
+	st.child = pid;
+	st.child_watch = g_child_watch_add(pid, on_child_exit, NULL);
+}
+
+int sl_store_start(const struct sl_cp_config *cfg, char *err, size_t n)
+{
+	st.cfg = cfg;
+	sl_random_hex(st.node, SL_ID_LEN / 2);
+	if (cfg->redis[0]) {
+		if (parse_url(cfg->redis, err, n))
+			return -EINVAL;
+	} else {
+		if (snprintf(st.sock, sizeof(st.sock), "%s/redis.sock", cfg->state_dir) >=
+		    (int)sizeof(st.sock) || strlen(st.sock) >= 108) {
+			snprintf(err, n, "--state-dir is too long for a Unix socket path");
+			return -EINVAL;
+		}
+		st.embedded = true;
+		spawn_embedded();
+		for (int i = 0; i < 50 && access(st.sock, F_OK); i++)
+			g_usleep(100000);
+	}
+	connect_now();
+	st.refresh = g_timeout_add_seconds(cfg->meeting_ttl_s / 3, refresh_cb, NULL);
+	return 0;
+}
+
+bool sl_store_up(void)
+{
+	return st.up;
+}
+
+void sl_store_stop(void)
+{
+	st.stopping = true;
+	if (st.retry)
+		g_source_remove(st.retry);
+	if (st.refresh)
+		g_source_remove(st.refresh);
+	st.retry = st.refresh = 0;
+	if (st.ac) {
+		redisAsyncContext *ac = st.ac;
+
+		st.stopping = true;
+		st.ac = NULL;
+		st.up = false;
+		redisAsyncFree(ac);
+	}
+	drop_source();
+	if (st.child) {
+		if (st.child_watch)
+			g_source_remove(st.child_watch);
+		kill(st.child, SIGTERM);
+		waitpid(st.child, NULL, 0);
+		st.child = 0;
+		unlink(st.sock);
+	}
+}

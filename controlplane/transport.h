@@ -1,0 +1,29 @@
+/*
+ * transport.h - ICE-lite and DTLS for each participant (transport.c).
+ *
+ * STUN from the dataplane is validated (stun.c) against the participant
+ * whose ufrag it names and answered through packet-down; the source
+ * 5-tuple then counts as validated for a while, and USE-CANDIDATE makes it
+ * the nominated one. DTLS from a validated 5-tuple drives the
+ * participant's handshake (dtls.c); anything else is dropped and counted.
+ * When DTLS connects, the endpoint goes into the dataplane with its keys
+ * (wiped right after). Consent (RFC 7675): an installed endpoint without a
+ * valid check for --consent-timeout seconds is removed.
+ */
+#ifndef SLUICE_CP_TRANSPORT_H
+#define SLUICE_CP_TRANSPORT_H
+
+#include <stdint.h>
+
+#include <sluice/ctl.h>
+
+#include "cp.h"
+
+void sl_transport_pkt_up(const struct sl_ctl_pkt *pkt);
+void sl_transport_tick(uint64_t now_ms);
+/* Register a new participant's ufrag (after its credentials are set). */
+void sl_transport_add(struct sl_participant *p);
+/* Forget p: DTLS freed, endpoint removed from the dataplane, tables. */
+void sl_transport_remove(struct sl_participant *p);
+
+#endif

@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# meeting.sh BUILD_DIR - whole meetings through the real binaries.
+#
+# Builds a small network: the dataplane on one end of a veth pair in its own
+# namespace (net_af_packet), and the control plane (with its embedded Redis),
+# headless Chromium and aiortc in a second namespace on the other end. Then:
+#   1. two Chromium participants join one room through the web client and
+#      each decodes >= 100 video frames and receives audio from the other,
+#      over DTLS-SRTP (getStats: dtlsState connected, an SRTP cipher);
+#   2. after both leave, no key of that meeting is left in Redis, and a
+#      rejoin with the same name gets a different meeting id;
+#   3. aiortc (an independent WebRTC stack) and Chromium exchange media;
+#   4. the control plane's and dataplane's logs hold no IP address, room
+#      name or display name.
+# Traffic stays inside the two namespaces this script creates; everything is
+# removed on exit.
+set -euo pipefail
+build=$(realpath "${1:?usage: meeting.sh BUILD_DIR}")
+src=$(cd "$(dirname "$0")/../.." && pwd)
+id=$$
+dp_ns=sl-e2e-dp-$id cl_ns=sl-e2e-cl-$id
+dir=$(mktemp -d /tmp/sl-e2e.XXXXXX)
+chmod 755 "$dir"
+dp_pid= cp_pid= ai_pid=
+cleanup() {
+	for p in $ai_pid $cp_pid $dp_pid; do kill "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
+	ip netns del "$dp_ns" 2>/dev/null || true
+	ip netns del "$cl_ns" 2>/dev/null || true
+	[ -n "${KEEP_E2E:-}" ] && { echo "kept $dir"; return; }
+	rm -rf "$dir"
+}
+trap cleanup EXIT
+fail() {
+	echo "FAIL: $*"
+	for f in dp.out cp.err cp.out ai.out; do
+		[ -f "$dir/$f" ] && { echo "--- $f"; tail -40 "$dir/$f"; }
+	done
+	exit 1
+}
+wait_for() { # file pattern pid what
+	for _ in $(seq 200); do
+		grep -q "$2" "$1" 2>/dev/null && return 0
+		kill -0 "$3" 2>/dev/null || fail "$4 exited"
+		sleep 0.1
+	done
+	fail "$4 not ready"
+}
+
+# Node modules for the browser driver (playwright-core only; Chromium is Debian's).
+if [ ! -d "$src/tests/e2e/node_modules/playwright-core" ]; then
+	(cd "$src/tests/e2e" && npm ci --no-audit --no-fund --loglevel=error) >/dev/null ||
+		fail "npm ci in tests/e2e"
+fi
+
+ip netns add "$dp_ns"
+ip netns add "$cl_ns"
+ip link add "d$id" netns "$dp_ns" type veth peer name "c$id" netns "$cl_ns"
+ip -n "$dp_ns" link set "d$id" up
+ip netns exec "$dp_ns" ethtool -K "d$id" tx off rx off >/dev/null 2>&1 || true
+ip -n "$cl_ns" link set lo up
+ip -n "$cl_ns" addr add 10.98.0.2/24 dev "c$id"
+ip -n "$cl_ns" link set "c$id" up
+ip netns exec "$cl_ns" ethtool -K "c$id" tx off >/dev/null
+
+ip netns exec "$dp_ns" "$build/dataplane/sluice-dataplane" --vdev "net_af_packet0,iface=d$id" \
+	--ipv4 10.98.0.1 --lcores 0,1 --huge off --memory 512 --mbufs 8191 --history-mbufs 2047 \
+	--max-endpoints 64 --file-prefix "sl-e2e-$id" --ctl-socket "$dir/dp.sock" \
+	>"$dir/dp.out" 2>&1 &
+dp_pid=$!
+wait_for "$dir/dp.out" "sluice-dataplane: ready" "$dp_pid" dataplane
+
+ip netns exec "$cl_ns" "$build/controlplane/sluice-controlplane" --dataplane-socket "$dir/dp.sock" \
+	--state-dir "$dir/state" --web-root "$src/web" --port 8080 \
+	>"$dir/cp.out" 2>"$dir/cp.err" &
+cp_pid=$!
+wait_for "$dir/cp.out" "sluice-controlplane: ready" "$cp_pid" controlplane
+redis() { ip netns exec "$cl_ns" redis-cli -s "$dir/state/redis.sock" "$@"; }
+for _ in $(seq 50); do [ "$(redis PING 2>/dev/null)" = PONG ] && break; sleep 0.1; done
+
+room="e2e-$(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+meeting() { ip netns exec "$cl_ns" node "$src/tests/e2e/meeting.mjs" --url http://127.0.0.1:8080/ "$@"; }
+
+echo "== two Chromium participants"
+out=$(meeting --room "$room" --participants 2 --names "Ada Lovelace,Grace Hopper" \
+	--frames 100 --timeout-s 120 --leave) || fail "meeting: $out"
+echo "$out"
+m1=$(echo "$out" | python3 -c 'import json,sys; print(json.load(sys.stdin)["meeting"][0])')
+
+echo "== nothing left in Redis after the last leave"
+sleep 1
+keys=$(redis --scan --pattern 'sl:*')
+[ -z "$keys" ] || fail "keys left in Redis: $keys"
+
+echo "== aiortc and Chromium in the same room (a rejoin of the same name)"
+ip netns exec "$cl_ns" /usr/bin/python3 "$src/tests/e2e/aiortc_peer.py" --ws ws://127.0.0.1:8080/ws \
+	--room "$room" --name "Katherine Johnson" --frames 100 --timeout-s 120 >"$dir/ai.out" 2>&1 &
+ai_pid=$!
+out=$(meeting --room "$room" --participants 1 --names "Mary Jackson" --expect-peer-count 1 \
+	--frames 100 --timeout-s 120 --stay-s 5 --leave) || fail "meeting with aiortc: $out"
+echo "$out"
+wait "$ai_pid" || { ai_pid=; fail "aiortc peer"; }
+ai_pid=
+cat "$dir/ai.out"
+m2=$(echo "$out" | python3 -c 'import json,sys; print(json.load(sys.stdin)["meeting"][0])')
+[ -n "$m1" ] && [ -n "$m2" ] && [ "$m1" != "$m2" ] || fail "rejoin got meeting $m2, first was $m1"
+sleep 1
+keys=$(redis --scan --pattern 'sl:*')
+[ -z "$keys" ] || fail "keys left in Redis after the second meeting: $keys"
+
+echo "== logs carry no addresses, room names or display names"
+kill "$cp_pid"; wait "$cp_pid" || fail "controlplane exit status"; cp_pid=
+for f in cp.err cp.out; do
+	for bad in "$room" "Ada Lovelace" "Grace Hopper" "Katherine" "Mary Jackson" 10.98.0. 127.0.0.1; do
+		grep -qF "$bad" "$dir/$f" && fail "$f contains '$bad'"
+	done
+	# Past the timestamp (first field), nothing may look like an address.
+	addr_re='([0-9]{1,3}\.){3}[0-9]{1,3}|[0-9a-fA-F]{0,4}(:[0-9a-fA-F]{0,4}){2,7}'
+	if cut -d' ' -f2- "$dir/$f" | grep -Eq "$addr_re"; then
+		fail "$f contains an address: $(cut -d' ' -f2- "$dir/$f" | grep -E "$addr_re" | head -3)"
+	fi
+done
+echo "meeting ids: $m1, $m2"
+echo "e2e: 4 passed, 0 failed"
