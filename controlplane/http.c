@@ -116,12 +116,39 @@ static void closed(struct sl_ws *ws)
 	ws->wsi = NULL;
 }
 
+/*
+ * Cross-site WebSocket hijacking: a browser always sends Origin, and a page
+ * from another site must not drive a participant's session. Accept no
+ * Origin (non-browser clients) or one equal to http(s)://Host.
+ */
+static bool origin_ok(struct lws *wsi)
+{
+	char origin[300], host[256], want[300];
+
+	if (lws_hdr_total_length(wsi, WSI_TOKEN_ORIGIN) <= 0)
+		return true;
+	if (lws_hdr_copy(wsi, origin, sizeof(origin), WSI_TOKEN_ORIGIN) <= 0 ||
+	    lws_hdr_copy(wsi, host, sizeof(host), WSI_TOKEN_HOST) <= 0)
+		return false;
+	snprintf(want, sizeof(want), "http://%s", host);
+	if (!strcmp(origin, want))
+		return true;
+	snprintf(want, sizeof(want), "https://%s", host);
+	return !strcmp(origin, want);
+}
+
 static int cb_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
 		 size_t len)
 {
 	struct sl_ws *ws = user;
 
 	switch (reason) {
+	case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+		if (!origin_ok(wsi)) {
+			sl_warn("refused a WebSocket from a foreign origin");
+			return -1;
+		}
+		break;
 	case LWS_CALLBACK_ESTABLISHED:
 		memset(ws, 0, sizeof(*ws));
 		ws->wsi = wsi;

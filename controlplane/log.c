@@ -49,18 +49,18 @@ static bool addr_char(char c)
 	return isxdigit((unsigned char)c) || c == '.' || c == ':';
 }
 
-/* A run of [0-9a-fA-F.:] is an address if it has 3 dots and only digits,
- * or at least 2 colons. */
+/* A run of [0-9a-fA-F.:] is an address if it has 3 dots and no hex
+ * letters (IPv4, maybe with :port), or at least 2 colons (IPv6). */
 static bool looks_like_addr(const char *s, size_t n)
 {
-	size_t dots = 0, colons = 0, digits = 0;
+	size_t dots = 0, colons = 0, letters = 0;
 
 	for (size_t i = 0; i < n; i++) {
 		dots += s[i] == '.';
 		colons += s[i] == ':';
-		digits += isdigit((unsigned char)s[i]) != 0;
+		letters += isalpha((unsigned char)s[i]) != 0;
 	}
-	return (dots == 3 && digits + dots == n) || colons >= 2;
+	return (dots == 3 && letters == 0) || colons >= 2;
 }
 
 void sl_log_scrub(char *s)

@@ -460,12 +460,13 @@ static const char *parse_m(struct parser *ps, struct span v)
 
 static const char *parse_line(struct parser *ps, struct span line)
 {
-	struct span v = { line.p + 2, line.n - 2 };
+	struct span v;
 
 	if (line.n == 0)
 		return NULL; /* tolerate blank lines */
 	if (line.n < 2 || line.p[1] != '=' || line.p[0] < 'a' || line.p[0] > 'z')
 		return "malformed line";
+	v = (struct span){ line.p + 2, line.n - 2 };
 	switch (line.p[0]) {
 	case 'v':
 		return "v= line not first";
@@ -509,38 +510,30 @@ static const char *parse_lines(struct parser *ps, struct span rest)
 	return NULL;
 }
 
+/* The session and a section name their ICE and DTLS fields alike: fill
+ * dst's empty ones from src (both are struct pointers). */
+#define FILL_CREDS(dst, src)                                                            \
+	do {                                                                            \
+		if (!(dst)->ice_ufrag[0])                                               \
+			memcpy((dst)->ice_ufrag, (src)->ice_ufrag, SL_SDP_TOKEN);       \
+		if (!(dst)->ice_pwd[0])                                                 \
+			memcpy((dst)->ice_pwd, (src)->ice_pwd, SL_SDP_PWD);             \
+		if (!(dst)->has_fingerprint && (src)->has_fingerprint) {                \
+			memcpy((dst)->fingerprint, (src)->fingerprint, 32);             \
+			(dst)->has_fingerprint = true;                                  \
+		}                                                                       \
+		if ((dst)->setup == SL_SDP_SETUP_NONE)                                  \
+			(dst)->setup = (src)->setup;                                    \
+	} while (0)
+
 /* Session values into sections lacking their own, then the first
  * section's values into the session fields that are still empty. */
 static void inherit(struct sl_sdp *s)
 {
-	struct sl_sdp_media *m;
-
-	for (unsigned i = 0; i < s->n_media; i++) {
-		m = &s->media[i];
-		if (!m->ice_ufrag[0])
-			memcpy(m->ice_ufrag, s->ice_ufrag, sizeof(m->ice_ufrag));
-		if (!m->ice_pwd[0])
-			memcpy(m->ice_pwd, s->ice_pwd, sizeof(m->ice_pwd));
-		if (!m->has_fingerprint && s->has_fingerprint) {
-			memcpy(m->fingerprint, s->fingerprint, sizeof(m->fingerprint));
-			m->has_fingerprint = true;
-		}
-		if (m->setup == SL_SDP_SETUP_NONE)
-			m->setup = s->setup;
-	}
-	if (s->n_media == 0)
-		return;
-	m = &s->media[0];
-	if (!s->ice_ufrag[0])
-		memcpy(s->ice_ufrag, m->ice_ufrag, sizeof(s->ice_ufrag));
-	if (!s->ice_pwd[0])
-		memcpy(s->ice_pwd, m->ice_pwd, sizeof(s->ice_pwd));
-	if (!s->has_fingerprint && m->has_fingerprint) {
-		memcpy(s->fingerprint, m->fingerprint, sizeof(s->fingerprint));
-		s->has_fingerprint = true;
-	}
-	if (s->setup == SL_SDP_SETUP_NONE)
-		s->setup = m->setup;
+	for (unsigned i = 0; i < s->n_media; i++)
+		FILL_CREDS(&s->media[i], s);
+	if (s->n_media)
+		FILL_CREDS(s, &s->media[0]);
 }
 
 int sl_sdp_parse(const char *text, size_t len, struct sl_sdp *out, const char **err)

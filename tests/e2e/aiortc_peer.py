@@ -224,7 +224,7 @@ class Peer:
 
     async def run(self):
         async with websockets.connect(self.args.ws, subprotocols=["sluice-v1"],
-                                      max_size=1 << 20) as ws:
+                                      max_size=1 << 20, ping_interval=None) as ws:
             self.ws = ws
             join = {"type": "join", "room": self.args.room}
             if self.args.name:
