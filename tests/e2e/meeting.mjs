@@ -163,6 +163,9 @@ async function waitForMedia(parts, opt, deadline) {
         (failed.snap.lastError ? ` (${failed.snap.lastError})` : '');
     }
     if (parts.every((p) => done(p.snap, opt))) {
+      // What each one had received when the check passed (peers may leave
+      // before --stay-s is over, and their tracks with them).
+      for (const p of parts) p.doneSnap = p.snap;
       const ids = new Set(parts.map((p) => p.snap.meeting));
       return ids.size === 1 ? null : 'participants ended up in different meetings';
     }
@@ -214,7 +217,8 @@ async function main() {
   const result = {
     ok: !error,
     meeting: parts.map((p) => (p.snap ? p.snap.meeting : null)),
-    participants: parts.map((p) => summary(p.name, p.snap)),
+    participants: parts.map((p) => summary(p.name, p.doneSnap
+      ? { ...p.doneSnap, state: p.snap.state } : p.snap)),
     error,
   };
   process.stdout.write(JSON.stringify(result) + '\n');

@@ -2,7 +2,8 @@
 # meeting.sh BUILD_DIR - whole meetings through the real binaries.
 #
 # Builds a small network: the dataplane on one end of a veth pair in its own
-# namespace (net_af_packet), and the control plane (with its embedded Redis),
+# namespace (net_af_packet), and the control plane (unprivileged, with its
+# embedded Redis),
 # headless Chromium and aiortc in a second namespace on the other end. Then:
 #   1. two Chromium participants join one room through the web client and
 #      each decodes >= 100 video frames and receives audio from the other,
@@ -69,7 +70,13 @@ ip netns exec "$dp_ns" "$build/dataplane/sluice-dataplane" --vdev "net_af_packet
 dp_pid=$!
 wait_for "$dir/dp.out" "sluice-dataplane: ready" "$dp_pid" dataplane
 
-ip netns exec "$cl_ns" "$build/controlplane/sluice-controlplane" --dataplane-socket "$dir/dp.sock" \
+# The control plane runs unprivileged (user nobody): it needs only the
+# dataplane's socket and its own state directory.
+chown 65534:65534 "$dir/dp.sock"
+mkdir -m 700 "$dir/state"
+chown 65534:65534 "$dir/state"
+ip netns exec "$cl_ns" setpriv --reuid=65534 --regid=65534 --clear-groups -- \
+	"$build/controlplane/sluice-controlplane" --dataplane-socket "$dir/dp.sock" \
 	--state-dir "$dir/state" --web-root "$src/web" --port 8080 \
 	>"$dir/cp.out" 2>"$dir/cp.err" &
 cp_pid=$!
