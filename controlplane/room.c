@@ -118,7 +118,9 @@ static struct sl_participant *participant_new(struct sl_room *r, struct sl_clien
 	do
 		p->ep_id = sl_cp->next_ep_id++;
 	while (!p->ep_id || g_hash_table_contains(sl_cp->by_ep, GUINT_TO_POINTER(p->ep_id)));
-	random_token(p->ufrag, 8);
+	do /* 47 bits: a clash is unlikely, but the ufrag is the lookup key */
+		random_token(p->ufrag, 8);
+	while (g_hash_table_contains(sl_cp->by_ufrag, p->ufrag));
 	random_token(p->pwd, 24);
 	p->joined_ms = sl_now_ms();
 	p->slots[0] = (struct sl_slot){.kind = SL_SDP_KIND_AUDIO, .dir = SL_SDP_RECVONLY, .mid = "0"};
