@@ -40,7 +40,7 @@ static const struct opt opts[] = {
 	{"cert", "FILE", "DTLS certificate, PEM (default STATE-DIR/dtls-cert.pem, generated if missing)", STR, S(cert), 0, 0},
 	{"key", "FILE", "DTLS private key, PEM (default STATE-DIR/dtls-key.pem, generated if missing)", STR, S(key), 0, 0},
 	{"advertise-ipv4", "IP", "address to put in ICE candidates (default: the dataplane's own)", IP4, S(advertise_ipv4), 0, 0},
-	{"room-max", "N", "participants per meeting (default 50)", U32, S(room_max), 2, 1000},
+	{"room-max", "N", "participants per meeting, 2-32 (default 32: each receives every other one's audio and video in one 64-section offer)", U32, S(room_max), 2, 32},
 	{"consent-timeout", "S", "remove an endpoint after S seconds without a valid ICE check (default 30, RFC 7675)", U32, S(consent_timeout_s), 5, 300},
 	{"handshake-timeout", "S", "give up on ICE+DTLS after S seconds (default 20)", U32, S(handshake_timeout_s), 2, 120},
 	{"meeting-ttl", "S", "TTL of a meeting's Redis keys, refreshed every S/3 (default 60)", U32, S(meeting_ttl_s), 6, 86400},
@@ -58,7 +58,7 @@ static void defaults(struct sl_cp_config *c)
 	strcpy(c->dp_socket, "/run/sluice/dataplane.sock");
 	strcpy(c->redis_server, "redis-server");
 	strcpy(c->state_dir, "/var/lib/sluice");
-	c->room_max = 50;
+	c->room_max = 32;
 	c->consent_timeout_s = 30;
 	c->handshake_timeout_s = 20;
 	c->meeting_ttl_s = 60;

@@ -25,7 +25,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SL_SDP_MAX_LEN (64 * 1024)   /* longer descriptions are refused */
+#define SL_SDP_MAX_LEN (192 * 1024)  /* longer descriptions are refused */
 #define SL_SDP_MAX_LINE 4096	     /* longer lines are refused */
 #define SL_SDP_MAX_MEDIA 64	     /* m= sections */
 #define SL_SDP_MAX_SSRC 8	     /* a=ssrc ids kept per m= section */

@@ -64,7 +64,7 @@ static int parse_answer(struct sl_signal_msg *m, const char **code, const char *
 	m->sdp = json_string_value(sdp);
 	m->sdp_len = json_string_length(sdp);
 	if (m->sdp_len == 0 || m->sdp_len > SL_SDP_MAX_LEN)
-		FAIL("bad_field", "'sdp' must be 1 byte to 64 KiB");
+		FAIL("bad_field", "'sdp' must be 1 byte to 192 KiB");
 	if (json_integer_value(ver) < 1 || json_integer_value(ver) > UINT32_MAX)
 		FAIL("bad_field", "'version' out of range");
 	m->version = (uint32_t)json_integer_value(ver);

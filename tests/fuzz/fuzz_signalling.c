@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sdp.h"
 #include "signalling.h"
 
 static const char *const codes[] = {"bad_json", "too_large", "unknown_type", "bad_field"};
@@ -31,7 +32,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (strlen(m.room) == 0 || strlen(m.room) > 128 || strlen(m.name) > 64)
 			abort();
 	} else if (m.type == SL_MSG_ANSWER) {
-		if (m.sdp_len == 0 || m.sdp_len > 64 * 1024 || m.version == 0)
+		if (m.sdp_len == 0 || m.sdp_len > SL_SDP_MAX_LEN || m.version == 0)
 			abort();
 	} else if (m.type != SL_MSG_LEAVE) {
 		abort();

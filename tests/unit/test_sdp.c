@@ -526,7 +526,8 @@ static void write_offer_round_trip(void **state)
 		assert_int_equal(m->n_codec, m->kind == SL_SDP_KIND_AUDIO ? 1 : 4);
 		assert_int_equal(m->n_ext, m->kind == SL_SDP_KIND_AUDIO ? 1 : 0);
 		assert_int_equal(m->n_ssrc, o.media[i].dir == SL_SDP_SENDONLY ? 1 : 0);
-		assert_creds(m, "Sl7u", "abcdefghijklmnopqrstuv+/", fp_chrome, SL_SDP_SETUP_ACTPASS);
+		assert_creds(m, "Sl7u", "abcdefghijklmnopqrstuv+/", fp_chrome,
+			     SL_SDP_SETUP_ACTPASS);
 	}
 	assert_int_equal(sdp->media[0].codec[0].pt, SL_SDP_PT_OPUS);
 	assert_int_equal(sdp->media[0].ext[0].id, SL_SDP_AUDIO_LEVEL_EXT);
@@ -543,7 +544,8 @@ static void write_offer_ipv6_only(void **state)
 	o.cand_ip4[0] = '\0';
 	assert_true(sl_sdp_write_offer(&o, wbuf, WBUF_CAP) > 0);
 	assert_non_null(strstr(wbuf, "c=IN IP6 ::\r\n"));
-	assert_non_null(strstr(wbuf, "a=candidate:1 1 udp 2130706431 2001:db8::7 40000 typ host\r\n"));
+	assert_non_null(strstr(wbuf, "a=candidate:1 1 udp 2130706431 2001:db8::7 40000 "
+				     "typ host\r\n"));
 	assert_null(strstr(wbuf, "c=IN IP4"));
 	assert_null(strstr(wbuf, "203.0.113.7"));
 }
@@ -880,8 +882,8 @@ static void parse_lenient_forms(void **state)
 		"a=mid:b\n"
 		"a=bundle-only\n"
 		"a=sendonly\n"
-		"a=fingerprint:sha-256 " "7b:8b:f0:65:5f:78:e2:51:3b:ac:6f:f3:3f:46:1b:35:dc:b8:5f:64:"
-		"1a:24:c2:43:f0:a1:58:d0:a1:2c:19:08" "\n"
+		"a=fingerprint:sha-256 7b:8b:f0:65:5f:78:e2:51:3b:ac:6f:f3:3f:46:1b:35:dc:b8:"
+		"5f:64:1a:24:c2:43:f0:a1:58:d0:a1:2c:19:08\n"
 		"m=application 9 UDP/DTLS/SCTP webrtc-datachannel";
 
 	(void)state;
