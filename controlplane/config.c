@@ -44,6 +44,7 @@ static const struct opt opts[] = {
 	{"consent-timeout", "S", "remove an endpoint after S seconds without a valid ICE check (default 30, RFC 7675)", U32, S(consent_timeout_s), 5, 300},
 	{"handshake-timeout", "S", "give up on ICE+DTLS after S seconds (default 20)", U32, S(handshake_timeout_s), 2, 120},
 	{"meeting-ttl", "S", "TTL of a meeting's Redis keys, refreshed every S/3 (default 60)", U32, S(meeting_ttl_s), 6, 86400},
+	{"stats", "S", "log the counters every S seconds when they changed, 0 = only at exit (default 60)", U32, S(stats_s), 0, 86400},
 	{"log-level", "LEVEL", "error, warn, info or debug (default info)", LEVEL, S(log_level), 0, 0},
 };
 #undef S
@@ -62,6 +63,7 @@ static void defaults(struct sl_cp_config *c)
 	c->consent_timeout_s = 30;
 	c->handshake_timeout_s = 20;
 	c->meeting_ttl_s = 60;
+	c->stats_s = 60;
 	c->log_level = SL_LOG_INFO;
 }
 

@@ -22,6 +22,7 @@ struct sl_cp_config {
 	uint32_t consent_timeout_s;
 	uint32_t handshake_timeout_s;
 	uint32_t meeting_ttl_s;
+	uint32_t stats_s;
 	int log_level;
 };
 

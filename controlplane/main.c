@@ -9,6 +9,7 @@
  * and exits 0. Core dumps are disabled: this process holds keys.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -121,6 +122,30 @@ static void on_event(const struct sl_ctl_event *e)
 		sl_info("participant %s: no media for a while", p->id);
 }
 
+/* Counters for the operator: numbers only, nothing about anyone. */
+static void log_stats(void)
+{
+	sl_info("stats: meetings=%u participants=%u joins=%" PRIu64 " joins_refused=%" PRIu64
+		" bad_messages=%" PRIu64 " stun_ok=%" PRIu64 " stun_dropped=%" PRIu64
+		" dtls_unvalidated_dropped=%" PRIu64 " dtls_failed=%" PRIu64,
+		cp.n_rooms, cp.n_participants, cp.n_joins, cp.n_join_refused, cp.n_bad_messages,
+		cp.n_stun_ok, cp.n_stun_bad, cp.n_dtls_unvalidated, cp.n_dtls_failed);
+}
+
+static void maybe_log_stats(uint64_t now)
+{
+	static uint64_t last_ms, last_sum;
+	uint64_t sum = cp.n_rooms + cp.n_participants + cp.n_joins + cp.n_join_refused +
+		       cp.n_bad_messages + cp.n_stun_bad + cp.n_dtls_unvalidated + cp.n_dtls_failed;
+
+	if (!cp.cfg.stats_s || now - last_ms < (uint64_t)cp.cfg.stats_s * 1000)
+		return;
+	last_ms = now;
+	if (sum != last_sum)
+		log_stats();
+	last_sum = sum;
+}
+
 static gboolean tick(gpointer arg)
 {
 	uint64_t now = sl_now_ms();
@@ -128,6 +153,7 @@ static gboolean tick(gpointer arg)
 	(void)arg;
 	sl_transport_tick(now);
 	sl_room_tick(now);
+	maybe_log_stats(now);
 	return G_SOURCE_CONTINUE;
 }
 
@@ -207,6 +233,7 @@ int main(int argc, char **argv)
 	printf("sluice-controlplane: ready on port %u\n", cp.cfg.port);
 	fflush(stdout);
 	g_main_loop_run(cp.loop);
+	log_stats();
 	stop();
 	return 0;
 }
