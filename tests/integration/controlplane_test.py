@@ -1,0 +1,816 @@
+#!/usr/bin/python3
+"""controlplane_test.py - sluice-controlplane against a fake dataplane.
+
+Usage: controlplane_test.py PATH/TO/sluice-controlplane SRCDIR
+
+This program plays the dataplane itself: it listens on the control socket
+(include/sluice/ctl.h), answers HELLO with INFO and every request with a
+REPLY, records the requests and injects PKT_UP messages (STUN checks built
+here, DTLS datagrams from a real `openssl s_client`). Clients speak the
+signalling protocol (docs/signalling.md) over WebSockets. Each case runs its
+own control plane, Redis (a redis-server started here on a Unix socket) and
+fake dataplane in a temporary directory, removed afterwards. Only loopback
+and Unix sockets are used. Output: "ok N - name" / "not ok N - name: why".
+"""
+import os
+import sys
+
+try:
+    import websockets  # Debian 12: python3-websockets 10.4 (asyncio API only)
+except ImportError:  # another python3 first on PATH: use the system one
+    if os.path.exists("/usr/bin/python3") and sys.executable != "/usr/bin/python3":
+        os.execv("/usr/bin/python3", ["/usr/bin/python3"] + sys.argv)
+    raise
+
+import asyncio, contextlib, hashlib, hmac, json, re, select, shutil, socket
+import struct, subprocess, tempfile, threading, time, traceback, zlib
+
+# ---------------------------------------------------------------- ctl.h
+
+HDR = struct.Struct("=HHIII")  # version, type, len, seq, rsvd
+ADDR = struct.Struct("=BBH6s2s16s16s2sH")  # ports stay network-order bytes
+KEY = struct.Struct("=32s14s2s")
+EP = struct.Struct("=IIQHHB3s48s48s48s")  # ep_id flags room_id worker profile ale pad addr rx tx
+EP_REF = struct.Struct("=II")
+ROOM = struct.Struct("=Q")
+PKT = struct.Struct("=48sBBHI")  # addr kind pad data_len pad2, then data
+REPLY = struct.Struct("=iHH")
+INFO = struct.Struct("=HHBB2s4s16sII")
+assert HDR.size == 16 and ADDR.size == 48 and KEY.size == 48
+assert HDR.size + EP.size == 184 and HDR.size + PKT.size == 72
+assert HDR.size + INFO.size == 52 and HDR.size + REPLY.size == 24
+
+(T_HELLO, T_EP_ADD, T_EP_UPDATE, T_EP_REMOVE, T_SUBSCRIBE, T_UNSUBSCRIBE, T_MUTE,
+ T_ROOM_REMOVE, T_PKT_DOWN, T_COUNTERS_GET) = range(1, 11)
+T_REPLY, T_INFO, T_PKT_UP = 64, 65, 66
+K_STUN, K_DTLS = 1, 2
+MSG_LEN = {T_HELLO: 16, T_EP_ADD: 184, T_EP_UPDATE: 184, T_EP_REMOVE: 24, T_SUBSCRIBE: 36,
+           T_UNSUBSCRIBE: 36, T_MUTE: 24, T_ROOM_REMOVE: 24, T_COUNTERS_GET: 16}
+PROFILES = {1: (16, 14), 7: (16, 12), 8: (32, 12)}  # key and salt lengths
+
+DP_IP, CLIENT_IP, BASE_PORT = "10.98.0.1", "10.98.0.2", 10000
+PEER_MAC = bytes.fromhex("02005e0a6202")
+
+def pack_addr(rport):
+    return ADDR.pack(4, 0, 0, PEER_MAC, struct.pack(">H", rport),
+                     socket.inet_aton(CLIENT_IP) + bytes(12), socket.inet_aton(DP_IP) + bytes(12),
+                     struct.pack(">H", BASE_PORT), 0)
+
+def unpack_addr(b):
+    fam, has_vlan, vlan, mac, rp, rip, lip, lp, pad = ADDR.unpack(b)
+    return dict(family=fam, vlan=(has_vlan, vlan), mac=mac, rport=struct.unpack(">H", rp)[0],
+                rip=socket.inet_ntoa(rip[:4]), lip=socket.inet_ntoa(lip[:4]),
+                lport=struct.unpack(">H", lp)[0], clean=not pad and not any(rip[4:] + lip[4:]))
+
+def addr_is(a, rport):
+    return (a["family"] == 4 and a["vlan"] == (0, 0) and a["mac"] == PEER_MAC and a["clean"] and
+            (a["rip"], a["rport"], a["lip"], a["lport"]) == (CLIENT_IP, rport, DP_IP, BASE_PORT))
+
+def decode(typ, seq, b):
+    m = dict(type=typ, seq=seq, t=time.monotonic())
+    body = b[16:]
+    if typ in (T_EP_ADD, T_EP_UPDATE):
+        (m["ep_id"], m["flags"], m["room_id"], m["worker"], m["profile"], m["ale"], _, a,
+         rx, tx) = EP.unpack(body)
+        m["addr"], m["rx"], m["tx"] = unpack_addr(a), KEY.unpack(rx), KEY.unpack(tx)
+    elif typ == T_EP_REMOVE:
+        m["ep_id"] = EP_REF.unpack(body)[0]
+    elif typ == T_ROOM_REMOVE:
+        m["room_id"] = ROOM.unpack(body)[0]
+    elif typ == T_PKT_DOWN:
+        a, m["kind"], pad, n, pad2 = PKT.unpack_from(body)
+        m["addr"], m["data"], m["bad"] = unpack_addr(a), body[PKT.size:], (pad or pad2 or n != len(body) - PKT.size)
+    return m
+
+class Fail(Exception):
+    pass
+
+def check(cond, why):
+    if not cond:
+        raise Fail(why)
+
+def wait_until(fn, timeout, why, step=0.05):
+    end = time.monotonic() + timeout
+    while True:
+        v = fn()
+        if v:
+            return v
+        if time.monotonic() > end:
+            raise Fail(why)
+        time.sleep(step)
+
+class FakeDataplane:
+    """The dataplane's side of the control socket, served by a thread."""
+    def __init__(self, path):
+        self.ls = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        self.ls.bind(path)
+        self.ls.listen(4)
+        self.conn, self.msgs, self.errors, self.hellos = None, [], [], 0
+        self.on_down = None  # called (in the thread) with every PKT_DOWN
+        self.cond, self.send_lock, self.running = threading.Condition(), threading.Lock(), True
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+    def _run(self):
+        while self.running:
+            conn = self.conn
+            r, _, _ = select.select([self.ls] + ([conn] if conn else []), [], [], 0.1)
+            if self.ls in r:
+                self.conn = self.ls.accept()[0]
+            elif conn in r:
+                try:
+                    b = conn.recv(65536)
+                except OSError:
+                    b = b""
+                if not b:
+                    conn.close()
+                    self.conn = None
+                else:
+                    self._handle(conn, b)
+    def _send(self, conn, b):
+        with self.send_lock:
+            conn.send(b)
+    def _reply(self, conn, b):
+        with contextlib.suppress(OSError):  # the control plane went away (being stopped)
+            self._send(conn, b)
+    def _handle(self, conn, b):
+        if len(b) < 16:
+            self.errors.append(f"runt message of {len(b)} bytes")
+            return
+        ver, typ, ln, seq, rsvd = HDR.unpack_from(b)
+        want = MSG_LEN.get(typ, 73 if typ == T_PKT_DOWN else None)
+        if ver != 1 or ln != len(b) or rsvd or want is None or \
+                (len(b) < want if typ == T_PKT_DOWN else len(b) != want):
+            self.errors.append(f"malformed message: type {typ} len {len(b)} hdr.len {ln}")
+        if typ == T_HELLO:
+            self._reply(conn, HDR.pack(1, T_INFO, 52, seq, 0) + INFO.pack(
+                1, BASE_PORT, 1, 0, bytes(2), socket.inet_aton(DP_IP), bytes(16), 64, 0))
+            self.hellos += 1
+            return
+        m = decode(typ, seq, b)
+        if typ == T_PKT_DOWN and (m["bad"] or m["kind"] != 0):
+            self.errors.append("malformed PKT_DOWN")
+        self._reply(conn, HDR.pack(1, T_REPLY, 24, seq, 0) + REPLY.pack(0, typ, 0))
+        with self.cond:
+            self.msgs.append(m)
+            self.cond.notify_all()
+        if typ == T_PKT_DOWN and self.on_down:
+            self.on_down(m)
+    def pkt_up(self, kind, rport, data):
+        body = PKT.pack(pack_addr(rport), kind, 0, len(data), 0) + data
+        self._send(self.conn, HDR.pack(1, T_PKT_UP, 16 + len(body), 0, 0) + body)
+    def mark(self):
+        with self.cond:
+            return len(self.msgs)
+    def wait(self, pred, timeout, since=0):
+        """The first recorded message from index `since` on that satisfies pred, or None."""
+        end = time.monotonic() + timeout
+        with self.cond:
+            while True:
+                for m in self.msgs[since:]:
+                    if pred(m):
+                        return m
+                left = end - time.monotonic()
+                if left <= 0:
+                    return None
+                self.cond.wait(left)
+    def close(self):
+        self.running = False
+        self.thread.join(2)
+        for s in (self.conn, self.ls):
+            if s:
+                s.close()
+
+def is_type(t, **kw):
+    return lambda m: m["type"] == t and all(m.get(k) == v for k, v in kw.items())
+
+def down_to(rport):
+    return lambda m: m["type"] == T_PKT_DOWN and m["addr"]["rport"] == rport
+
+# ---------------------------------------------------------------- STUN (RFC 5389, 8445)
+
+COOKIE = 0x2112A442
+
+def stun_attr(t, v):
+    return struct.pack(">HH", t, len(v)) + v + bytes(-len(v) % 4)
+
+def stun_request(user, pwd, txid, integrity=True, fingerprint=True, flip=False):
+    attrs = (stun_attr(0x0006, user.encode()) + stun_attr(0x0024, struct.pack(">I", 0x6E7F1EFF)) +
+             stun_attr(0x802A, struct.pack(">Q", 0x1122334455667788)) + stun_attr(0x0025, b""))
+    if integrity:  # the length field counts up to the end of MESSAGE-INTEGRITY
+        mac = hmac.new(pwd.encode(), struct.pack(">HHI", 1, len(attrs) + 24, COOKIE) + txid + attrs,
+                       hashlib.sha1).digest()
+        if flip:
+            mac = bytes([mac[0] ^ 0x01]) + mac[1:]
+        attrs += stun_attr(0x0008, mac)
+    if fingerprint:
+        crc = zlib.crc32(struct.pack(">HHI", 1, len(attrs) + 8, COOKIE) + txid + attrs) ^ 0x5354554E
+        attrs += stun_attr(0x8028, struct.pack(">I", crc & 0xFFFFFFFF))
+    return struct.pack(">HHI", 1, len(attrs), COOKIE) + txid + attrs
+
+def check_stun_response(b, txid, pwd, rport):
+    check(len(b) >= 20, "STUN response too short")
+    typ, ln, cookie = struct.unpack_from(">HHI", b)
+    check(typ == 0x0101 and cookie == COOKIE, f"not a binding success response (type {typ:#06x})")
+    check(b[8:20] == txid, "response txid differs from the request's")
+    check(len(b) == 20 + ln, "response length field is wrong")
+    attrs, off = {}, 20
+    while off + 4 <= len(b):
+        t, n = struct.unpack_from(">HH", b, off)
+        attrs[t] = (off, b[off + 4:off + 4 + n])
+        off += 4 + n + (-n % 4)
+    check(0x0020 in attrs, "no XOR-MAPPED-ADDRESS")
+    v = attrs[0x0020][1]
+    port = struct.unpack(">H", v[2:4])[0] ^ (COOKIE >> 16)
+    ip = socket.inet_ntoa(struct.pack(">I", struct.unpack(">I", v[4:8])[0] ^ COOKIE))
+    check(v[1] == 1 and (ip, port) == (CLIENT_IP, rport), f"XOR-MAPPED-ADDRESS is {ip}:{port}")
+    check(0x0008 in attrs, "no MESSAGE-INTEGRITY")
+    mi_off, mi = attrs[0x0008]
+    want = hmac.new(pwd.encode(), struct.pack(">HHI", typ, mi_off - 20 + 24, COOKIE) + txid +
+                    b[20:mi_off], hashlib.sha1).digest()
+    check(hmac.compare_digest(mi, want), "response MESSAGE-INTEGRITY does not verify")
+    if 0x8028 in attrs:
+        fp_off, fp = attrs[0x8028]
+        check(struct.unpack(">I", fp)[0] == (zlib.crc32(b[:fp_off]) ^ 0x5354554E) & 0xFFFFFFFF,
+              "response FINGERPRINT is wrong")
+
+# ---------------------------------------------------------------- SDP
+
+CLIENT_UFRAG, CLIENT_PWD = "cliUfrag", "clientPasswordOf24Chars+"
+
+def parse_offer(sdp):
+    o = dict(media=[], lines=sdp.splitlines())
+    for line in o["lines"]:
+        if line.startswith("m="):
+            o["media"].append(dict(kind=line[2:].split()[0], mid=None, dir=None))
+        elif line.startswith("a=mid:") and o["media"]:
+            o["media"][-1]["mid"] = line[6:]
+        elif line[2:] in ("sendonly", "recvonly", "inactive", "sendrecv") and o["media"]:
+            o["media"][-1]["dir"] = line[2:]
+        elif line.startswith("a=ice-ufrag:"):
+            o["ufrag"] = line[12:]
+        elif line.startswith("a=ice-pwd:"):
+            o["pwd"] = line[10:]
+    return o
+
+def make_answer(offer, fingerprint):
+    rev = dict(sendonly="recvonly", recvonly="sendonly", inactive="inactive", sendrecv="sendrecv")
+    mids = [m["mid"] for m in offer["media"]]
+    lines = ["v=0", "o=- 4611731400430051336 2 IN IP4 127.0.0.1", "s=-", "t=0 0",
+             "a=group:BUNDLE " + " ".join(mids), "a=msid-semantic: WMS *"]
+    for i, m in enumerate(offer["media"]):
+        audio = m["kind"] == "audio"
+        lines += [f"m={m['kind']} 9 UDP/TLS/RTP/SAVPF {111 if audio else 96}", "c=IN IP4 0.0.0.0",
+                  f"a=mid:{m['mid']}", f"a=ice-ufrag:{CLIENT_UFRAG}", f"a=ice-pwd:{CLIENT_PWD}",
+                  f"a=fingerprint:sha-256 {fingerprint}", "a=setup:active", "a=rtcp-mux",
+                  "a=rtpmap:111 opus/48000/2" if audio else "a=rtpmap:96 VP8/90000"]
+        if i < 2:
+            lines += ["a=sendonly", f"a=ssrc:{1000 + i} cname:x"]
+        else:
+            lines.append("a=" + rev[m["dir"]])
+    return "\r\n".join(lines) + "\r\n"
+
+# ---------------------------------------------------------------- WebSocket client
+
+class AsyncLoop:
+    """websockets 10.4 is asyncio-only: its coroutines run on a loop in a thread."""
+    def __init__(self):
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+    def run(self, coro, timeout):
+        async def bounded():
+            return await asyncio.wait_for(coro, timeout)
+        return asyncio.run_coroutine_threadsafe(bounded(), self.loop).result(timeout + 5)
+    def stop(self):
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(2)
+
+LOOP = None
+ROOM_NAMES, NAMES = set(), set()  # used in joins: must never reach logs or Redis keys
+
+class WS:
+    def __init__(self, port):
+        async def connect():
+            return await websockets.connect(f"ws://127.0.0.1:{port}/ws", subprotocols=["sluice-v1"],
+                                            ping_interval=None, close_timeout=1, max_size=1 << 20)
+        self.c = LOOP.run(connect(), 5)
+    def send(self, obj):
+        LOOP.run(self.c.send(obj if isinstance(obj, str) else json.dumps(obj)), 10)
+    def recv(self, timeout):
+        """The next message, None on timeout; raises Fail when the connection closed."""
+        try:
+            return json.loads(LOOP.run(self.c.recv(), timeout))
+        except TimeoutError:
+            return None
+        except websockets.ConnectionClosed:
+            raise Fail("the WebSocket closed")
+    def expect(self, typ, timeout=5.0):
+        end, seen = time.monotonic() + timeout, []
+        while time.monotonic() < end:
+            m = self.recv(end - time.monotonic())
+            if m and m.get("type") == typ:
+                return m
+            if m and m.get("type") == "error":
+                raise Fail(f"expected {typ}, got error {m.get('code')}: {m.get('message')}")
+            if m:
+                seen.append(m.get("type"))
+        raise Fail(f"no '{typ}' message within {timeout} s (saw {seen})")
+    def expect_error(self, code, fatal=False, timeout=5.0):
+        m = self.recv(timeout)
+        while m and m.get("type") == "participants":
+            m = self.recv(timeout)
+        check(m is not None, f"no error {code} within {timeout} s")
+        check(m.get("type") == "error" and m.get("code") == code,
+              f"expected error {code}, got {json.dumps(m)[:200]}")
+        check(m.get("fatal") is fatal and isinstance(m.get("message"), str),
+              f"error {code}: fatal should be {fatal}: {m}")
+        return m
+    def quiet(self, timeout):
+        m = self.recv(timeout)
+        check(m is None, f"unexpected message {json.dumps(m)[:200]}")
+    def closes(self, timeout):
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            try:
+                self.recv(end - time.monotonic())
+            except Fail:
+                return True
+        return False
+    def join(self, room, name=None):
+        ROOM_NAMES.add(room)
+        msg = dict(type="join", room=room)
+        if name is not None:
+            NAMES.add(name)
+            msg["name"] = name
+        self.send(msg)
+        return self.expect("joined"), self.expect("offer")
+    def close(self):
+        with contextlib.suppress(Exception):
+            LOOP.run(self.c.close(), 3)
+
+# ---------------------------------------------------------------- processes
+
+class Redis:
+    def __init__(self, d):
+        self.dir, self.sock, self.p = d, os.path.join(d, "redis.sock"), None
+        self.start()
+    def start(self):
+        if os.path.exists(self.sock):
+            os.unlink(self.sock)
+        self.p = subprocess.Popen(["redis-server", "--port", "0", "--unixsocket", self.sock,
+                                   "--unixsocketperm", "700", "--save", "", "--appendonly", "no",
+                                   "--dir", self.dir], stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+        wait_until(lambda: self.cli("PING").strip() == "PONG", 5, "redis-server did not start")
+    def stop(self):
+        if self.p:
+            stop_proc(self.p)
+            self.p = None
+    def cli(self, *args):
+        return subprocess.run(["redis-cli", "-s", self.sock, *args], capture_output=True,
+                              text=True, timeout=5).stdout
+    def keys(self):
+        return sorted(self.cli("--scan", "--pattern", "sl:*").split())
+    def hgetall(self, k):
+        lines = self.cli("HGETALL", k).splitlines()
+        return dict(zip(lines[::2], lines[1::2]))
+
+def stop_proc(p):
+    p.terminate()
+    try:
+        p.wait(5)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.wait()
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+def read(path):
+    with contextlib.suppress(OSError), open(path, errors="replace") as f:
+        return f.read()
+    return ""
+
+STDERR_LOGS = []  # the control plane's stderr, every run
+
+class Env:
+    """Redis, the fake dataplane and a control plane in one temporary directory."""
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="slcp-")
+        self.cleanups, self.wss, self.cp, self.redis, self.dp = [], [], None, None, None
+        self.next_rport = 40000
+        try:
+            self.redis = Redis(self.dir)
+            self.dp = FakeDataplane(os.path.join(self.dir, "dp.sock"))
+            self.port, self.err = free_port(), os.path.join(self.dir, "cp.err")
+            out = os.path.join(self.dir, "cp.out")
+            with open(out, "w") as fo, open(self.err, "w") as fe:
+                self.cp = subprocess.Popen(
+                    [CP_BIN, "--dataplane-socket", os.path.join(self.dir, "dp.sock"),
+                     "--state-dir", os.path.join(self.dir, "state"), "--listen", "127.0.0.1",
+                     "--port", str(self.port), "--web-root", os.path.join(SRCDIR, "web"),
+                     "--consent-timeout", "5", "--handshake-timeout", "20",
+                     "--redis", "unix:" + self.redis.sock],
+                    stdin=subprocess.DEVNULL, stdout=fo, stderr=fe)
+            wait_until(lambda: self.cp.poll() is not None or (
+                "ready on port" in read(out) and "redis connected" in read(self.err) and
+                self.dp.hellos), 10, "the control plane did not start")
+            check(self.cp.poll() is None, f"the control plane exited: {read(self.err)[-300:]}")
+        except BaseException:
+            self.close()
+            raise
+    def ws(self):
+        w = WS(self.port)
+        self.wss.append(w)
+        return w
+    def rport(self):
+        self.next_rport += 1
+        return self.next_rport
+    def close(self):
+        for fn in reversed(self.cleanups):
+            fn()
+        for w in self.wss:
+            w.close()
+        if self.cp:
+            stop_proc(self.cp)
+            STDERR_LOGS.append(read(self.err))
+        if self.redis:
+            self.redis.stop()
+        if self.dp:
+            self.dp.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
+    def __enter__(self):
+        return self
+    def __exit__(self, et, ev, tb):
+        try:
+            if et is None:
+                check(self.cp.poll() is None,
+                      f"the control plane died (rc {self.cp.returncode}): {read(self.err)[-300:]}")
+                check(not self.dp.errors, f"control socket protocol errors: {self.dp.errors[:3]}")
+        finally:
+            self.close()
+        if et is None and self.cp:
+            # A clean SIGTERM exit is 0; a sanitizer report (ASan builds) is not.
+            check(self.cp.returncode == 0, f"the control plane exited with rc "
+                  f"{self.cp.returncode} on SIGTERM: {STDERR_LOGS[-1][-600:]}")
+    def stun_ok(self, offer, rport, timeout=2.0):
+        """A valid USE-CANDIDATE check from rport; returns the checked response."""
+        txid = os.urandom(12)
+        mark = self.dp.mark()
+        self.dp.pkt_up(K_STUN, rport, stun_request(f"{offer['ufrag']}:{CLIENT_UFRAG}", offer["pwd"], txid))
+        m = self.dp.wait(down_to(rport), timeout, mark)
+        check(m is not None, "no PKT_DOWN answers a valid STUN check")
+        check(addr_is(m["addr"], rport), f"STUN response sent to the wrong tuple: {m['addr']}")
+        check_stun_response(m["data"], txid, offer["pwd"], rport)
+        return m
+
+def every(period, fn):
+    """Calls fn every `period` seconds in a thread; returns what stops it."""
+    stop = threading.Event()
+
+    def run():
+        while not stop.wait(period):
+            fn()
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    return lambda: (stop.set(), t.join(3))
+
+class Relay:
+    """Carries s_client's UDP datagrams as PKT_UP (DTLS) from the tuple rport and
+    DTLS PKT_DOWNs to that tuple back to s_client."""
+    def __init__(self, env, rport):
+        self.env, self.rport, self.peer, self.running = env, rport, None, True
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.settimeout(0.1)
+        self.port = self.sock.getsockname()[1]
+        env.dp.on_down = self.down
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+        env.cleanups.append(self.close)
+    def _run(self):
+        while self.running:
+            try:
+                data, self.peer = self.sock.recvfrom(4096)
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            self.env.dp.pkt_up(K_DTLS, self.rport, data)
+    def down(self, m):
+        if m["addr"]["rport"] == self.rport and 20 <= m["data"][0] <= 63 and self.peer:
+            with contextlib.suppress(OSError):  # closed: the case is over
+                self.sock.sendto(m["data"], self.peer)
+    def close(self):
+        self.running = False
+        self.thread.join(2)
+        self.sock.close()
+
+def s_client(env, port, cert=None, profiles="SRTP_AEAD_AES_128_GCM:SRTP_AES128_CM_SHA1_80"):
+    """openssl s_client over DTLS 1.2 to 127.0.0.1:port; its output collects in p.out."""
+    cmd = ["openssl", "s_client", "-dtls1_2", "-use_srtp", profiles, "-connect", f"127.0.0.1:{port}"]
+    if cert:
+        cmd += ["-cert", cert[0], "-key", cert[1], "-keymatexport", "EXTRACTOR-dtls_srtp",
+                "-keymatexportlen", "60"]
+    p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    p.out = b""
+    def reader():
+        with contextlib.suppress(OSError, ValueError):
+            for chunk in iter(lambda: os.read(p.stdout.fileno(), 4096), b""):
+                p.out += chunk
+    threading.Thread(target=reader, daemon=True).start()
+    def stop():
+        p.kill()
+        p.wait()
+        p.stdin.close()
+        p.stdout.close()
+    env.cleanups.append(stop)
+    return p
+
+def make_cert(d, name):
+    cert, key = os.path.join(d, name + ".pem"), os.path.join(d, name + ".key")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key, "-out", cert,
+                    "-subj", "/CN=" + name, "-days", "2"], check=True, capture_output=True)
+    return cert, key
+
+def fingerprint(cert):
+    out = subprocess.run(["openssl", "x509", "-in", cert, "-noout", "-fingerprint", "-sha256"],
+                         check=True, capture_output=True, text=True).stdout
+    return out.strip().split("=", 1)[1]
+
+def media_session(env, room, name, fp=None):
+    """Join, answer with fingerprint fp (default: CERT's), pass a STUN check and run
+    s_client through the relay. Returns a dict of what the steps produced."""
+    ws = env.ws()
+    joined, offer_msg = ws.join(room, name)
+    offer = parse_offer(offer_msg["sdp"])
+    ws.send(dict(type="answer", sdp=make_answer(offer, fp or fingerprint(CERT[0])),
+                 version=offer_msg["version"]))
+    ws.quiet(0.3)  # a refused answer would be an error here
+    rport = env.rport()
+    env.stun_ok(offer, rport)
+    relay = Relay(env, rport)
+    sc = s_client(env, relay.port, CERT)
+    return dict(ws=ws, joined=joined, offer=offer, rport=rport, sc=sc, t_stun=time.monotonic())
+
+# ---------------------------------------------------------------- cases
+
+def case_signalling_errors():
+    with Env() as env:
+        ws = env.ws()
+        for msg, code in [('{"type":', "bad_json"), ('{"type":"join","type":"join"}', "bad_json"),
+                          ({"type": "dance"}, "unknown_type"), ({"type": "join"}, "bad_field"),
+                          ({"type": "join", "room": "R" * 129}, "bad_field"),
+                          ({"type": "join", "room": "Errors-Room-Ctl", "name": "Ctl\u0001Char"}, "bad_field"),
+                          ({"type": "answer", "sdp": "v=0\r\n", "version": 1}, "not_joined")]:
+            ws.send(msg)
+            ws.expect_error(code)
+        joined, offer = ws.join("Errors-Room-Kilo", "Eve Errorcase")
+        ws.send({"type": "join", "room": "Errors-Room-Lima"})
+        ws.expect_error("already_joined")
+        ws.send({"type": "answer", "sdp": "v=0\r\n", "version": offer["version"] + 7})
+        ws.expect_error("stale_answer")
+        ws.send({"type": "answer", "sdp": "this is not SDP\r\nat all", "version": offer["version"]})
+        ws.expect_error("bad_sdp")
+        try:
+            ws.send('{"type":"join","room":"' + "x" * (300 * 1024) + '"}')
+        except websockets.ConnectionClosed:
+            pass
+        ws.expect_error("too_large", fatal=True)
+        check(ws.closes(3), "the connection stays open after too_large")
+        ws2 = env.ws()
+        j2, _ = ws2.join("Errors-Room-Mike", "Frank Freshconn")
+        check(j2["meeting"] != joined["meeting"], "two rooms share a meeting id")
+
+def case_join_offer():
+    with Env() as env:
+        joined, offer = env.ws().join("Offer-Room-Oscar", "Olga Offertest")
+        check(re.fullmatch(r"[0-9a-f]{32}", joined.get("meeting", "")), f"meeting id {joined.get('meeting')}")
+        check(isinstance(joined.get("participant"), str) and isinstance(joined.get("participants"), list),
+              "joined lacks participant or participants")
+        check(offer.get("version") == 1 and offer.get("publish") == {"audio": "0", "video": "1"},
+              f"offer version/publish: {offer.get('version')} {offer.get('publish')}")
+        o = parse_offer(offer["sdp"])
+        sdp = "\n".join(o["lines"])
+        for want in ("a=ice-lite", "a=setup:actpass", "a=rtcp-mux"):
+            check(want in o["lines"], f"offer lacks {want}")
+        fp = re.search(r"^a=fingerprint:sha-256 ((?:[0-9A-F]{2}:){31}[0-9A-F]{2})$", sdp, re.M)
+        check(fp, "offer lacks a sha-256 fingerprint")
+        own = fingerprint(os.path.join(env.dir, "state", "dtls-cert.pem"))
+        check(fp.group(1) == own, "offer fingerprint is not that of the server's certificate")
+        check(re.search(r"^a=candidate:\S+ 1 udp \d+ 10\.98\.0\.1 10000 typ host$", sdp, re.M),
+              "offer lacks the candidate 10.98.0.1 10000")
+        check(len(o.get("ufrag", "")) >= 4 and len(o.get("pwd", "")) >= 22, "offer lacks ice-ufrag/pwd")
+        check([(m["kind"], m["mid"]) for m in o["media"]] == [("audio", "0"), ("video", "1")],
+              f"offer sections {o['media']}")
+
+def case_stun():
+    with Env() as env:
+        _, offer_msg = env.ws().join("Stun-Room-Papa", "Paul Stuntest")
+        offer = parse_offer(offer_msg["sdp"])
+        env.stun_ok(offer, env.rport())
+        user, pwd = f"{offer['ufrag']}:{CLIENT_UFRAG}", offer["pwd"]
+        bad = {"wrong ufrag": stun_request(f"Zz{offer['ufrag'][2:]}:{CLIENT_UFRAG}", pwd, os.urandom(12)),
+               "bad integrity": stun_request(user, pwd, os.urandom(12), flip=True),
+               "no FINGERPRINT": stun_request(user, pwd, os.urandom(12), fingerprint=False),
+               "no MESSAGE-INTEGRITY": stun_request(user, pwd, os.urandom(12), integrity=False)}
+        mark, ports = env.dp.mark(), {}
+        for why, req in bad.items():
+            ports[env.rport()] = why
+            env.dp.pkt_up(K_STUN, env.next_rport, req)
+        m = env.dp.wait(lambda m: m["type"] == T_PKT_DOWN, 1.0, mark)
+        check(m is None, f"a check with {ports.get(m and m['addr']['rport'])} was answered")
+
+def case_dtls_unvalidated():
+    with Env() as env:
+        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        u.bind(("127.0.0.1", 0))
+        u.settimeout(5)
+        sc = s_client(env, u.getsockname()[1], profiles="SRTP_AEAD_AES_128_GCM")
+        try:
+            hello = u.recvfrom(4096)[0]
+        except socket.timeout:
+            raise Fail("s_client sent no ClientHello")
+        finally:
+            u.close()
+            sc.kill()
+        check(hello[0] == 22 and hello[13] == 1, "the captured datagram is no ClientHello")
+        ws = env.ws()
+        _, offer_msg = ws.join("Dtls-Room-Quebec", "Quinn Dtlstest")
+        offer = parse_offer(offer_msg["sdp"])
+        ws.send(dict(type="answer", sdp=make_answer(offer, fingerprint(CERT[0])),
+                     version=offer_msg["version"]))
+        ws.quiet(0.3)
+        stranger, good = env.rport(), env.rport()
+        mark = env.dp.mark()
+        env.dp.pkt_up(K_DTLS, stranger, hello)
+        check(env.dp.wait(is_type(T_PKT_DOWN), 1.0, mark) is None, "DTLS from an unchecked tuple answered")
+        ws.quiet(0.1)
+        env.stun_ok(offer, good)
+        mark = env.dp.mark()
+        env.dp.pkt_up(K_DTLS, stranger, hello)  # still unchecked while another tuple is
+        check(env.dp.wait(is_type(T_PKT_DOWN), 1.0, mark) is None,
+              "DTLS from an unchecked tuple answered once another tuple was checked")
+        ws.quiet(0.1)
+        env.dp.pkt_up(K_DTLS, good, hello)
+        m = env.dp.wait(down_to(good), 2.0, mark)
+        check(m is not None, "no DTLS answer to the validated tuple")
+        check(addr_is(m["addr"], good), f"DTLS answer sent to {m['addr']}")
+        check(m["data"][0] == 22 and m["data"][13] == 2, "the answer is no ServerHello flight")
+
+def case_handshake_keys():
+    with Env() as env:
+        s = media_session(env, "Keys-Room-Romeo", "Rita Keytest")
+        ep = env.dp.wait(is_type(T_EP_ADD), 10)
+        check(ep is not None, f"no EP_ADD; s_client said: {s['sc'].out[-300:]!r}")
+        check(ep["profile"] in (7, 1), f"profile {ep['profile']}")
+        check(ep["room_id"] != 0 and ep["ep_id"] != 0 and ep["flags"] == 0 and ep["worker"] == 0,
+              "EP_ADD ids/flags/worker")
+        check(addr_is(ep["addr"], s["rport"]), f"EP_ADD addr {ep['addr']} is not the nominated tuple")
+        kl, sl = PROFILES[ep["profile"]]
+        for k in ("rx", "tx"):
+            key, salt, pad = ep[k]
+            check(any(key[:kl]) and any(salt[:sl]), f"{k} key or salt is zero")
+            check(not any(key[kl:] + salt[sl:] + pad), f"{k} has bytes past the profile's lengths")
+        out = wait_until(lambda: re.search(rb"Keying material: ([0-9A-Fa-f]+)", s["sc"].out), 3,
+                         "s_client exported no keying material")
+        km = bytes.fromhex(out.group(1).decode())
+        check(ep["rx"][0][:kl] == km[:kl] and ep["rx"][1][:sl] == km[2 * kl:2 * kl + sl],
+              "rx is not the client-write key and salt (RFC 5764 4.2)")
+        check(ep["tx"][0][:kl] == km[kl:2 * kl] and ep["tx"][1][:sl] == km[2 * kl + sl:2 * kl + 2 * sl],
+              "tx is not the server-write key and salt (RFC 5764 4.2)")
+        s["ws"].quiet(0.2)
+
+def case_fingerprint_mismatch():
+    with Env() as env:
+        s = media_session(env, "Mismatch-Room-Sierra", "Sam Mismatch", fp=fingerprint(OTHER_CERT[0]))
+        s["ws"].expect_error("media_failed", fatal=True, timeout=10)
+        time.sleep(0.3)
+        check(env.dp.wait(is_type(T_EP_ADD), 0) is None, "EP_ADD despite a fingerprint mismatch")
+
+def case_consent_timeout():
+    with Env() as env:
+        s = media_session(env, "Consent-Room-Tango", "Tina Consent")
+        ep = env.dp.wait(is_type(T_EP_ADD), 10)
+        check(ep is not None, "no EP_ADD")
+        rm = env.dp.wait(is_type(T_EP_REMOVE, ep_id=ep["ep_id"]), 8.0 - (time.monotonic() - ep["t"]))
+        check(rm is not None, "no EP_REMOVE within consent timeout + 3 s")
+        check(rm["t"] - s["t_stun"] >= 4.5, f"consent expired {rm['t'] - s['t_stun']:.1f} s after the check")
+        s["ws"].expect_error("timeout", fatal=True, timeout=2)
+
+def redis_meetings(env):
+    """{tag: [meeting hash, members hash]}; fails on keys or values that leak.
+    Member values are display names by design (store.h); nothing else may hold
+    a room name, a display name or a client address."""
+    out = {}
+    for k in env.redis.keys():
+        mt = re.fullmatch(r"sl:\{([0-9a-f]{32})\}:(meeting|members)", k)
+        check(mt, f"unexpected Redis key {k!r}")
+        h = env.redis.hgetall(k)
+        out.setdefault(mt.group(1), [{}, {}])[mt.group(2) == "members"] = h
+        strict = list(h) + [k] + (list(h.values()) if mt.group(2) == "meeting" else [])
+        for v in strict:
+            check(not any(w in v for w in ROOM_NAMES | NAMES | {"10.98"}), f"Redis {k} holds {v!r}")
+        for v in h.values():
+            check(not any(w in v for w in ROOM_NAMES | {"10.98"}), f"Redis {k} holds {v!r}")
+    return out
+
+def case_leave():
+    with Env() as env:
+        room = "Leave-Room-Uniform"
+        a, b = env.ws(), env.ws()
+        ja, _ = a.join(room, "Ursula Leaver")
+        jb, _ = b.join(room, "Victor Leaver")
+        check(ja["meeting"] == jb["meeting"], "two joins of one room got different meetings")
+        mt = wait_until(lambda: (lambda r: r if r and len(next(iter(r.values()))[1]) == 2 else None)(
+            redis_meetings(env)), 3, "the meeting's members are not in Redis")
+        check(len(mt) == 1, f"{len(mt)} meetings in Redis")
+        meeting, members = next(iter(mt.values()))
+        check(meeting.get("id") == ja["meeting"], f"Redis meeting hash {meeting}")
+        check(members == {ja["participant"]: "Ursula Leaver", jb["participant"]: "Victor Leaver"},
+              f"Redis members hash {members}")
+        mark = env.dp.mark()
+        for w in (a, b):
+            w.send({"type": "leave"})
+            w.expect("left")
+        rr = env.dp.wait(is_type(T_ROOM_REMOVE), 3, mark)
+        check(rr is not None and rr["room_id"] != 0, "no ROOM_REMOVE after the last leave")
+        wait_until(lambda: not env.redis.keys(), 3, f"Redis keys left: {env.redis.keys()}")
+        j3, _ = env.ws().join(room, "Ursula Leaver")
+        check(j3["meeting"] != ja["meeting"], "a rejoin got the old meeting id")
+
+def case_redis_down():
+    with Env() as env:
+        room = "Redis-Room-Victor"
+        s = media_session(env, room, "Wanda Redis")
+        ep = env.dp.wait(is_type(T_EP_ADD), 10)
+        check(ep is not None, "no EP_ADD")
+        env.cleanups.append(every(1.0, lambda: env.dp.pkt_up(K_STUN, s["rport"], stun_request(
+            f"{s['offer']['ufrag']}:{CLIENT_UFRAG}", s["offer"]["pwd"], os.urandom(12)))))
+        before = wait_until(lambda: redis_meetings(env), 3, "the meeting is not in Redis")
+        env.redis.stop()
+        wait_until(lambda: "redis connection lost" in read(env.err), 3,
+                   "the control plane did not notice Redis going away")
+        w2 = env.ws()
+        w2.send({"type": "join", "room": "Redis-Room-Whiskey", "name": "Xavier Redis"})
+        ROOM_NAMES.add("Redis-Room-Whiskey")
+        NAMES.add("Xavier Redis")
+        w2.expect_error("unavailable")
+        time.sleep(1.0)
+        env.redis.start()
+        after = wait_until(lambda: redis_meetings(env), 3, "the meeting was not rewritten within 3 s")
+        check(after == before, f"rewritten state differs: {after} vs {before}")
+        env.ws().join(room, "Yusuf Redis")
+        check(env.dp.wait(is_type(T_EP_REMOVE), 0) is None and env.dp.wait(is_type(T_ROOM_REMOVE), 0) is None,
+              "media state was torn down while Redis was away")
+        seen = []
+        while (m := s["ws"].recv(0.2)):
+            seen.append(m)
+        check(not [m for m in seen if m.get("type") == "error"], f"the media client got {seen}")
+
+def case_stderr_clean():
+    text = "".join(STDERR_LOGS)
+    check(text, "no control plane stderr was captured")
+    for word in sorted(ROOM_NAMES | NAMES | {CLIENT_IP}):
+        check(word not in text, f"the control plane logged {word!r}")
+
+CASES = [("signalling errors", case_signalling_errors), ("join and offer", case_join_offer),
+         ("STUN checks", case_stun), ("DTLS from unvalidated tuples", case_dtls_unvalidated),
+         ("DTLS handshake and SRTP keys", case_handshake_keys),
+         ("fingerprint mismatch", case_fingerprint_mismatch),
+         ("consent timeout", case_consent_timeout), ("leave and Redis contents", case_leave),
+         ("Redis down and back", case_redis_down), ("stderr holds no personal data", case_stderr_clean)]
+
+def main():
+    global CP_BIN, SRCDIR, LOOP, CERT, OTHER_CERT
+    if len(sys.argv) != 3:
+        sys.exit("usage: controlplane_test.py PATH/TO/sluice-controlplane SRCDIR")
+    CP_BIN, SRCDIR = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
+    top = tempfile.mkdtemp(prefix="slcp-certs-")
+    LOOP = AsyncLoop()
+    passed = failed = 0
+    try:
+        CERT, OTHER_CERT = make_cert(top, "client"), make_cert(top, "other")
+        for n, (name, fn) in enumerate(CASES, 1):
+            try:
+                fn()
+                print(f"ok {n} - {name}", flush=True)
+                passed += 1
+            except Fail as e:
+                print(f"not ok {n} - {name}: {e}", flush=True)
+                failed += 1
+            except Exception as e:
+                print(f"not ok {n} - {name}: {type(e).__name__}: {e}", flush=True)
+                traceback.print_exc()
+                failed += 1
+    finally:
+        LOOP.stop()
+        shutil.rmtree(top, ignore_errors=True)
+    print(f"{passed} passed, {failed} failed")
+    sys.exit(1 if failed else 0)
+
+if __name__ == "__main__":
+    main()
