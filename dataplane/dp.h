@@ -277,6 +277,11 @@ void sl_forward_send_rtcp(struct sl_worker *w, uint32_t ep_slot,
 void sl_feedback_handle(struct sl_worker *w, uint32_t ep_slot, const uint8_t *p,
 			uint16_t len);
 
+/* Send the publisher of stream si a PLI (on a new video subscription: the
+ * subscriber cannot decode until the next keyframe). Not rate-limited: it
+ * follows control-plane commands, not network input. */
+void sl_feedback_request_keyframe(struct sl_worker *w, uint32_t si);
+
 /* Queue an event for the control plane (counted as drop_up_full if full). */
 void sl_feedback_event(struct sl_worker *w, uint32_t ep_id, uint16_t type,
 		       uint32_t value, uint32_t count);

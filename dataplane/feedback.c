@@ -80,6 +80,20 @@ static void push_event(struct sl_worker *w, uint32_t ep_id, uint16_t type,
 		SL_COUNT(w, drop_up_full);
 }
 
+/* A PLI to the publisher of stream si (a new subscriber needs a keyframe). */
+void sl_feedback_request_keyframe(struct sl_worker *w, uint32_t si)
+{
+	struct sl_stream *st = &w->t->streams[si];
+	struct sl_endpoint *pub = &w->t->eps[st->ep];
+	uint8_t buf[32];
+	size_t n = sl_rtcp_build_pli(buf, sizeof(buf), pub->fb_ssrc, st->ssrc);
+
+	if (!n)
+		return;
+	SL_COUNT(w, pli_forwarded);
+	sl_forward_send_rtcp(w, st->ep, buf, (uint16_t)n);
+}
+
 /* PLI (fmt 1) or FIR (fmt 4) from a subscriber: one PLI/FIR to the publisher. */
 static void keyframe_request(struct sl_worker *w, uint32_t ep_slot, const uint8_t *p,
 			     const struct sl_rtcp_pkt *pk)

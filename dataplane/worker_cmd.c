@@ -77,6 +77,17 @@ static void mute(struct sl_worker *w, struct sl_cmd *c)
 	c->status = 0;
 }
 
+/* A fresh or re-pointed video subscription starts at the next keyframe:
+ * ask the publisher for one now rather than whenever it sends one. */
+static void keyframe_for_new_sub(struct sl_worker *w, const struct sl_ctl_sub *m)
+{
+	uint32_t pe = sl_tables_ep_by_id(w->t, m->publisher);
+	uint32_t si = pe == SL_NONE ? SL_NONE : sl_tables_stream_find(w->t, pe, m->src_ssrc);
+
+	if (si != SL_NONE)
+		sl_feedback_request_keyframe(w, si);
+}
+
 void sl_worker_apply_cmd(struct sl_worker *w, struct sl_cmd *c)
 {
 	switch (c->type) {
@@ -91,6 +102,8 @@ void sl_worker_apply_cmd(struct sl_worker *w, struct sl_cmd *c)
 		break;
 	case SL_CTL_SUBSCRIBE:
 		c->status = sl_tables_subscribe(w->t, &c->u.sub);
+		if (c->status == 0 && c->u.sub.kind == SL_MEDIA_VIDEO)
+			keyframe_for_new_sub(w, &c->u.sub);
 		break;
 	case SL_CTL_UNSUBSCRIBE:
 		c->status = sl_tables_unsubscribe(w->t, &c->u.sub);

@@ -71,7 +71,7 @@ struct drv_ep {
 int drv_ep_add(struct drv_ep *e);
 int drv_ep_remove(struct drv_ep *e);
 void drv_ep_free(struct drv_ep *e);
-int drv_subscribe(const struct drv_ep *sub, const struct drv_ep *pub, uint32_t src,
+int drv_subscribe(const struct drv_ep *sub, struct drv_ep *pub, uint32_t src,
 		  uint32_t dst, uint8_t kind, bool unsubscribe);
 int drv_mute(const struct drv_ep *e, uint8_t kind, bool muted);
 

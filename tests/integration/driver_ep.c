@@ -65,13 +65,24 @@ void drv_ep_free(struct drv_ep *e)
 	e->send = e->recv = NULL;
 }
 
-int drv_subscribe(const struct drv_ep *sub, const struct drv_ep *pub, uint32_t src,
+int drv_subscribe(const struct drv_ep *sub, struct drv_ep *pub, uint32_t src,
 		  uint32_t dst, uint8_t kind, bool unsubscribe)
 {
 	struct sl_ctl_sub m = { .subscriber = sub->id, .publisher = pub->id, .src_ssrc = src,
 				.dst_ssrc = dst, .kind = kind };
+	uint8_t got[2048];
+	bool rtcp = false;
+	int r = drv_call(&m, unsubscribe ? SL_CTL_UNSUBSCRIBE : SL_CTL_SUBSCRIBE, sizeof(m));
 
-	return drv_call(&m, unsubscribe ? SL_CTL_UNSUBSCRIBE : SL_CTL_SUBSCRIBE, sizeof(m));
+	if (r || unsubscribe || kind != SL_MEDIA_VIDEO)
+		return r;
+	/* A new video subscriber needs a keyframe: the publisher gets a PLI
+	 * for src at once. */
+	r = drv_ep_recv(pub, got, 1000, &rtcp);
+	if (r < 12 || !rtcp || got[1] != 206 || (got[0] & 0x1f) != 1 ||
+	    (uint32_t)(got[8] << 24 | got[9] << 16 | got[10] << 8 | got[11]) != src)
+		return -EPROTO;
+	return 0;
 }
 
 int drv_mute(const struct drv_ep *e, uint8_t kind, bool muted)
