@@ -22,9 +22,9 @@ id=$$
 dp_ns=sl-e2e-dp-$id cl_ns=sl-e2e-cl-$id
 dir=$(mktemp -d /tmp/sl-e2e.XXXXXX)
 chmod 755 "$dir"
-dp_pid= cp_pid= ai_pid=
+dp_pid= cp_pid= ch_pid=
 cleanup() {
-	for p in $ai_pid $cp_pid $dp_pid; do kill "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
+	for p in $ch_pid $cp_pid $dp_pid; do kill "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
 	ip netns del "$dp_ns" 2>/dev/null || true
 	ip netns del "$cl_ns" 2>/dev/null || true
 	[ -n "${KEEP_E2E:-}" ] && { echo "kept $dir"; return; }
@@ -33,7 +33,7 @@ cleanup() {
 trap cleanup EXIT
 fail() {
 	echo "FAIL: $*"
-	for f in dp.out cp.err cp.out ai.out; do
+	for f in dp.out cp.err cp.out ai.out ch.out ch.err; do
 		[ -f "$dir/$f" ] && { echo "--- $f"; tail -40 "$dir/$f"; }
 	done
 	exit 1
@@ -99,15 +99,20 @@ keys=$(redis --scan --pattern 'sl:*')
 [ -z "$keys" ] || fail "keys left in Redis: $keys"
 
 echo "== aiortc and Chromium in the same room (a rejoin of the same name)"
+# Chromium first; aiortc joins seconds later, so it must get a keyframe on
+# request (it never asks for one itself).
+meeting --room "$room" --participants 1 --names "Mary Jackson" --expect-peer-count 1 \
+	--frames 100 --timeout-s 120 --stay-s 8 --leave >"$dir/ch.out" 2>"$dir/ch.err" &
+ch_pid=$!
+sleep 4
 ip netns exec "$cl_ns" /usr/bin/python3 "$src/tests/e2e/aiortc_peer.py" --ws ws://127.0.0.1:8080/ws \
-	--room "$room" --name "Katherine Johnson" --frames 100 --timeout-s 120 >"$dir/ai.out" 2>&1 &
-ai_pid=$!
-out=$(meeting --room "$room" --participants 1 --names "Mary Jackson" --expect-peer-count 1 \
-	--frames 100 --timeout-s 120 --stay-s 5 --leave) || fail "meeting with aiortc: $out"
-echo "$out"
-wait "$ai_pid" || { ai_pid=; fail "aiortc peer"; }
-ai_pid=
+	--room "$room" --name "Katherine Johnson" --frames 100 --timeout-s 120 >"$dir/ai.out" 2>&1 ||
+	fail "aiortc peer"
 cat "$dir/ai.out"
+wait "$ch_pid" || fail "meeting with aiortc: $(cat "$dir/ch.out" "$dir/ch.err")"
+ch_pid=
+out=$(cat "$dir/ch.out")
+echo "$out"
 m2=$(echo "$out" | python3 -c 'import json,sys; print(json.load(sys.stdin)["meeting"][0])')
 [ -n "$m1" ] && [ -n "$m2" ] && [ "$m1" != "$m2" ] || fail "rejoin got meeting $m2, first was $m1"
 sleep 1
