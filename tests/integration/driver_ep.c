@@ -80,7 +80,7 @@ int drv_subscribe(const struct drv_ep *sub, struct drv_ep *pub, uint32_t src,
 	 * for src at once. */
 	r = drv_ep_recv(pub, got, 1000, &rtcp);
 	if (r < 12 || !rtcp || got[1] != 206 || (got[0] & 0x1f) != 1 ||
-	    (uint32_t)(got[8] << 24 | got[9] << 16 | got[10] << 8 | got[11]) != src)
+	    ((uint32_t)got[8] << 24 | (uint32_t)got[9] << 16 | (uint32_t)got[10] << 8 | got[11]) != src)
 		return -EPROTO;
 	return 0;
 }
