@@ -59,8 +59,13 @@ static int open_socket(char *err, size_t n)
 	return fd;
 }
 
-/* HELLO, then wait up to 2 s for INFO (other messages before it are dropped). */
-static int hello(int fd, struct sl_ctl_info *info, char *err, size_t n)
+/*
+ * HELLO, then wait up to wait_ms for INFO (other messages before it are
+ * dropped). This blocks the loop: 2 s at start-up, when there is nothing
+ * else to serve, and 200 ms on a reconnect, so that a wedged dataplane
+ * cannot stall signalling for long (a live one answers in microseconds).
+ */
+static int hello(int fd, struct sl_ctl_info *info, int wait_ms, char *err, size_t n)
 {
 	struct sl_ctl_hdr h;
 	uint8_t buf[SL_CTL_MAX_MSG];
@@ -68,7 +73,7 @@ static int hello(int fd, struct sl_ctl_info *info, char *err, size_t n)
 	sl_ctl_hdr_init(&h, SL_CTL_HELLO, sizeof(h), ++dp.seq);
 	if (send(fd, &h, sizeof(h), MSG_NOSIGNAL) != sizeof(h))
 		goto fail;
-	for (int i = 0; i < 20; i++) {
+	for (int i = 0; i < wait_ms / 100; i++) {
 		struct pollfd p = {.fd = fd, .events = POLLIN};
 		ssize_t r;
 
@@ -88,14 +93,14 @@ fail:
 	return -EPROTO;
 }
 
-static int connect_now(char *err, size_t n)
+static int connect_now(int wait_ms, char *err, size_t n)
 {
 	struct sl_ctl_info info;
 	int fd = open_socket(err, n), r;
 
 	if (fd < 0)
 		return fd;
-	r = hello(fd, &info, err, n);
+	r = hello(fd, &info, wait_ms, err, n);
 	if (r) {
 		close(fd);
 		return r;
@@ -113,7 +118,7 @@ static gboolean retry_cb(gpointer arg)
 	char err[256];
 
 	(void)arg;
-	if (connect_now(err, sizeof(err)) == 0) {
+	if (connect_now(200, err, sizeof(err)) == 0) {
 		dp.retry = 0;
 		return G_SOURCE_REMOVE;
 	}
@@ -220,7 +225,7 @@ int sl_dpctl_start(const char *path, const struct sl_dpctl_handlers *h, char *er
 	snprintf(dp.path, sizeof(dp.path), "%s", path);
 	dp.h = *h;
 	dp.pending = g_hash_table_new(g_direct_hash, g_direct_equal);
-	r = connect_now(err, n);
+	r = connect_now(2000, err, n);
 	if (r && !dp.retry)
 		dp.retry = g_timeout_add_seconds(2, retry_cb, NULL);
 	return r;

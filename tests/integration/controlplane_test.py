@@ -101,17 +101,44 @@ def wait_until(fn, timeout, why, step=0.05):
 
 class FakeDataplane:
     """The dataplane's side of the control socket, served by a thread."""
-    def __init__(self, path):
-        self.ls = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        self.ls.bind(path)
-        self.ls.listen(4)
+    def __init__(self, path, workers=1):
+        self.path, self.workers = path, workers
+        self.ls = self._listen()
         self.conn, self.msgs, self.errors, self.hellos = None, [], [], 0
         self.on_down = None  # called (in the thread) with every PKT_DOWN
         self.cond, self.send_lock, self.running = threading.Condition(), threading.Lock(), True
+        self.down, self.cond_idle = False, threading.Event()
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
+    def _listen(self):
+        ls = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        ls.bind(self.path)
+        ls.listen(4)
+        return ls
+    def crash(self):
+        """Drop the connection and stop listening, as a dataplane that died."""
+        with self.cond:
+            self.down = True
+        self.cond_idle.wait(2)
+    def restart(self):
+        with self.cond:
+            self.down = False
     def _run(self):
         while self.running:
+            if self.down is True:
+                for sock in (self.conn, self.ls):
+                    if sock:
+                        sock.close()
+                self.conn, self.ls = None, None
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(self.path)
+                self.down = "done"
+                self.cond_idle.set()
+            if self.down:
+                time.sleep(0.05)
+                continue
+            if not self.ls:
+                self.ls = self._listen()
             conn = self.conn
             r, _, _ = select.select([self.ls] + ([conn] if conn else []), [], [], 0.1)
             if self.ls in r:
@@ -143,7 +170,7 @@ class FakeDataplane:
             self.errors.append(f"malformed message: type {typ} len {len(b)} hdr.len {ln}")
         if typ == T_HELLO:
             self._reply(conn, HDR.pack(1, T_INFO, 52, seq, 0) + INFO.pack(
-                1, BASE_PORT, 1, 0, bytes(2), socket.inet_aton(DP_IP), bytes(16), 64, 0))
+                self.workers, BASE_PORT, 1, 0, bytes(2), socket.inet_aton(DP_IP), bytes(16), 64, 0))
             self.hellos += 1
             return
         m = decode(typ, seq, b)
@@ -397,13 +424,13 @@ STDERR_LOGS = []  # the control plane's stderr, every run
 
 class Env:
     """Redis, the fake dataplane and a control plane in one temporary directory."""
-    def __init__(self):
+    def __init__(self, workers=1):
         self.dir = tempfile.mkdtemp(prefix="slcp-")
         self.cleanups, self.wss, self.cp, self.redis, self.dp = [], [], None, None, None
         self.next_rport = 40000
         try:
             self.redis = Redis(self.dir)
-            self.dp = FakeDataplane(os.path.join(self.dir, "dp.sock"))
+            self.dp = FakeDataplane(os.path.join(self.dir, "dp.sock"), workers)
             self.port, self.err = free_port(), os.path.join(self.dir, "cp.err")
             out = os.path.join(self.dir, "cp.out")
             with open(out, "w") as fo, open(self.err, "w") as fe:
@@ -771,6 +798,35 @@ def case_redis_down():
             seen.append(m)
         check(not [m for m in seen if m.get("type") == "error"], f"the media client got {seen}")
 
+def case_dataplane_restart():
+    with Env() as env:
+        a = env.ws()
+        a.join("Restart-Room-Alfa", "Abel Restart")
+        env.dp.crash()
+        a.expect_error("unavailable", fatal=True)
+        check(a.closes(3), "the connection stays open after the dataplane went away")
+        b = env.ws()
+        b.send({"type": "join", "room": "Restart-Room-Bravo", "name": "Bea Restart"})
+        ROOM_NAMES.add("Restart-Room-Bravo")
+        NAMES.add("Bea Restart")
+        b.expect_error("unavailable")
+        hellos = env.dp.hellos
+        env.dp.restart()
+        wait_until(lambda: env.dp.hellos > hellos, 5, "the control plane did not reconnect")
+        time.sleep(0.2)
+        env.ws().join("Restart-Room-Bravo", "Bea Restart")
+
+def case_two_workers():
+    with Env(workers=2) as env:
+        ports = set()
+        for room in ("Worker-Room-Charlie", "Worker-Room-Delta"):
+            _, offer = env.ws().join(room, "Carl Worker")
+            m = re.search(r"^a=candidate:\S+ 1 udp \d+ 10\.98\.0\.1 (\d+) typ host\r?$", offer["sdp"], re.M)
+            check(m, "offer lacks a candidate")
+            ports.add(int(m.group(1)))
+        check(ports == {BASE_PORT, BASE_PORT + 1},
+              f"two meetings on two workers should use ports 10000 and 10001, got {sorted(ports)}")
+
 def case_stderr_clean():
     text = "".join(STDERR_LOGS)
     check(text, "no control plane stderr was captured")
@@ -782,7 +838,9 @@ CASES = [("signalling errors", case_signalling_errors), ("join and offer", case_
          ("DTLS handshake and SRTP keys", case_handshake_keys),
          ("fingerprint mismatch", case_fingerprint_mismatch),
          ("consent timeout", case_consent_timeout), ("leave and Redis contents", case_leave),
-         ("Redis down and back", case_redis_down), ("stderr holds no personal data", case_stderr_clean)]
+         ("Redis down and back", case_redis_down), ("dataplane gone and back", case_dataplane_restart),
+         ("meetings spread over workers", case_two_workers),
+         ("stderr holds no personal data", case_stderr_clean)]
 
 def main():
     global CP_BIN, SRCDIR, LOOP, CERT, OTHER_CERT

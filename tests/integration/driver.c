@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -67,6 +68,9 @@ static int spawn(const char *dataplane, unsigned n_workers)
 	if (dp_pid < 0)
 		return -errno;
 	if (dp_pid == 0) {
+		/* A test that aborts on a failed assertion takes the dataplane
+		 * with it instead of leaving it polling. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		if (!freopen(log, "w", stdout) || dup2(fileno(stdout), 2) < 0)
 			_exit(127);
 		execl(dataplane, dataplane, "--vdev", vdev, "--ipv4", "10.0.0.1", "--ipv6", "fd00::1",
