@@ -114,12 +114,24 @@ static void on_dp_down(void)
 	sl_room_drop_all("unavailable", "the media server restarted; please rejoin");
 }
 
+/*
+ * The dataplane's media timeout. For a participant we know, consent
+ * (transport.c) decides; this is only logged. An endpoint we do not know
+ * was left by an earlier control plane (media outlives a control-plane
+ * restart, but nobody can renew it now): once it has gone quiet, remove it.
+ */
 static void on_event(const struct sl_ctl_event *e)
 {
 	const struct sl_participant *p = g_hash_table_lookup(cp.by_ep, GUINT_TO_POINTER(e->ep_id));
 
-	if (e->type == SL_EV_TIMEOUT && p)
+	if (e->type != SL_EV_TIMEOUT)
+		return;
+	if (p) {
 		sl_info("participant %s: no media for a while", p->id);
+	} else {
+		sl_info("removing quiet endpoint %u left by an earlier control plane", e->ep_id);
+		sl_dpctl_ep_remove(e->ep_id);
+	}
 }
 
 /* Counters for the operator: numbers only, nothing about anyone. */

@@ -42,7 +42,8 @@ assert HDR.size + INFO.size == 52 and HDR.size + REPLY.size == 24
 
 (T_HELLO, T_EP_ADD, T_EP_UPDATE, T_EP_REMOVE, T_SUBSCRIBE, T_UNSUBSCRIBE, T_MUTE,
  T_ROOM_REMOVE, T_PKT_DOWN, T_COUNTERS_GET) = range(1, 11)
-T_REPLY, T_INFO, T_PKT_UP = 64, 65, 66
+T_REPLY, T_INFO, T_PKT_UP, T_EVENT = 64, 65, 66, 67
+EV_TIMEOUT = 2
 K_STUN, K_DTLS = 1, 2
 MSG_LEN = {T_HELLO: 16, T_EP_ADD: 184, T_EP_UPDATE: 184, T_EP_REMOVE: 24, T_SUBSCRIBE: 36,
            T_UNSUBSCRIBE: 36, T_MUTE: 24, T_ROOM_REMOVE: 24, T_COUNTERS_GET: 16}
@@ -185,6 +186,9 @@ class FakeDataplane:
     def pkt_up(self, kind, rport, data):
         body = PKT.pack(pack_addr(rport), kind, 0, len(data), 0) + data
         self._send(self.conn, HDR.pack(1, T_PKT_UP, 16 + len(body), 0, 0) + body)
+    def event(self, ep_id, typ, value=0, count=0):
+        body = struct.pack("=IHHII", ep_id, typ, 0, value, count)
+        self._send(self.conn, HDR.pack(1, T_EVENT, 16 + len(body), 0, 0) + body)
     def mark(self):
         with self.cond:
             return len(self.msgs)
@@ -816,6 +820,22 @@ def case_dataplane_restart():
         time.sleep(0.2)
         env.ws().join("Restart-Room-Bravo", "Bea Restart")
 
+def case_stale_endpoint():
+    with Env() as env:
+        # A participant of ours whose media went quiet is only logged (consent decides).
+        s = media_session(env, "Stale-Room-Echo", "Ed Stale")
+        ep = env.dp.wait(is_type(T_EP_ADD), 10)
+        check(ep is not None, "no EP_ADD")
+        mark = env.dp.mark()
+        env.dp.event(ep["ep_id"], EV_TIMEOUT)
+        check(env.dp.wait(is_type(T_EP_REMOVE), 1.0, mark) is None,
+              "a media timeout of a live participant removed it before consent expired")
+        # One left by an earlier control plane is removed once it is quiet.
+        env.dp.event(0x7ead0001, EV_TIMEOUT)
+        check(env.dp.wait(is_type(T_EP_REMOVE, ep_id=0x7ead0001), 2.0, mark) is not None,
+              "a stale endpoint was not removed after its media timeout")
+        s["ws"].close()
+
 def case_two_workers():
     with Env(workers=2) as env:
         ports = set()
@@ -840,6 +860,7 @@ CASES = [("signalling errors", case_signalling_errors), ("join and offer", case_
          ("consent timeout", case_consent_timeout), ("leave and Redis contents", case_leave),
          ("Redis down and back", case_redis_down), ("dataplane gone and back", case_dataplane_restart),
          ("meetings spread over workers", case_two_workers),
+         ("stale endpoints of an earlier control plane", case_stale_endpoint),
          ("stderr holds no personal data", case_stderr_clean)]
 
 def main():
