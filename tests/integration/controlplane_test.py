@@ -283,7 +283,7 @@ def parse_offer(sdp):
             o["pwd"] = line[10:]
     return o
 
-def make_answer(offer, fingerprint):
+def make_answer(offer, fingerprint, ssrc_base=1000):
     rev = dict(sendonly="recvonly", recvonly="sendonly", inactive="inactive", sendrecv="sendrecv")
     mids = [m["mid"] for m in offer["media"]]
     lines = ["v=0", "o=- 4611731400430051336 2 IN IP4 127.0.0.1", "s=-", "t=0 0",
@@ -295,7 +295,7 @@ def make_answer(offer, fingerprint):
                   f"a=fingerprint:sha-256 {fingerprint}", "a=setup:active", "a=rtcp-mux",
                   "a=rtpmap:111 opus/48000/2" if audio else "a=rtpmap:96 VP8/90000"]
         if i < 2:
-            lines += ["a=sendonly", f"a=ssrc:{1000 + i} cname:x"]
+            lines += ["a=sendonly", f"a=ssrc:{ssrc_base + i} cname:x"]
         else:
             lines.append("a=" + rev[m["dir"]])
     return "\r\n".join(lines) + "\r\n"
@@ -836,6 +836,70 @@ def case_stale_endpoint():
               "a stale endpoint was not removed after its media timeout")
         s["ws"].close()
 
+def answer(ws, offer_msg, ssrc_base):
+    ws.send(dict(type="answer", sdp=make_answer(parse_offer(offer_msg["sdp"]), fingerprint(CERT[0]),
+                                                ssrc_base), version=offer_msg["version"]))
+
+def settle(ws, ssrc_base, last=None):
+    """Answer every offer until none comes for 0.7 s; returns the last offer and
+    its sections {mid: (direction, ssrc)}."""
+    while (m := ws.recv(0.7)) is not None:
+        check(m.get("type") != "error", f"error during renegotiation: {m}")
+        if m.get("type") == "offer":
+            last = m
+            answer(ws, m, ssrc_base)
+    check(last is not None, f"no offer came (ssrc base {ssrc_base})")
+    secs = {}
+    for sec in re.split(r"\r\n(?=m=)", last["sdp"])[1:]:
+        mid = re.search(r"^a=mid:(\S+)", sec, re.M).group(1)
+        ssrc = re.search(r"^a=ssrc:(\d+) ", sec, re.M)
+        d = re.search(r"^a=(sendonly|recvonly|inactive|sendrecv)\r?$", sec, re.M).group(1)
+        secs[mid] = (d, int(ssrc.group(1)) if ssrc else None)
+    return last, secs
+
+def join_and_settle(env, room, name, base):
+    w = env.ws()
+    joined, offer = w.join(room, name)
+    answer(w, offer, base)
+    return w, joined["participant"], offer
+
+def case_renegotiation():
+    """Three publish, one leaves, one joins: every re-offer is checked."""
+    with Env() as env:
+        room, ws, ids, first = "Reneg-Room-Foxtrot", {}, {}, {}
+        bases = dict(a=1100, b=1200, c=1300, d=1400)
+        for w in ("a", "b", "c"):
+            ws[w], ids[w], first[w] = join_and_settle(env, room, f"{w.upper()} Reneg", bases[w])
+        offers = {w: (first[w], None) for w in first}
+        for _ in range(2):  # answers cross: settle until everyone is quiet
+            for w in ("a", "b", "c"):
+                offers[w] = settle(ws[w], bases[w], offers[w][0])
+        msg, secs = offers["a"]
+        sent = {v[1] for v in secs.values() if v[0] == "sendonly"}
+        check(sent == {1200, 1201, 1300, 1301}, f"a is offered SSRCs {sorted(sent)}")
+        check({t["participant"] for t in msg["tracks"]} == {ids["b"], ids["c"]},
+              f"a's tracks {msg['tracks']}")
+        c_mids = {t["mid"] for t in msg["tracks"] if t["participant"] == ids["c"]}
+        # C leaves: its sections in a's offer go inactive; none disappear.
+        ws["c"].send({"type": "leave"})
+        ws["c"].expect("left")
+        msg2, secs2 = settle(ws["a"], bases["a"])
+        check(set(secs2) == set(secs), f"sections changed from {sorted(secs)} to {sorted(secs2)}")
+        check(all(secs2[m][0] == "inactive" for m in c_mids), f"C's sections after it left: {secs2}")
+        check({t["participant"] for t in msg2["tracks"]} == {ids["b"]}, f"a's tracks {msg2['tracks']}")
+        settle(ws["b"], bases["b"])
+        # D joins: in a's offer, its streams reuse C's sections.
+        ws["d"], ids["d"], first_d = join_and_settle(env, room, "D Reneg", bases["d"])
+        msg_d, secs_d = settle(ws["d"], bases["d"], first_d)
+        msg3, secs3 = settle(ws["a"], bases["a"])
+        d_mids = {t["mid"] for t in msg3["tracks"] if t["participant"] == ids["d"]}
+        check(d_mids == c_mids, f"D got mids {sorted(d_mids)}, C's were {sorted(c_mids)}")
+        check(set(secs3) == set(secs), f"the offer grew: {sorted(secs3)}")
+        check({secs3[m][1] for m in d_mids} == {1400, 1401}, f"D's SSRCs in a's offer: {secs3}")
+        _, secs_d = settle(ws["d"], bases["d"], msg_d)
+        sent_d = {v[1] for v in secs_d.values() if v[0] == "sendonly"}
+        check(sent_d == {1100, 1101, 1200, 1201}, f"d is offered SSRCs {sorted(sent_d)}")
+
 def case_two_workers():
     with Env(workers=2) as env:
         ports = set()
@@ -860,6 +924,7 @@ CASES = [("signalling errors", case_signalling_errors), ("join and offer", case_
          ("consent timeout", case_consent_timeout), ("leave and Redis contents", case_leave),
          ("Redis down and back", case_redis_down), ("dataplane gone and back", case_dataplane_restart),
          ("meetings spread over workers", case_two_workers),
+         ("renegotiation as publishers come and go", case_renegotiation),
          ("stale endpoints of an earlier control plane", case_stale_endpoint),
          ("stderr holds no personal data", case_stderr_clean)]
 
