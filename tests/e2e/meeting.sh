@@ -3,15 +3,18 @@
 #
 # Builds a small network: the dataplane on one end of a veth pair in its own
 # namespace (net_af_packet), and the control plane (unprivileged, with its
-# embedded Redis),
-# headless Chromium and aiortc in a second namespace on the other end. Then:
+# embedded Redis), headless Chromium and aiortc in a second namespace on the
+# other end. Then:
 #   1. two Chromium participants join one room through the web client and
 #      each decodes >= 100 video frames and receives audio from the other,
 #      over DTLS-SRTP (getStats: dtlsState connected, an SRTP cipher);
 #   2. after both leave, no key of that meeting is left in Redis, and a
 #      rejoin with the same name gets a different meeting id;
-#   3. aiortc (an independent WebRTC stack) and Chromium exchange media;
-#   4. the control plane's and dataplane's logs hold no IP address, room
+#   3. publishers come and go: three Chromium participants meet, one leaves,
+#      a fourth joins; everyone decodes the newcomer (re-offers reuse the
+#      leaver's sections);
+#   4. aiortc (an independent WebRTC stack) and Chromium exchange media;
+#   5. the control plane's and dataplane's logs hold no IP address, room
 #      name or display name.
 # Traffic stays inside the two namespaces this script creates; everything is
 # removed on exit.
@@ -98,6 +101,12 @@ sleep 1
 keys=$(redis --scan --pattern 'sl:*')
 [ -z "$keys" ] || fail "keys left in Redis: $keys"
 
+echo "== publishers come and go: A, B, C meet; C leaves; D joins and reuses C's sections"
+room2="e2e-$(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+out=$(ip netns exec "$cl_ns" node "$src/tests/e2e/churn.mjs" --url http://127.0.0.1:8080/ \
+	--room "$room2" --frames 50 --timeout-s 120) || fail "churn: $out"
+echo "$out"
+
 echo "== aiortc and Chromium in the same room (a rejoin of the same name)"
 # Chromium first; aiortc joins seconds later, so it must get a keyframe on
 # request (it never asks for one itself).
@@ -122,7 +131,7 @@ keys=$(redis --scan --pattern 'sl:*')
 echo "== logs carry no addresses, room names or display names"
 kill "$cp_pid"; wait "$cp_pid" || fail "controlplane exit status"; cp_pid=
 for f in cp.err cp.out; do
-	for bad in "$room" "Ada Lovelace" "Grace Hopper" "Katherine" "Mary Jackson" 10.98.0. 127.0.0.1; do
+	for bad in "$room" "$room2" "Ada Lovelace" "Grace Hopper" "Katherine" "Mary Jackson" 10.98.0. 127.0.0.1; do
 		grep -qF "$bad" "$dir/$f" && fail "$f contains '$bad'"
 	done
 	# Past the timestamp (first field), nothing may look like an address.
@@ -132,4 +141,4 @@ for f in cp.err cp.out; do
 	fi
 done
 echo "meeting ids: $m1, $m2"
-echo "e2e: 4 passed, 0 failed"
+echo "e2e: 5 passed, 0 failed"
