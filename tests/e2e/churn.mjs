@@ -5,7 +5,7 @@
 // that did not exist before C left), and that D decodes A's and B's.
 // Prints one JSON line; exits 0 only on success.
 //
-//   node churn.mjs --url http://127.0.0.1:8080/ --room NAME [--frames 50] [--timeout-s 90]
+//   node churn.mjs --url http://127.0.0.1:8080/ --room NAME [--frames 50] [--timeout-s 90] [--ipv4]
 
 import { parseArgs } from 'node:util';
 import { chromium } from 'playwright-core';
@@ -13,6 +13,7 @@ import { chromium } from 'playwright-core';
 const { values: opt } = parseArgs({ options: {
   url: { type: 'string' }, room: { type: 'string' },
   frames: { type: 'string', default: '50' }, 'timeout-s': { type: 'string', default: '90' },
+  ipv4: { type: 'boolean', default: false },
 } });
 if (!opt.url || !opt.room) {
   process.stderr.write('usage: node churn.mjs --url URL --room NAME [--frames 50] [--timeout-s 90]\n');
@@ -41,7 +42,9 @@ const browser = await chromium.launch({
     '--disable-background-networking', '--disable-component-update', '--disable-sync',
     '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream',
     '--autoplay-policy=no-user-gesture-required',
-    `--unsafely-treat-insecure-origin-as-secure=${new URL(opt.url).origin}`],
+    `--unsafely-treat-insecure-origin-as-secure=${new URL(opt.url).origin}`,
+    // --ipv4: no IPv6 candidates, so this run covers the IPv4 path.
+    ...(opt.ipv4 ? ['--force-fieldtrials=WebRTC-IPv6Default/Disabled/'] : [])],
 });
 const pages = {};
 async function open(name) {
@@ -80,6 +83,16 @@ try {
   const dFromA = await waitFrames('D', 'A', frames);
   const dFromB = await waitFrames('D', 'B', frames);
   const reused = before.mids.every((m) => aFromD.mids.includes(m));
+  result.ipFamily = await pages.A.evaluate(async () => {
+    const st = await window.sluice.pc.getStats();
+    let fam = null;
+    st.forEach((r) => {
+      const pair = r.type === 'transport' && st.get(r.selectedCandidatePairId);
+      const remote = pair && st.get(pair.remoteCandidateId);
+      if (remote && remote.address) fam = remote.address.includes(':') ? 'IPv6' : 'IPv4';
+    });
+    return fam;
+  });
   result.cMids = before.mids;
   result.dMidsAtA = aFromD.mids;
   result.frames = { AfromD: aFromD.got, BfromD: bFromD.got, DfromA: dFromA.got, DfromB: dFromB.got };

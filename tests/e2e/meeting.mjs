@@ -105,7 +105,10 @@ async function pageSnapshot() {
       out.dtlsState = r.dtlsState || null;
       out.srtpCipher = r.srtpCipher || null;
       out.tlsVersion = r.tlsVersion || null;
-      out.candidatePair = !!(r.selectedCandidatePairId && stats.get(r.selectedCandidatePairId));
+      const pair = r.selectedCandidatePairId && stats.get(r.selectedCandidatePairId);
+      out.candidatePair = !!pair;
+      const remote = pair && stats.get(pair.remoteCandidateId);
+      out.ipFamily = remote && remote.address ? (remote.address.includes(':') ? 'IPv6' : 'IPv4') : null;
     }
   });
   return out;
@@ -136,6 +139,7 @@ function summary(name, snap) {
     dtlsState: snap ? snap.dtlsState : null,
     srtpCipher: snap ? snap.srtpCipher : null,
     tlsVersion: snap ? snap.tlsVersion : null,
+    ipFamily: snap ? snap.ipFamily : null,
     lastError: snap ? snap.lastError : null,
   };
 }

@@ -7,7 +7,8 @@
 # other end. Then:
 #   1. two Chromium participants join one room through the web client and
 #      each decodes >= 100 video frames and receives audio from the other,
-#      over DTLS-SRTP (getStats: dtlsState connected, an SRTP cipher);
+#      over DTLS-SRTP (getStats: dtlsState connected, an SRTP cipher) and
+#      IPv6 (the dataplane offers both families; step 3 runs over IPv4);
 #   2. after both leave, no key of that meeting is left in Redis, and a
 #      rejoin with the same name gets a different meeting id;
 #   3. publishers come and go: three Chromium participants meet, one leaves,
@@ -63,11 +64,12 @@ ip -n "$dp_ns" link set "d$id" up
 ip netns exec "$dp_ns" ethtool -K "d$id" tx off rx off >/dev/null 2>&1 || true
 ip -n "$cl_ns" link set lo up
 ip -n "$cl_ns" addr add 10.98.0.2/24 dev "c$id"
+ip -n "$cl_ns" addr add fd98::2/64 dev "c$id" nodad
 ip -n "$cl_ns" link set "c$id" up
 ip netns exec "$cl_ns" ethtool -K "c$id" tx off >/dev/null
 
 ip netns exec "$dp_ns" "$build/dataplane/sluice-dataplane" --vdev "net_af_packet0,iface=d$id" \
-	--ipv4 10.98.0.1 --lcores 0,1 --huge off --memory 512 --mbufs 8191 --history-mbufs 2047 \
+	--ipv4 10.98.0.1 --ipv6 fd98::1 --lcores 0,1 --huge off --memory 512 --mbufs 8191 --history-mbufs 2047 \
 	--max-endpoints 64 --file-prefix "sl-e2e-$id" --ctl-socket "$dir/dp.sock" \
 	>"$dir/dp.out" 2>&1 &
 dp_pid=$!
@@ -95,6 +97,9 @@ out=$(meeting --room "$room" --participants 2 --names "Ada Lovelace,Grace Hopper
 	--frames 100 --timeout-s 120 --leave) || fail "meeting: $out"
 echo "$out"
 m1=$(echo "$out" | python3 -c 'import json,sys; print(json.load(sys.stdin)["meeting"][0])')
+# Both families are offered; Chromium prefers IPv6 (the churn run below is IPv4).
+[ "$(echo "$out" | grep -o '"ipFamily":"IPv6"' | wc -l)" = 2 ] || fail "the meeting did not run over IPv6"
+
 
 echo "== nothing left in Redis after the last leave"
 sleep 1
@@ -104,7 +109,8 @@ keys=$(redis --scan --pattern 'sl:*')
 echo "== publishers come and go: A, B, C meet; C leaves; D joins and reuses C's sections"
 room2="e2e-$(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 out=$(ip netns exec "$cl_ns" node "$src/tests/e2e/churn.mjs" --url http://127.0.0.1:8080/ \
-	--room "$room2" --frames 50 --timeout-s 120) || fail "churn: $out"
+	--room "$room2" --frames 50 --timeout-s 120 --ipv4) || fail "churn: $out"
+echo "$out" | grep -q '"ipFamily":"IPv4"' || fail "the churn run did not use IPv4"
 echo "$out"
 
 echo "== aiortc and Chromium in the same room (a rejoin of the same name)"
