@@ -428,7 +428,7 @@ STDERR_LOGS = []  # the control plane's stderr, every run
 
 class Env:
     """Redis, the fake dataplane and a control plane in one temporary directory."""
-    def __init__(self, workers=1):
+    def __init__(self, workers=1, args=()):
         self.dir = tempfile.mkdtemp(prefix="slcp-")
         self.cleanups, self.wss, self.cp, self.redis, self.dp = [], [], None, None, None
         self.next_rport = 40000
@@ -443,7 +443,7 @@ class Env:
                      "--state-dir", os.path.join(self.dir, "state"), "--listen", "127.0.0.1",
                      "--port", str(self.port), "--web-root", os.path.join(SRCDIR, "web"),
                      "--consent-timeout", "5", "--handshake-timeout", "20",
-                     "--redis", "unix:" + self.redis.sock],
+                     "--redis", "unix:" + self.redis.sock, *args],
                     stdin=subprocess.DEVNULL, stdout=fo, stderr=fe)
             wait_until(lambda: self.cp.poll() is not None or (
                 "ready on port" in read(out) and "redis connected" in read(self.err) and
@@ -900,6 +900,16 @@ def case_renegotiation():
         sent_d = {v[1] for v in secs_d.values() if v[0] == "sendonly"}
         check(sent_d == {1100, 1101, 1200, 1201}, f"d is offered SSRCs {sorted(sent_d)}")
 
+def case_room_full():
+    with Env(args=("--room-max", "3")) as env:
+        for n in range(3):
+            env.ws().join("Full-Room-Golf", f"Gus Full{n}")
+        w = env.ws()
+        w.send({"type": "join", "room": "Full-Room-Golf", "name": "Gus Full3"})
+        NAMES.add("Gus Full3")
+        w.expect_error("room_full")
+        env.ws().join("Full-Room-Hotel", "Hal Other")  # other meetings are unaffected
+
 def case_two_workers():
     with Env(workers=2) as env:
         ports = set()
@@ -924,6 +934,7 @@ CASES = [("signalling errors", case_signalling_errors), ("join and offer", case_
          ("consent timeout", case_consent_timeout), ("leave and Redis contents", case_leave),
          ("Redis down and back", case_redis_down), ("dataplane gone and back", case_dataplane_restart),
          ("meetings spread over workers", case_two_workers),
+         ("a full meeting refuses joins", case_room_full),
          ("renegotiation as publishers come and go", case_renegotiation),
          ("stale endpoints of an earlier control plane", case_stale_endpoint),
          ("stderr holds no personal data", case_stderr_clean)]
