@@ -94,15 +94,21 @@ static void room_free(struct sl_room *r)
 	g_free(r);
 }
 
+/* n random characters from [A-Za-z0-9] (rejection sampling: no bias). */
 static void random_token(char *out, size_t n)
 {
 	static const char alnum[] =
 		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-	uint8_t b[64];
+	size_t i = 0;
 
-	sl_random(b, n);
-	for (size_t i = 0; i < n; i++)
-		out[i] = alnum[b[i] % 62]; /* 256 % 62 bias is irrelevant for ICE creds */
+	while (i < n) {
+		uint8_t b[32];
+
+		sl_random(b, sizeof(b));
+		for (size_t j = 0; j < sizeof(b) && i < n; j++)
+			if (b[j] < 248) /* 248 = 4 * 62 */
+				out[i++] = alnum[b[j] % 62];
+	}
 	out[n] = 0;
 }
 
@@ -127,7 +133,8 @@ static struct sl_participant *participant_new(struct sl_room *r, struct sl_clien
 	p->slots[1] = (struct sl_slot){.kind = SL_SDP_KIND_VIDEO, .dir = SL_SDP_RECVONLY, .mid = "1"};
 	p->n_slots = 2;
 	p->offer = g_new0(struct sl_sdp_offer, 1);
-	p->offer->session_id = ((uint64_t)g_random_int() << 31) ^ g_random_int();
+	sl_random(&p->offer->session_id, sizeof(p->offer->session_id));
+	p->offer->session_id >>= 1; /* o= wants a number that fits 63 bits */
 	p->next = r->members;
 	r->members = p;
 	r->n_members++;
