@@ -13,8 +13,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define SL_BENCH_MAX_FANOUT 64
-#define SL_BENCH_MAX_EPS 256
+#define SL_BENCH_MAX_FANOUT   64
+#define SL_BENCH_MAX_EPS      256
 #define SL_BENCH_SAMPLE_EVERY 64 /* per subscriber, packets between decrypted samples */
 
 struct sl_srtp;
@@ -23,31 +23,31 @@ struct rte_mempool;
 /* One simulated endpoint as the generator sees it. */
 struct sl_bench_ep {
 	uint32_t id;
-	uint16_t port;	       /* client UDP port (host order) */
+	uint16_t port; /* client UDP port (host order) */
 	bool publisher;
-	uint32_t ssrc;	       /* publishers: media SSRC */
-	struct sl_srtp *send;  /* publishers: protects what they send */
-	struct sl_srtp *recv;  /* subscribers: unprotects what they get */
+	uint32_t ssrc;        /* publishers: media SSRC */
+	struct sl_srtp *send; /* publishers: protects what they send */
+	struct sl_srtp *recv; /* subscribers: unprotects what they get */
 	uint16_t seq;
 	uint32_t ts;
-	uint64_t rx;	       /* packets received */
+	uint64_t rx; /* packets received */
 	uint64_t rx_since_sample;
 };
 
 struct sl_bench_setup {
 	uint16_t profile;
 	unsigned rooms, pubs, subs; /* per room: fan-out = subs */
-	unsigned rtp_len;	    /* bytes of RTP (header + payload), before SRTP */
-	uint16_t dp_port;	    /* dataplane UDP port (worker 0) */
+	unsigned rtp_len;           /* bytes of RTP (header + payload), before SRTP */
+	uint16_t dp_port;           /* dataplane UDP port (worker 0) */
 	uint8_t dp_mac[6], my_mac[6];
 	uint8_t dp_ip[4], my_ip[4];
 };
 
 struct sl_bench_result {
-	double offered_pps;  /* ingress the generator built and offered */
-	bool gen_limited;    /* it could not build packets as fast as asked */
-	uint64_t sent;	     /* offered packets (refused ones included) */
-	uint64_t refused;    /* the dataplane's input ring was full: ingress loss */
+	double offered_pps; /* ingress the generator built and offered */
+	bool gen_limited;   /* it could not build packets as fast as asked */
+	uint64_t sent;      /* offered packets (refused ones included) */
+	uint64_t refused;   /* the dataplane's input ring was full: ingress loss */
 	uint64_t expected, received;
 	uint64_t samples_ok, samples_bad;
 	double loss;

@@ -47,7 +47,9 @@ static void make_batch(struct sl_srtp *pub_tx, uint8_t (*pkts)[1600], uint16_t *
 		       unsigned rtp_len, uint16_t *seq)
 {
 	for (unsigned i = 0; i < BATCH; i++) {
-		struct sl_srtp_op op = { .ctx = pub_tx, .buf = pkts[i], .len = (uint16_t)rtp_len, .cap = 1600 };
+		struct sl_srtp_op op = {
+			.ctx = pub_tx, .buf = pkts[i], .len = (uint16_t)rtp_len, .cap = 1600
+		};
 
 		memset(pkts[i], 0xab, rtp_len);
 		rtp_header(pkts[i], (*seq)++, 0x1234);
@@ -85,15 +87,19 @@ double sl_bench_ceiling(uint16_t profile, unsigned rtp_len, unsigned fanout, dou
 		make_batch(pub_tx, pkts, lens, rtp_len, &seq);
 		t0 = now_s();
 		for (unsigned k = 0; k < BATCH; k++, out_seq++) {
-			struct sl_srtp_op in = { .ctx = pub_rx, .buf = pkts[k], .len = lens[k], .cap = lens[k] };
+			struct sl_srtp_op in = {
+				.ctx = pub_rx, .buf = pkts[k], .len = lens[k], .cap = lens[k]
+			};
 
 			if (sl_srtp_unprotect_burst(&in, 1) != 1)
 				goto fail;
 			for (unsigned i = 0; i < fanout; i++) {
 				out_buf[i][2] = (uint8_t)(out_seq >> 8);
 				out_buf[i][3] = (uint8_t)out_seq;
-				ops[i] = (struct sl_srtp_op){ .ctx = sub[i], .buf = out_buf[i],
-							      .len = (uint16_t)rtp_len, .cap = 1600 };
+				ops[i] = (struct sl_srtp_op){ .ctx = sub[i],
+							      .buf = out_buf[i],
+							      .len = (uint16_t)rtp_len,
+							      .cap = 1600 };
 			}
 			egress += sl_srtp_protect_burst(ops, fanout);
 		}

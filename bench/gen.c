@@ -134,18 +134,23 @@ static int setup_rooms(const struct sl_bench_setup *s, struct sl_bench_ep *eps, 
 		unsigned first = n;
 
 		for (unsigned i = 0; i < per_room; i++, n++) {
-			eps[n] = (struct sl_bench_ep){ .id = n + 1, .port = (uint16_t)(20000 + n),
+			eps[n] = (struct sl_bench_ep){ .id = n + 1,
+						       .port = (uint16_t)(20000 + n),
 						       .publisher = i < s->pubs,
-						       .ssrc = 0x10000 + n, .seq = (uint16_t)(n * 1000) };
+						       .ssrc = 0x10000 + n,
+						       .seq = (uint16_t)(n * 1000) };
 			rc = add_ep(s, &eps[n], r + 1);
 			if (rc)
 				return rc;
 		}
 		for (unsigned sub = first + s->pubs; sub < first + per_room; sub++) {
 			for (unsigned p = first; p < first + s->pubs; p++) {
-				struct sl_ctl_sub m = { .subscriber = eps[sub].id, .publisher = eps[p].id,
-							.src_ssrc = eps[p].ssrc, .dst_ssrc = 0x20000 + sub * 64 + p,
-							.kind = s->rtp_len > 300 ? SL_MEDIA_VIDEO : SL_MEDIA_AUDIO };
+				struct sl_ctl_sub m = { .subscriber = eps[sub].id,
+							.publisher = eps[p].id,
+							.src_ssrc = eps[p].ssrc,
+							.dst_ssrc = 0x20000 + sub * 64 + p,
+							.kind = s->rtp_len > 300 ? SL_MEDIA_VIDEO
+										 : SL_MEDIA_AUDIO };
 
 				rc = ctl_call(&m, SL_CTL_SUBSCRIBE, sizeof(m), NULL, 0);
 				if (rc)
@@ -197,25 +202,25 @@ static uint16_t profile_by_name(const char *n)
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: sluice-bench [EAL-ARGS] -- [OPTIONS]\n"
-		"  --ctl PATH         the dataplane's control socket (required)\n"
-		"  --profile NAME     aes-gcm-128 (default), aes-gcm-256, aes-cm-sha1-80\n"
-		"  --rooms N          rooms (default 1)\n"
-		"  --pubs N           publishers per room (default 1)\n"
-		"  --subs N           subscribers per room = fan-out (default 10)\n"
-		"  --size B           RTP packet bytes before SRTP (default 1200)\n"
-		"  --seconds S        length of each trial (default 2)\n"
-		"  --steps N          search steps (default 8)\n"
-		"  --max-loss R       loss allowed at the reported rate (default 0.001)\n"
-		"  --json FILE        also write the result as JSON\n");
+		   "  --ctl PATH         the dataplane's control socket (required)\n"
+		   "  --profile NAME     aes-gcm-128 (default), aes-gcm-256, aes-cm-sha1-80\n"
+		   "  --rooms N          rooms (default 1)\n"
+		   "  --pubs N           publishers per room (default 1)\n"
+		   "  --subs N           subscribers per room = fan-out (default 10)\n"
+		   "  --size B           RTP packet bytes before SRTP (default 1200)\n"
+		   "  --seconds S        length of each trial (default 2)\n"
+		   "  --steps N          search steps (default 8)\n"
+		   "  --max-loss R       loss allowed at the reported rate (default 0.001)\n"
+		   "  --json FILE        also write the result as JSON\n");
 }
 
 static int parse_opts(int argc, char **argv, struct opts *o)
 {
 	static const struct option lo[] = {
-		{ "ctl", 1, 0, 'c' }, { "profile", 1, 0, 'p' }, { "rooms", 1, 0, 'r' },
-		{ "pubs", 1, 0, 'P' }, { "subs", 1, 0, 's' }, { "size", 1, 0, 'b' },
-		{ "seconds", 1, 0, 't' }, { "steps", 1, 0, 'n' }, { "max-loss", 1, 0, 'l' },
-		{ "json", 1, 0, 'j' }, { "help", 0, 0, 'h' }, { 0, 0, 0, 0 },
+		{ "ctl", 1, 0, 'c' },     { "profile", 1, 0, 'p' }, { "rooms", 1, 0, 'r' },
+		{ "pubs", 1, 0, 'P' },    { "subs", 1, 0, 's' },    { "size", 1, 0, 'b' },
+		{ "seconds", 1, 0, 't' }, { "steps", 1, 0, 'n' },   { "max-loss", 1, 0, 'l' },
+		{ "json", 1, 0, 'j' },    { "help", 0, 0, 'h' },    { 0, 0, 0, 0 },
 	};
 	int c;
 
@@ -229,18 +234,42 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	o->s.rtp_len = 1200;
 	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
 		switch (c) {
-		case 'c': o->ctl_path = optarg; break;
-		case 'p': o->profile_name = optarg; break;
-		case 'r': o->s.rooms = (unsigned)atoi(optarg); break;
-		case 'P': o->s.pubs = (unsigned)atoi(optarg); break;
-		case 's': o->s.subs = (unsigned)atoi(optarg); break;
-		case 'b': o->s.rtp_len = (unsigned)atoi(optarg); break;
-		case 't': o->seconds = atof(optarg); break;
-		case 'n': o->search_steps = (unsigned)atoi(optarg); break;
-		case 'l': o->max_loss = atof(optarg); break;
-		case 'j': o->json = optarg; break;
-		case 'h': usage(stdout); exit(0);
-		default: usage(stderr); return -EINVAL;
+		case 'c':
+			o->ctl_path = optarg;
+			break;
+		case 'p':
+			o->profile_name = optarg;
+			break;
+		case 'r':
+			o->s.rooms = (unsigned)atoi(optarg);
+			break;
+		case 'P':
+			o->s.pubs = (unsigned)atoi(optarg);
+			break;
+		case 's':
+			o->s.subs = (unsigned)atoi(optarg);
+			break;
+		case 'b':
+			o->s.rtp_len = (unsigned)atoi(optarg);
+			break;
+		case 't':
+			o->seconds = atof(optarg);
+			break;
+		case 'n':
+			o->search_steps = (unsigned)atoi(optarg);
+			break;
+		case 'l':
+			o->max_loss = atof(optarg);
+			break;
+		case 'j':
+			o->json = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			usage(stderr);
+			return -EINVAL;
 		}
 	}
 	o->s.profile = profile_by_name(o->profile_name);
@@ -267,7 +296,8 @@ static double search(struct sl_bench_traffic *t, const struct opts *o, double ce
 		double rate = i == 0 ? hi * 0.5 : (lo + hi) / 2;
 
 		sl_bench_traffic_run(t, rate, o->seconds, false, &r);
-		printf("  trial %u: asked %.0f, offered %.0f pps in (%.0f out)%s, refused at input %lu, loss %.5f, samples ok %lu bad %lu\n",
+		printf("  trial %u: asked %.0f, offered %.0f pps in (%.0f out)%s, refused at input "
+		       "%lu, loss %.5f, samples ok %lu bad %lu\n",
 		       i, rate, r.offered_pps, r.offered_pps * o->s.subs,
 		       r.gen_limited ? " [generator could not keep up]" : "",
 		       (unsigned long)r.refused, r.loss, (unsigned long)r.samples_ok,
@@ -286,7 +316,8 @@ static double search(struct sl_bench_traffic *t, const struct opts *o, double ce
 		}
 	}
 	if (gen_bound)
-		printf("  note: the generator, not the dataplane, limited some trials: the figure below is a lower bound\n");
+		printf("  note: the generator, not the dataplane, limited some trials: the figure "
+		       "below is a lower bound\n");
 	return good;
 }
 
@@ -300,7 +331,8 @@ static void dp_counters(FILE *f)
 		return;
 	fprintf(f, "  dataplane:");
 	for (unsigned i = 0; i < m.n && i < SL_CNT_MAX; i++)
-		if (m.value[i] && (i >= SL_CNT_drop_runt || i == SL_CNT_rtp_in || i == SL_CNT_rtp_out))
+		if (m.value[i] &&
+		    (i >= SL_CNT_drop_runt || i == SL_CNT_rtp_in || i == SL_CNT_rtp_out))
 			fprintf(f, " %s=%lu", sl_counter_names[i], (unsigned long)m.value[i]);
 	fprintf(f, "\n");
 }
@@ -331,9 +363,11 @@ static void report(const struct opts *o, double ceiling, double in_pps,
 		perror(o->json);
 		return;
 	}
-	fprintf(f, "{\"worker_cores\": 1, \"profile\": \"%s\", \"rtp_bytes\": %u, \"fanout\": %u,"
+	fprintf(f,
+		"{\"worker_cores\": 1, \"profile\": \"%s\", \"rtp_bytes\": %u, \"fanout\": %u,"
 		" \"rooms\": %u, \"publishers_per_room\": %u,"
-		" \"egress_pps_per_core\": %.0f, \"egress_gbps_per_core\": %.4f, \"loss_ratio\": %.6f,"
+		" \"egress_pps_per_core\": %.0f, \"egress_gbps_per_core\": %.4f, \"loss_ratio\": "
+		"%.6f,"
 		" \"latency_p50_us\": %.2f, \"latency_p99_us\": %.2f,"
 		" \"crypto_ceiling_pps_per_core\": %.0f, \"ratio_to_ceiling\": %.4f,"
 		" \"samples_ok\": %lu, \"samples_bad\": %lu}\n",
@@ -383,15 +417,16 @@ int main(int argc, char **argv)
 		fprintf(stderr, "sluice-bench: setting up rooms failed\n");
 		return 1;
 	}
-	printf("sluice-bench: %s, fan-out %u, %u B; measuring the crypto ceiling\n",
-	       o.profile_name, o.s.subs, o.s.rtp_len);
+	printf("sluice-bench: %s, fan-out %u, %u B; measuring the crypto ceiling\n", o.profile_name,
+	       o.s.subs, o.s.rtp_len);
 	ceiling = sl_bench_ceiling(o.s.profile, o.s.rtp_len, o.s.subs, o.seconds);
 	t = sl_bench_traffic_create(&o.s, eps, n_eps, 0, pool);
 	if (!t || ceiling <= 0)
 		return 1;
 	in_pps = search(t, &o, ceiling, &best);
 	sl_bench_traffic_run(t, in_pps > 0 ? in_pps * 0.8 : 1000, o.seconds, true, &lat);
-	printf("  latency run at 80%%: offered %.0f pps in, loss %.5f\n", lat.offered_pps, lat.loss);
+	printf("  latency run at 80%%: offered %.0f pps in, loss %.5f\n", lat.offered_pps,
+	       lat.loss);
 	dp_counters(stdout);
 	report(&o, ceiling, in_pps, &best, &lat);
 	sl_bench_traffic_destroy(t);

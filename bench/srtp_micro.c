@@ -20,9 +20,9 @@
 #include <sluice/ctl.h>
 #include <sluice/srtp.h>
 
-#define PKT_LEN 1212
-#define BURST 32
-#define PKTS 2048
+#define PKT_LEN    1212
+#define BURST      32
+#define PKTS       2048
 #define MAX_ROUNDS 101
 
 struct micro_result {
@@ -84,15 +84,16 @@ static int run(unsigned (*fn)(struct sl_srtp_op *, unsigned))
 }
 
 /* One round: fresh packets from *seq on, protected then unprotected. */
-static int round_once(struct sl_srtp *tx, struct sl_srtp *rx, uint32_t *seq,
-		      double *prot, double *unprot)
+static int round_once(struct sl_srtp *tx, struct sl_srtp *rx, uint32_t *seq, double *prot,
+		      double *unprot)
 {
 	double t0, t1, t2;
 
 	for (unsigned i = 0; i < PKTS; i++) {
 		fill(pkts[i], (*seq)++);
-		ops[i] = (struct sl_srtp_op){ .ctx = tx, .buf = pkts[i], .len = PKT_LEN,
-					      .cap = sizeof(pkts[i]) };
+		ops[i] = (struct sl_srtp_op){
+			.ctx = tx, .buf = pkts[i], .len = PKT_LEN, .cap = sizeof(pkts[i])
+		};
 	}
 	t0 = now_ns();
 	if (run(sl_srtp_protect_burst))
@@ -159,8 +160,8 @@ static void print_table(const struct micro_result *stock, const struct micro_res
 {
 	printf("SRTP micro-benchmark: %d-byte RTP, bursts of %d, ns/packet (median of rounds)\n\n",
 	       PKT_LEN, BURST);
-	printf("%-18s %14s %14s %8s   %14s %14s %8s\n", "profile", "stock protect",
-	       "ossl protect", "speedup", "stock unprot", "ossl unprot", "speedup");
+	printf("%-18s %14s %14s %8s   %14s %14s %8s\n", "profile", "stock protect", "ossl protect",
+	       "speedup", "stock unprot", "ossl unprot", "speedup");
 	for (unsigned p = 0; p < N_PROFILES; p++)
 		printf("%-18s %14.0f %14.0f %7.2fx   %14.0f %14.0f %7.2fx\n", profiles[p].name,
 		       stock[p].protect_ns, ossl[p].protect_ns,
@@ -177,11 +178,12 @@ static int write_json(const char *path, const struct micro_result *stock,
 		return -errno;
 	fprintf(f, "{\"pkt_len\": %d, \"burst\": %d, \"results\": [", PKT_LEN, BURST);
 	for (unsigned p = 0; p < N_PROFILES; p++)
-		fprintf(f, "%s\n  {\"profile\": \"%s\", \"stock_protect_ns\": %.1f, "
+		fprintf(f,
+			"%s\n  {\"profile\": \"%s\", \"stock_protect_ns\": %.1f, "
 			"\"stock_unprotect_ns\": %.1f, \"openssl_protect_ns\": %.1f, "
-			"\"openssl_unprotect_ns\": %.1f}", p ? "," : "", profiles[p].name,
-			stock[p].protect_ns, stock[p].unprotect_ns, ossl[p].protect_ns,
-			ossl[p].unprotect_ns);
+			"\"openssl_unprotect_ns\": %.1f}",
+			p ? "," : "", profiles[p].name, stock[p].protect_ns, stock[p].unprotect_ns,
+			ossl[p].protect_ns, ossl[p].unprotect_ns);
 	fprintf(f, "\n]}\n");
 	return fclose(f) ? -errno : 0;
 }

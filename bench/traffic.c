@@ -25,10 +25,10 @@
 
 #include "bench.h"
 
-#define TX_BURST 4 /* small bursts: arrivals close to a real mix of senders */
-#define RX_BURST 64
+#define TX_BURST        4 /* small bursts: arrivals close to a real mix of senders */
+#define RX_BURST        64
 #define MAX_LAT_SAMPLES (1u << 20)
-#define PAYLOAD_FILL 0xab
+#define PAYLOAD_FILL    0xab
 
 struct sl_bench_traffic {
 	const struct sl_bench_setup *s;
@@ -144,7 +144,9 @@ static struct rte_mbuf *make_packet(struct sl_bench_traffic *t, unsigned pi)
 	tsc = rte_rdtsc();
 	memcpy(p + 12, &tsc, sizeof(tsc));
 	memset(p + 20, PAYLOAD_FILL, len - 20);
-	op = (struct sl_srtp_op){ .ctx = e->send, .buf = p, .len = (uint16_t)len,
+	op = (struct sl_srtp_op){ .ctx = e->send,
+				  .buf = p,
+				  .len = (uint16_t)len,
 				  .cap = (uint16_t)(len + SL_SRTP_MAX_TRAILER) };
 	if (sl_srtp_protect_burst(&op, 1) != 1) {
 		rte_pktmbuf_free(m);
@@ -183,8 +185,8 @@ static unsigned send_burst(struct sl_bench_traffic *t, unsigned n)
 }
 
 /* Decrypt a sampled packet, check its payload, take its latency. */
-static void sample(struct sl_bench_traffic *t, struct sl_bench_ep *e, uint8_t *p,
-		   uint16_t len, uint64_t now)
+static void sample(struct sl_bench_traffic *t, struct sl_bench_ep *e, uint8_t *p, uint16_t len,
+		   uint64_t now)
 {
 	struct sl_srtp_op op = { .ctx = e->recv, .buf = p, .len = len, .cap = len };
 	uint64_t tsc;

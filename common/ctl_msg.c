@@ -146,7 +146,8 @@ static int check_ep(const struct sl_ctl_ep *m, bool update)
 		return -EBADMSG;
 	if (update ? (!m->flags || (m->flags & ~(uint32_t)SL_EP_UPD_ALL)) : m->flags)
 		return -EBADMSG;
-	if (m->addr.pad || !zero(m->rx.pad, sizeof(m->rx.pad)) || !zero(m->tx.pad, sizeof(m->tx.pad)))
+	if (m->addr.pad || !zero(m->rx.pad, sizeof(m->rx.pad)) ||
+	    !zero(m->tx.pad, sizeof(m->tx.pad)))
 		return -EBADMSG;
 	if (addr) {
 		rc = check_addr(&m->addr, true);
@@ -197,13 +198,17 @@ static int check_body(const void *msg, size_t len, uint16_t type)
 	case SL_CTL_SUBSCRIBE:
 	case SL_CTL_UNSUBSCRIBE:
 		return u.sub.subscriber && u.sub.publisher && zero(u.sub.pad, sizeof(u.sub.pad)) &&
-			       (type == SL_CTL_UNSUBSCRIBE ||
-				(u.sub.kind >= SL_MEDIA_AUDIO && u.sub.kind <= SL_MEDIA_VIDEO))
-			       ? 0 : -EBADMSG;
+				       (type == SL_CTL_UNSUBSCRIBE ||
+					(u.sub.kind >= SL_MEDIA_AUDIO &&
+					 u.sub.kind <= SL_MEDIA_VIDEO))
+			       ? 0
+			       : -EBADMSG;
 	case SL_CTL_MUTE:
-		return u.mute.ep_id && u.mute.kind >= SL_MEDIA_AUDIO && u.mute.kind <= SL_MEDIA_VIDEO &&
-			       u.mute.muted <= 1 && zero(u.mute.pad, sizeof(u.mute.pad))
-			       ? 0 : -EBADMSG;
+		return u.mute.ep_id && u.mute.kind >= SL_MEDIA_AUDIO &&
+				       u.mute.kind <= SL_MEDIA_VIDEO && u.mute.muted <= 1 &&
+				       zero(u.mute.pad, sizeof(u.mute.pad))
+			       ? 0
+			       : -EBADMSG;
 	case SL_CTL_PKT_DOWN:
 	case SL_CTL_PKT_UP:
 		return check_pkt(&u.pkt, len, type == SL_CTL_PKT_DOWN);
@@ -211,16 +216,19 @@ static int check_body(const void *msg, size_t len, uint16_t type)
 		return u.reply.status <= 0 && !u.reply.pad ? 0 : -EBADMSG;
 	case SL_CTL_INFO:
 		return u.info.n_workers && zero(u.info.pad, sizeof(u.info.pad)) && !u.info.pad2 &&
-			       u.info.has_ipv4 <= 1 && u.info.has_ipv6 <= 1
-			       ? 0 : -EBADMSG;
+				       u.info.has_ipv4 <= 1 && u.info.has_ipv6 <= 1
+			       ? 0
+			       : -EBADMSG;
 	case SL_CTL_EVENT:
-		return u.ev.ep_id && u.ev.type >= SL_EV_AUDIO_LEVEL && u.ev.type <= SL_EV_KEYFRAME_REQ &&
-			       !u.ev.pad
-			       ? 0 : -EBADMSG;
+		return u.ev.ep_id && u.ev.type >= SL_EV_AUDIO_LEVEL &&
+				       u.ev.type <= SL_EV_KEYFRAME_REQ && !u.ev.pad
+			       ? 0
+			       : -EBADMSG;
 	case SL_CTL_COUNTERS:
 		return u.cnt.n <= SL_CNT_MAX && !u.cnt.pad &&
-			       len == offsetof(struct sl_ctl_counters, value) + 8u * u.cnt.n
-			       ? 0 : -EBADMSG;
+				       len == offsetof(struct sl_ctl_counters, value) + 8u * u.cnt.n
+			       ? 0
+			       : -EBADMSG;
 	default: /* HELLO, COUNTERS_GET, ROOM_REMOVE: nothing but the header/id */
 		return 0;
 	}
@@ -242,8 +250,9 @@ int sl_ctl_validate(const void *msg, size_t len, bool dir_down)
 		return -EBADMSG;
 	want = sl_ctl_msg_len(h.type);
 	if (h.type == SL_CTL_PKT_DOWN || h.type == SL_CTL_PKT_UP || h.type == SL_CTL_COUNTERS) {
-		if (len < want || len > (h.type == SL_CTL_COUNTERS ? sizeof(struct sl_ctl_counters)
-								      : SL_CTL_PKT_FIXED + SL_CTL_MAX_PKT))
+		if (len < want ||
+		    len > (h.type == SL_CTL_COUNTERS ? sizeof(struct sl_ctl_counters)
+						     : SL_CTL_PKT_FIXED + SL_CTL_MAX_PKT))
 			return -EBADMSG;
 	} else if (len != want) {
 		return -EBADMSG;

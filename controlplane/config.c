@@ -30,22 +30,47 @@ struct opt {
 
 #define S(f) offsetof(struct sl_cp_config, f), sizeof(((struct sl_cp_config *)0)->f)
 static const struct opt opts[] = {
-	{"listen", "ADDR", "address for HTTP and WebSocket (default 127.0.0.1)", STR, S(listen), 0, 0},
-	{"port", "N", "TCP port for HTTP and WebSocket (default 8080)", U32, S(port), 1, 65535},
-	{"web-root", "DIR", "the web client's files (default " SL_DEFAULT_WEB_ROOT ")", STR, S(web_root), 0, 0},
-	{"dataplane-socket", "PATH", "sluice-dataplane's control socket (default /run/sluice/dataplane.sock)", STR, S(dp_socket), 0, 0},
-	{"redis", "URL", "room state: unix:/path or redis://host:port (default: start an embedded redis-server on a Unix socket)", STR, S(redis), 0, 0},
-	{"redis-server", "PATH", "binary for the embedded Redis (default redis-server)", STR, S(redis_server), 0, 0},
-	{"state-dir", "DIR", "certificate, secret and embedded Redis socket (default /var/lib/sluice)", STR, S(state_dir), 0, 0},
-	{"cert", "FILE", "DTLS certificate, PEM (default STATE-DIR/dtls-cert.pem, generated if missing)", STR, S(cert), 0, 0},
-	{"key", "FILE", "DTLS private key, PEM (default STATE-DIR/dtls-key.pem, generated if missing)", STR, S(key), 0, 0},
-	{"advertise-ipv4", "IP", "address to put in ICE candidates (default: the dataplane's own)", IP4, S(advertise_ipv4), 0, 0},
-	{"room-max", "N", "participants per meeting, 2-32 (default 32: each receives every other one's audio and video in one 64-section offer)", U32, S(room_max), 2, 32},
-	{"consent-timeout", "S", "remove an endpoint after S seconds without a valid ICE check (default 30, RFC 7675)", U32, S(consent_timeout_s), 5, 300},
-	{"handshake-timeout", "S", "give up on ICE+DTLS after S seconds (default 20)", U32, S(handshake_timeout_s), 2, 120},
-	{"meeting-ttl", "S", "TTL of a meeting's Redis keys, refreshed every S/3 (default 60)", U32, S(meeting_ttl_s), 6, 86400},
-	{"stats", "S", "log the counters every S seconds when they changed, 0 = only at exit (default 60)", U32, S(stats_s), 0, 86400},
-	{"log-level", "LEVEL", "error, warn, info or debug (default info)", LEVEL, S(log_level), 0, 0},
+	{ "listen", "ADDR", "address for HTTP and WebSocket (default 127.0.0.1)", STR, S(listen), 0,
+	  0 },
+	{ "port", "N", "TCP port for HTTP and WebSocket (default 8080)", U32, S(port), 1, 65535 },
+	{ "web-root", "DIR", "the web client's files (default " SL_DEFAULT_WEB_ROOT ")", STR,
+	  S(web_root), 0, 0 },
+	{ "dataplane-socket", "PATH",
+	  "sluice-dataplane's control socket (default /run/sluice/dataplane.sock)", STR,
+	  S(dp_socket), 0, 0 },
+	{ "redis", "URL",
+	  "room state: unix:/path or redis://host:port (default: start an embedded redis-server on "
+	  "a Unix socket)",
+	  STR, S(redis), 0, 0 },
+	{ "redis-server", "PATH", "binary for the embedded Redis (default redis-server)", STR,
+	  S(redis_server), 0, 0 },
+	{ "state-dir", "DIR",
+	  "certificate, secret and embedded Redis socket (default /var/lib/sluice)", STR,
+	  S(state_dir), 0, 0 },
+	{ "cert", "FILE",
+	  "DTLS certificate, PEM (default STATE-DIR/dtls-cert.pem, generated if missing)", STR,
+	  S(cert), 0, 0 },
+	{ "key", "FILE",
+	  "DTLS private key, PEM (default STATE-DIR/dtls-key.pem, generated if missing)", STR,
+	  S(key), 0, 0 },
+	{ "advertise-ipv4", "IP", "address to put in ICE candidates (default: the dataplane's own)",
+	  IP4, S(advertise_ipv4), 0, 0 },
+	{ "room-max", "N",
+	  "participants per meeting, 2-32 (default 32: each receives every other one's audio and "
+	  "video in one 64-section offer)",
+	  U32, S(room_max), 2, 32 },
+	{ "consent-timeout", "S",
+	  "remove an endpoint after S seconds without a valid ICE check (default 30, RFC 7675)",
+	  U32, S(consent_timeout_s), 5, 300 },
+	{ "handshake-timeout", "S", "give up on ICE+DTLS after S seconds (default 20)", U32,
+	  S(handshake_timeout_s), 2, 120 },
+	{ "meeting-ttl", "S", "TTL of a meeting's Redis keys, refreshed every S/3 (default 60)",
+	  U32, S(meeting_ttl_s), 6, 86400 },
+	{ "stats", "S",
+	  "log the counters every S seconds when they changed, 0 = only at exit (default 60)", U32,
+	  S(stats_s), 0, 86400 },
+	{ "log-level", "LEVEL", "error, warn, info or debug (default info)", LEVEL, S(log_level), 0,
+	  0 },
 };
 #undef S
 #define N_OPTS (sizeof(opts) / sizeof(opts[0]))
@@ -86,7 +111,7 @@ static int set(struct sl_cp_config *c, const struct opt *o, const char *v, char 
 	char *p = (char *)c + o->off, *end;
 	unsigned long x;
 	struct in_addr a;
-	static const char *const levels[] = {"error", "warn", "info", "debug"};
+	static const char *const levels[] = { "error", "warn", "info", "debug" };
 
 	switch (o->kind) {
 	case STR:
@@ -137,10 +162,10 @@ int sl_cp_config_parse(struct sl_cp_config *c, int argc, char **argv, char *err,
 
 	defaults(c);
 	for (i = 0; i < (int)N_OPTS; i++)
-		lo[i] = (struct option){opts[i].name, required_argument, NULL, 256 + i};
-	lo[i++] = (struct option){"help", no_argument, NULL, 'h'};
-	lo[i++] = (struct option){"version", no_argument, NULL, 'V'};
-	lo[i] = (struct option){0, 0, 0, 0};
+		lo[i] = (struct option){ opts[i].name, required_argument, NULL, 256 + i };
+	lo[i++] = (struct option){ "help", no_argument, NULL, 'h' };
+	lo[i++] = (struct option){ "version", no_argument, NULL, 'V' };
+	lo[i] = (struct option){ 0, 0, 0, 0 };
 	optind = 1;
 	opterr = 0;
 	while ((r = getopt_long(argc, argv, "h", lo, NULL)) != -1) {

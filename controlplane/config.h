@@ -8,12 +8,12 @@
 #include <stdint.h>
 
 struct sl_cp_config {
-	char listen[64];       /* HTTP/WebSocket address */
+	char listen[64]; /* HTTP/WebSocket address */
 	uint16_t port;
 	char web_root[512];
 	char dp_socket[108];
-	char redis[256];       /* "" = embedded; unix:/path or redis://host:port */
-	char redis_server[256];/* binary for the embedded Redis */
+	char redis[256];        /* "" = embedded; unix:/path or redis://host:port */
+	char redis_server[256]; /* binary for the embedded Redis */
 	char state_dir[256];
 	char cert[512];
 	char key[512];

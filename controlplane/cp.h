@@ -27,18 +27,18 @@ struct sl_dtls_cert;
 struct sl_store;
 struct sl_dpctl;
 
-#define SL_ID_LEN 16	      /* random ids: 64 bits as hex */
-#define SL_MAX_VALIDATED 4    /* ICE-validated 5-tuples kept per participant */
+#define SL_ID_LEN        16 /* random ids: 64 bits as hex */
+#define SL_MAX_VALIDATED 4  /* ICE-validated 5-tuples kept per participant */
 
 /* One m= section of a participant's current offer (room.c). */
 struct sl_slot {
-	uint8_t kind;	    /* SL_SDP_KIND_AUDIO / _VIDEO */
-	uint8_t dir;	    /* our direction: RECVONLY (publish), SENDONLY, INACTIVE */
-	bool subscribed;    /* SENDONLY: the dataplane subscription exists */
-	bool answered;	    /* the client answered an offer containing this slot */
-	uint32_t src_ep;    /* SENDONLY: publisher's endpoint id */
-	uint32_t src_ssrc;  /* SENDONLY: publisher's SSRC */
-	uint32_t dst_ssrc;  /* SENDONLY: what this participant sees */
+	uint8_t kind;      /* SL_SDP_KIND_AUDIO / _VIDEO */
+	uint8_t dir;       /* our direction: RECVONLY (publish), SENDONLY, INACTIVE */
+	bool subscribed;   /* SENDONLY: the dataplane subscription exists */
+	bool answered;     /* the client answered an offer containing this slot */
+	uint32_t src_ep;   /* SENDONLY: publisher's endpoint id */
+	uint32_t src_ssrc; /* SENDONLY: publisher's SSRC */
+	uint32_t dst_ssrc; /* SENDONLY: what this participant sees */
 	char mid[8];
 };
 
@@ -55,8 +55,8 @@ struct sl_participant {
 	struct sl_participant *next; /* in room->members */
 	struct sl_client *client;    /* NULL once the WebSocket is gone */
 	char id[SL_ID_LEN + 1];
-	char name[65];		     /* display name; never logged */
-	uint32_t ep_id;		     /* dataplane endpoint id, unique */
+	char name[65];  /* display name; never logged */
+	uint32_t ep_id; /* dataplane endpoint id, unique */
 	uint64_t joined_ms;
 
 	/* ICE */
@@ -74,8 +74,8 @@ struct sl_participant {
 	/* DTLS and the dataplane endpoint */
 	struct sl_dtls *dtls;
 	struct sl_ctl_addr dtls_addr;
-	bool ep_adding;	     /* EP_ADD sent, no reply yet */
-	bool ep_installed;   /* the dataplane has the endpoint */
+	bool ep_adding;    /* EP_ADD sent, no reply yet */
+	bool ep_installed; /* the dataplane has the endpoint */
 
 	/* Media: what it publishes, what it is offered. */
 	uint32_t pub_ssrc[3]; /* by kind (1 audio, 2 video); 0 = none */
@@ -83,17 +83,17 @@ struct sl_participant {
 	unsigned n_slots;
 	struct sl_sdp_offer *offer; /* the last offer sent */
 	uint32_t offer_version;
-	bool offer_pending;   /* sent, not answered */
-	bool reoffer;	      /* something changed while pending */
+	bool offer_pending; /* sent, not answered */
+	bool reoffer;       /* something changed while pending */
 	uint64_t offer_sent_ms;
 };
 
 /* A meeting in progress on this node (room.c). */
 struct sl_room {
-	uint8_t key[32];	     /* HMAC-SHA256(secret, room name) */
-	char tag[33];		     /* hex of the first 16 bytes: the Redis hash tag */
+	uint8_t key[32];                 /* HMAC-SHA256(secret, room name) */
+	char tag[33];                    /* hex of the first 16 bytes: the Redis hash tag */
 	char meeting[SL_ID_LEN * 2 + 1]; /* random meeting id, 128 bits */
-	uint64_t room_id;	     /* the dataplane's room id, random */
+	uint64_t room_id;                /* the dataplane's room id, random */
 	uint16_t worker;
 	unsigned n_members;
 	struct sl_participant *members;
@@ -108,19 +108,19 @@ struct sl_cp {
 	struct sl_dtls_cert *cert;
 	struct sl_store *store;
 	struct sl_dpctl *dp;
-	uint8_t secret[32];	      /* per-deployment: room-name HMAC key */
-	struct sl_ctl_info info;      /* from the dataplane's HELLO */
+	uint8_t secret[32];      /* per-deployment: room-name HMAC key */
+	struct sl_ctl_info info; /* from the dataplane's HELLO */
 	bool dp_up;
 	struct sl_room *rooms;
 	unsigned n_rooms;
 	unsigned n_participants;
-	GHashTable *by_ufrag;	      /* ufrag -> participant */
-	GHashTable *by_ep;	      /* ep_id (GUINT_TO_POINTER) -> participant */
+	GHashTable *by_ufrag; /* ufrag -> participant */
+	GHashTable *by_ep;    /* ep_id (GUINT_TO_POINTER) -> participant */
 	uint32_t next_ep_id;
 	guint tick_source;
 	/* counters, for the operator (no personal data) */
-	uint64_t n_stun_ok, n_stun_bad, n_dtls_unvalidated, n_dtls_failed, n_joins,
-		n_join_refused, n_bad_messages;
+	uint64_t n_stun_ok, n_stun_bad, n_dtls_unvalidated, n_dtls_failed, n_joins, n_join_refused,
+		n_bad_messages;
 };
 
 extern struct sl_cp *sl_cp; /* the one server of this process */

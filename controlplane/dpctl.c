@@ -34,14 +34,14 @@ static struct {
 	uint32_t seq;
 	GHashTable *pending; /* seq -> struct pending */
 	bool stopping;
-} dp = {.fd = -1};
+} dp = { .fd = -1 };
 
 static gboolean on_readable(gint fd, GIOCondition cond, gpointer arg);
 
 static int open_socket(char *err, size_t n)
 {
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	struct timeval tv = {.tv_sec = 1};
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct timeval tv = { .tv_sec = 1 };
 	int fd;
 
 	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
@@ -52,7 +52,8 @@ static int open_socket(char *err, size_t n)
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		int e = -errno;
 
-		snprintf(err, n, "cannot connect to the dataplane at %s: %s", dp.path, strerror(-e));
+		snprintf(err, n, "cannot connect to the dataplane at %s: %s", dp.path,
+			 strerror(-e));
 		close(fd);
 		return e;
 	}
@@ -74,7 +75,7 @@ static int hello(int fd, struct sl_ctl_info *info, int wait_ms, char *err, size_
 	if (send(fd, &h, sizeof(h), MSG_NOSIGNAL) != sizeof(h))
 		goto fail;
 	for (int i = 0; i < wait_ms / 100; i++) {
-		struct pollfd p = {.fd = fd, .events = POLLIN};
+		struct pollfd p = { .fd = fd, .events = POLLIN };
 		ssize_t r;
 
 		if (poll(&p, 1, 100) <= 0)
@@ -297,7 +298,7 @@ int sl_dpctl_pkt_down(const struct sl_ctl_addr *to, const void *data, size_t len
 
 int sl_dpctl_ep_remove(uint32_t ep_id)
 {
-	struct sl_ctl_ep_ref m = {.ep_id = ep_id};
+	struct sl_ctl_ep_ref m = { .ep_id = ep_id };
 
 	sl_ctl_hdr_init(&m.h, SL_CTL_EP_REMOVE, sizeof(m), 0);
 	return sl_dpctl_send(&m, NULL, 0);

@@ -21,7 +21,7 @@ struct sl_dpctl_handlers {
 	void (*pkt_up)(const struct sl_ctl_pkt *p);
 	void (*event)(const struct sl_ctl_event *e);
 	void (*up)(const struct sl_ctl_info *info); /* (re)connected */
-	void (*down)(void);			    /* connection lost */
+	void (*down)(void);                         /* connection lost */
 };
 
 /*

@@ -45,11 +45,11 @@
 
 #include "dtls.h"
 
-#define SL_DTLS_MTU 1200     /* largest datagram we send */
-#define SL_DTLS_MAX_IN 1500  /* largest datagram we accept */
-#define SL_DTLS_MAX_HS_IN 64 /* datagrams allowed before the handshake is done */
-#define SL_DTLS_MAX_READS 8  /* records handled per datagram after connect */
-#define SL_DTLS_REC_HDR 13   /* DTLS record header length */
+#define SL_DTLS_MTU       1200 /* largest datagram we send */
+#define SL_DTLS_MAX_IN    1500 /* largest datagram we accept */
+#define SL_DTLS_MAX_HS_IN 64   /* datagrams allowed before the handshake is done */
+#define SL_DTLS_MAX_READS 8    /* records handled per datagram after connect */
+#define SL_DTLS_REC_HDR   13   /* DTLS record header length */
 
 static const char cipher_list[] =
 	"ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
@@ -234,8 +234,8 @@ static X509 *cert_generate(EVP_PKEY *key)
 	    !X509_gmtime_adj(X509_getm_notAfter(x), 365L * 86400L))
 		goto free_x;
 	name = X509_get_subject_name(x);
-	if (!X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
-					(const unsigned char *)"sluice", -1, -1, 0) ||
+	if (!X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)"sluice",
+					-1, -1, 0) ||
 	    !X509_set_issuer_name(x, name) || !X509_set_pubkey(x, key) ||
 	    X509_sign(x, key, EVP_sha256()) <= 0)
 		goto free_x;
@@ -300,8 +300,7 @@ static bool is_p256(EVP_PKEY *key)
 {
 	char name[32];
 
-	return EVP_PKEY_is_a(key, "EC") &&
-	       EVP_PKEY_get_group_name(key, name, sizeof(name), NULL) &&
+	return EVP_PKEY_is_a(key, "EC") && EVP_PKEY_get_group_name(key, name, sizeof(name), NULL) &&
 	       strcmp(name, "prime256v1") == 0;
 }
 
@@ -337,8 +336,9 @@ static const char *obtain_pair(const char *cert_path, const char *key_path, X509
 	bool have_cert = cert_path && exists(cert_path), have_key = key_path && exists(key_path);
 
 	if (have_cert && have_key)
-		return load_pair(cert_path, key_path, x, key) ? "cannot load P-256 certificate and key"
-							      : NULL;
+		return load_pair(cert_path, key_path, x, key)
+			       ? "cannot load P-256 certificate and key"
+			       : NULL;
 	if (have_cert || have_key)
 		return "only one of certificate and key file exists";
 	*key = key_generate();

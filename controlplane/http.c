@@ -93,8 +93,10 @@ static int writeable(struct sl_ws *ws)
 		}
 	}
 	if (ws->closing) {
-		lws_close_reason(ws->wsi, ws->too_large ? LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE
-							: LWS_CLOSE_STATUS_NORMAL, NULL, 0);
+		lws_close_reason(ws->wsi,
+				 ws->too_large ? LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE
+					       : LWS_CLOSE_STATUS_NORMAL,
+				 NULL, 0);
 		return -1;
 	}
 	return 0;
@@ -204,28 +206,28 @@ static void lws_log(int level, const char *line)
 }
 
 static const struct lws_protocols protocols[] = {
-	{"http", lws_callback_http_dummy, 0, 0, 0, NULL, 0},
-	{"sluice-v1", cb_ws, sizeof(struct sl_ws), 64 * 1024, 0, NULL, 0},
-	{NULL, NULL, 0, 0, 0, NULL, 0},
+	{ "http", lws_callback_http_dummy, 0, 0, 0, NULL, 0 },
+	{ "sluice-v1", cb_ws, sizeof(struct sl_ws), 64 * 1024, 0, NULL, 0 },
+	{ NULL, NULL, 0, 0, 0, NULL, 0 },
 };
 
 /* Security headers on every HTTP response: the page may talk only to its
  * own origin and load nothing from elsewhere. */
 static const struct lws_protocol_vhost_options hdr[] = {
-	{&hdr[1], NULL, "content-security-policy:",
-	 "default-src 'self'; connect-src 'self'; img-src 'self' data:; media-src 'self' blob:; "
-	 "object-src 'none'; base-uri 'none'; frame-ancestors 'none'"},
-	{&hdr[2], NULL, "x-content-type-options:", "nosniff"},
-	{&hdr[3], NULL, "referrer-policy:", "no-referrer"},
-	{&hdr[4], NULL, "x-frame-options:", "DENY"},
-	{NULL, NULL, "permissions-policy:", "camera=(self), microphone=(self), geolocation=()"},
+	{ &hdr[1], NULL, "content-security-policy:",
+	  "default-src 'self'; connect-src 'self'; img-src 'self' data:; media-src 'self' blob:; "
+	  "object-src 'none'; base-uri 'none'; frame-ancestors 'none'" },
+	{ &hdr[2], NULL, "x-content-type-options:", "nosniff" },
+	{ &hdr[3], NULL, "referrer-policy:", "no-referrer" },
+	{ &hdr[4], NULL, "x-frame-options:", "DENY" },
+	{ NULL, NULL, "permissions-policy:", "camera=(self), microphone=(self), geolocation=()" },
 };
 
 int sl_http_start(GMainLoop *loop, const char *addr, uint16_t port, const char *web_root,
 		  const struct sl_http_handlers *h, char *err, size_t n)
 {
 	struct lws_context_creation_info info;
-	void *loops[1] = {loop};
+	void *loops[1] = { loop };
 
 	http.h = *h;
 	snprintf(http.origin, sizeof(http.origin), "%s", web_root);

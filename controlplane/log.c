@@ -17,7 +17,7 @@
 
 int sl_log_level = SL_LOG_INFO;
 
-static const char *const level_names[] = {"error", "warn", "info", "debug"};
+static const char *const level_names[] = { "error", "warn", "info", "debug" };
 
 static void emit(int level, const char *msg)
 {

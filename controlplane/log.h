@@ -22,13 +22,13 @@ void sl_log_scrubbed(int level, const char *who, const char *line);
 /* Replace address-looking tokens in s (NUL-terminated) in place. */
 void sl_log_scrub(char *s);
 
-#define sl_err(...) sl_log(SL_LOG_ERR, __VA_ARGS__)
+#define sl_err(...)  sl_log(SL_LOG_ERR, __VA_ARGS__)
 #define sl_warn(...) sl_log(SL_LOG_WARN, __VA_ARGS__)
 #define sl_info(...) sl_log(SL_LOG_INFO, __VA_ARGS__)
-#define sl_debug(...)                                                                   \
-	do {                                                                            \
-		if (sl_log_level >= SL_LOG_DEBUG)                                       \
-			sl_log(SL_LOG_DEBUG, __VA_ARGS__);                              \
+#define sl_debug(...)                                      \
+	do {                                               \
+		if (sl_log_level >= SL_LOG_DEBUG)          \
+			sl_log(SL_LOG_DEBUG, __VA_ARGS__); \
 	} while (0)
 
 #endif

@@ -87,7 +87,8 @@ static int load_secret(const char *dir, uint8_t secret[32], char *err, size_t n)
 		close(fd);
 		if (r == 32)
 			return 0;
-		snprintf(err, n, "%s is damaged (want 32 bytes); remove it to make a new one", path);
+		snprintf(err, n, "%s is damaged (want 32 bytes); remove it to make a new one",
+			 path);
 		return -EINVAL;
 	}
 	sl_random(secret, 32);
@@ -180,7 +181,8 @@ static gboolean on_signal(gpointer arg)
 static int start(char *err, size_t n)
 {
 	static const struct sl_dpctl_handlers dh = {
-		.pkt_up = sl_transport_pkt_up, .event = on_event, .up = on_dp_up, .down = on_dp_down};
+		.pkt_up = sl_transport_pkt_up, .event = on_event, .up = on_dp_up, .down = on_dp_down
+	};
 
 	if (mkdir(cp.cfg.state_dir, 0700) && errno != EEXIST) {
 		snprintf(err, n, "--state-dir %s: %s", cp.cfg.state_dir, strerror(errno));
@@ -199,8 +201,8 @@ static int start(char *err, size_t n)
 		sl_warn("%s; retrying every 2 s (joins are refused until then)", err);
 	if (sl_store_start(&cp.cfg, err, n))
 		return -EINVAL;
-	if (sl_http_start(cp.loop, cp.cfg.listen, cp.cfg.port, cp.cfg.web_root,
-			  &sl_signal_handlers, err, n))
+	if (sl_http_start(cp.loop, cp.cfg.listen, cp.cfg.port, cp.cfg.web_root, &sl_signal_handlers,
+			  err, n))
 		return -EADDRINUSE;
 	cp.tick_source = g_timeout_add(1000, tick, NULL);
 	g_unix_signal_add(SIGINT, on_signal, NULL);
@@ -227,7 +229,7 @@ static void stop(void)
 
 int main(int argc, char **argv)
 {
-	struct rlimit no_core = {0, 0};
+	struct rlimit no_core = { 0, 0 };
 	char err[512];
 	int r;
 

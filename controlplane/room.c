@@ -26,7 +26,7 @@
 #include "transport.h"
 
 #define OFFER_TIMEOUT_MS 15000
-#define OFFER_MAX 65536
+#define OFFER_MAX        65536
 
 void sl_room_key(const uint8_t secret[32], const char *name, uint8_t key[32])
 {
@@ -47,7 +47,7 @@ static struct sl_room *room_find(const uint8_t key[32])
 static uint16_t pick_worker(void)
 {
 	unsigned n = sl_cp->info.n_workers ? sl_cp->info.n_workers : 1, best = 0;
-	unsigned count[64] = {0};
+	unsigned count[64] = { 0 };
 
 	for (struct sl_room *r = sl_cp->rooms; r; r = r->next)
 		if (r->worker < 64)
@@ -80,7 +80,7 @@ static struct sl_room *room_new(const uint8_t key[32])
 static void room_free(struct sl_room *r)
 {
 	struct sl_room **pp = &sl_cp->rooms;
-	struct sl_ctl_room m = {.room_id = r->room_id};
+	struct sl_ctl_room m = { .room_id = r->room_id };
 
 	while (*pp != r)
 		pp = &(*pp)->next;
@@ -129,8 +129,10 @@ static struct sl_participant *participant_new(struct sl_room *r, struct sl_clien
 	while (g_hash_table_contains(sl_cp->by_ufrag, p->ufrag));
 	random_token(p->pwd, 24);
 	p->joined_ms = sl_now_ms();
-	p->slots[0] = (struct sl_slot){.kind = SL_SDP_KIND_AUDIO, .dir = SL_SDP_RECVONLY, .mid = "0"};
-	p->slots[1] = (struct sl_slot){.kind = SL_SDP_KIND_VIDEO, .dir = SL_SDP_RECVONLY, .mid = "1"};
+	p->slots[0] =
+		(struct sl_slot){ .kind = SL_SDP_KIND_AUDIO, .dir = SL_SDP_RECVONLY, .mid = "0" };
+	p->slots[1] =
+		(struct sl_slot){ .kind = SL_SDP_KIND_VIDEO, .dir = SL_SDP_RECVONLY, .mid = "1" };
 	p->n_slots = 2;
 	p->offer = g_new0(struct sl_sdp_offer, 1);
 	sl_random(&p->offer->session_id, sizeof(p->offer->session_id));
@@ -169,8 +171,8 @@ void sl_room_join(struct sl_client *c, const char *room_name, const char *displa
 
 	if (!sl_dpctl_up() || !sl_store_up()) {
 		sl_cp->n_join_refused++;
-		sl_signal_error(c, "unavailable", "the server cannot take joins right now; try again",
-				false);
+		sl_signal_error(c, "unavailable",
+				"the server cannot take joins right now; try again", false);
 		return;
 	}
 	sl_room_key(sl_cp->secret, room_name, key);
@@ -212,7 +214,8 @@ static void offer_fill(struct sl_participant *p)
 	o->version = ++p->offer_version;
 	snprintf(o->ice_ufrag, sizeof(o->ice_ufrag), "%s", p->ufrag);
 	snprintf(o->ice_pwd, sizeof(o->ice_pwd), "%s", p->pwd);
-	snprintf(o->fingerprint, sizeof(o->fingerprint), "%s", sl_dtls_cert_fingerprint(sl_cp->cert));
+	snprintf(o->fingerprint, sizeof(o->fingerprint), "%s",
+		 sl_dtls_cert_fingerprint(sl_cp->cert));
 	o->cand_ip4[0] = o->cand_ip6[0] = 0;
 	if (sl_cp->cfg.advertise_ipv4[0])
 		snprintf(o->cand_ip4, sizeof(o->cand_ip4), "%s", sl_cp->cfg.advertise_ipv4);
@@ -252,7 +255,8 @@ static void send_offer(struct sl_participant *p)
 		g_free(sdp);
 		json_decref(tracks);
 		sl_err("participant %s: cannot write an offer (%d)", p->id, n);
-		sl_signal_error(p->client, "internal", "the server could not build an offer", false);
+		sl_signal_error(p->client, "internal", "the server could not build an offer",
+				false);
 		return;
 	}
 	for (unsigned i = 0; i < p->n_slots; i++) {
@@ -260,16 +264,18 @@ static void send_offer(struct sl_participant *p)
 		const struct sl_participant *q = by_ep(s->src_ep);
 
 		if (s->dir == SL_SDP_SENDONLY && q)
-			json_array_append_new(tracks, json_pack("{s:s, s:s, s:s}", "mid", s->mid,
-								"kind", s->kind == SL_SDP_KIND_AUDIO ? "audio" : "video",
-								"participant", q->id));
+			json_array_append_new(
+				tracks, json_pack("{s:s, s:s, s:s}", "mid", s->mid, "kind",
+						  s->kind == SL_SDP_KIND_AUDIO ? "audio" : "video",
+						  "participant", q->id));
 	}
 	p->offer_pending = true;
 	p->reoffer = false;
 	p->offer_sent_ms = sl_now_ms();
-	sl_signal_send(p->client, json_pack("{s:s, s:s, s:i, s:{s:s, s:s}, s:o}", "type", "offer",
-					    "sdp", sdp, "version", (json_int_t)p->offer_version,
-					    "publish", "audio", "0", "video", "1", "tracks", tracks));
+	sl_signal_send(p->client,
+		       json_pack("{s:s, s:s, s:i, s:{s:s, s:s}, s:o}", "type", "offer", "sdp", sdp,
+				 "version", (json_int_t)p->offer_version, "publish", "audio", "0",
+				 "video", "1", "tracks", tracks));
 	g_free(sdp);
 }
 
@@ -309,8 +315,11 @@ static uint32_t pick_dst_ssrc(const struct sl_participant *p, uint32_t want)
 
 static void unsubscribe(struct sl_participant *p, struct sl_slot *s)
 {
-	struct sl_ctl_sub m = {.subscriber = p->ep_id, .publisher = s->src_ep,
-			       .src_ssrc = s->src_ssrc, .dst_ssrc = s->dst_ssrc, .kind = s->kind};
+	struct sl_ctl_sub m = { .subscriber = p->ep_id,
+				.publisher = s->src_ep,
+				.src_ssrc = s->src_ssrc,
+				.dst_ssrc = s->dst_ssrc,
+				.kind = s->kind };
 	struct sl_participant *q = by_ep(s->src_ep);
 
 	if (s->subscribed && q && q->ep_installed && p->ep_installed) {
@@ -340,11 +349,12 @@ static bool slots_reconcile(struct sl_participant *p)
 		for (uint8_t kind = SL_SDP_KIND_AUDIO; kind <= SL_SDP_KIND_VIDEO; kind++) {
 			struct sl_slot *s = NULL;
 
-			if (q == p || !q->pub_ssrc[kind] || has_slot(p, q->ep_id, kind, q->pub_ssrc[kind]))
+			if (q == p || !q->pub_ssrc[kind] ||
+			    has_slot(p, q->ep_id, kind, q->pub_ssrc[kind]))
 				continue;
 			for (unsigned i = 2; i < p->n_slots && !s; i++)
-				if (p->slots[i].dir == SL_SDP_INACTIVE && p->slots[i].kind == kind &&
-				    !p->offer_pending)
+				if (p->slots[i].dir == SL_SDP_INACTIVE &&
+				    p->slots[i].kind == kind && !p->offer_pending)
 					s = &p->slots[i];
 			if (!s && p->n_slots < SL_SDP_MAX_MEDIA) {
 				s = &p->slots[p->n_slots];
@@ -353,7 +363,8 @@ static bool slots_reconcile(struct sl_participant *p)
 				s->kind = kind;
 			}
 			if (!s) {
-				sl_warn("participant %s: no m= section left for another stream", p->id);
+				sl_warn("participant %s: no m= section left for another stream",
+					p->id);
 				continue;
 			}
 			s->dir = SL_SDP_SENDONLY;
@@ -374,9 +385,11 @@ static void subscribe_answered(struct sl_participant *p)
 	for (unsigned i = 2; i < p->n_slots; i++) {
 		struct sl_slot *s = &p->slots[i];
 		struct sl_participant *q = by_ep(s->src_ep);
-		struct sl_ctl_sub m = {.subscriber = p->ep_id, .publisher = s->src_ep,
-				       .src_ssrc = s->src_ssrc, .dst_ssrc = s->dst_ssrc,
-				       .kind = s->kind};
+		struct sl_ctl_sub m = { .subscriber = p->ep_id,
+					.publisher = s->src_ep,
+					.src_ssrc = s->src_ssrc,
+					.dst_ssrc = s->dst_ssrc,
+					.kind = s->kind };
 
 		if (s->dir != SL_SDP_SENDONLY || !s->answered || s->subscribed || !q ||
 		    !q->ep_installed)
@@ -448,7 +461,8 @@ void sl_room_answer(struct sl_participant *p, const char *text, size_t len, uint
 	const char *err = "unreadable";
 
 	if (!p->offer_pending || version != p->offer_version) {
-		sl_signal_error(p->client, "stale_answer", "that is not the outstanding offer", false);
+		sl_signal_error(p->client, "stale_answer", "that is not the outstanding offer",
+				false);
 		return;
 	}
 	a = g_malloc0(sizeof(*a));
@@ -464,7 +478,8 @@ void sl_room_answer(struct sl_participant *p, const char *text, size_t len, uint
 		const struct sl_sdp_offer_media *m = &p->offer->media[i];
 
 		s->answered = i < p->offer->n_media && s->dir != SL_SDP_INACTIVE &&
-			      m->dir == s->dir && (s->dir != SL_SDP_SENDONLY || m->ssrc == s->dst_ssrc);
+			      m->dir == s->dir &&
+			      (s->dir != SL_SDP_SENDONLY || m->ssrc == s->dst_ssrc);
 	}
 	if (learn_publish(p, a))
 		sl_debug("participant %s publishes audio %s, video %s", p->id,

@@ -36,11 +36,11 @@ struct span {
 struct parser {
 	struct sl_sdp *out;
 	struct sl_sdp_media *m; /* section being read; NULL at session level */
-	uint8_t sess_dir;	/* session-level direction, the default */
-	bool bundle_seen;	/* a BUNDLE group was read (later ones ignored) */
-	bool bundle_only;	/* current section has a=bundle-only */
-	uint32_t port;		/* current section's m= port */
-	uint32_t ids[MAX_IDS];	/* current section's a=ssrc ids, first seen first */
+	uint8_t sess_dir;       /* session-level direction, the default */
+	bool bundle_seen;       /* a BUNDLE group was read (later ones ignored) */
+	bool bundle_only;       /* current section has a=bundle-only */
+	uint32_t port;          /* current section's m= port */
+	uint32_t ids[MAX_IDS];  /* current section's a=ssrc ids, first seen first */
 	unsigned n_ids;
 	uint32_t sec[MAX_IDS]; /* second members of FID / FEC-FR groups */
 	unsigned n_sec;
@@ -368,11 +368,16 @@ static const struct attr_rule {
 	const char *name;
 	const char *(*fn)(struct parser *ps, struct span v);
 } attr_rules[] = {
-	{ "ice-ufrag", at_ufrag },	   { "ice-pwd", at_pwd },
-	{ "fingerprint", at_fingerprint }, { "setup", at_setup },
-	{ "group", at_group },		   { "mid", at_mid },
-	{ "ssrc", at_ssrc },		   { "ssrc-group", at_ssrc_group },
-	{ "rtpmap", at_rtpmap },	   { "extmap", at_extmap },
+	{ "ice-ufrag", at_ufrag },
+	{ "ice-pwd", at_pwd },
+	{ "fingerprint", at_fingerprint },
+	{ "setup", at_setup },
+	{ "group", at_group },
+	{ "mid", at_mid },
+	{ "ssrc", at_ssrc },
+	{ "ssrc-group", at_ssrc_group },
+	{ "rtpmap", at_rtpmap },
+	{ "extmap", at_extmap },
 	{ "rid", at_rid },
 };
 
@@ -512,18 +517,18 @@ static const char *parse_lines(struct parser *ps, struct span rest)
 
 /* The session and a section name their ICE and DTLS fields alike: fill
  * dst's empty ones from src (both are struct pointers). */
-#define FILL_CREDS(dst, src)                                                            \
-	do {                                                                            \
-		if (!(dst)->ice_ufrag[0])                                               \
-			memcpy((dst)->ice_ufrag, (src)->ice_ufrag, SL_SDP_TOKEN);       \
-		if (!(dst)->ice_pwd[0])                                                 \
-			memcpy((dst)->ice_pwd, (src)->ice_pwd, SL_SDP_PWD);             \
-		if (!(dst)->has_fingerprint && (src)->has_fingerprint) {                \
-			memcpy((dst)->fingerprint, (src)->fingerprint, 32);             \
-			(dst)->has_fingerprint = true;                                  \
-		}                                                                       \
-		if ((dst)->setup == SL_SDP_SETUP_NONE)                                  \
-			(dst)->setup = (src)->setup;                                    \
+#define FILL_CREDS(dst, src)                                                      \
+	do {                                                                      \
+		if (!(dst)->ice_ufrag[0])                                         \
+			memcpy((dst)->ice_ufrag, (src)->ice_ufrag, SL_SDP_TOKEN); \
+		if (!(dst)->ice_pwd[0])                                           \
+			memcpy((dst)->ice_pwd, (src)->ice_pwd, SL_SDP_PWD);       \
+		if (!(dst)->has_fingerprint && (src)->has_fingerprint) {          \
+			memcpy((dst)->fingerprint, (src)->fingerprint, 32);       \
+			(dst)->has_fingerprint = true;                            \
+		}                                                                 \
+		if ((dst)->setup == SL_SDP_SETUP_NONE)                            \
+			(dst)->setup = (src)->setup;                              \
 	} while (0)
 
 /* Session values into sections lacking their own, then the first
@@ -633,10 +638,9 @@ int sl_sdp_check_answer(const struct sl_sdp *answer, const struct sl_sdp_offer *
 _Static_assert(SL_SDP_PT_OPUS == 111 && SL_SDP_PT_VP8 == 96 && SL_SDP_AUDIO_LEVEL_EXT == 1,
 	       "the codec lines below spell these numbers out");
 
-static const char audio_lines[] =
-	"a=rtpmap:111 opus/48000/2\r\n"
-	"a=fmtp:111 minptime=10;useinbandfec=1\r\n"
-	"a=extmap:1 urn:ietf:params:rtp-hdrext:ssrc-audio-level\r\n";
+static const char audio_lines[] = "a=rtpmap:111 opus/48000/2\r\n"
+				  "a=fmtp:111 minptime=10;useinbandfec=1\r\n"
+				  "a=extmap:1 urn:ietf:params:rtp-hdrext:ssrc-audio-level\r\n";
 
 static const char video_lines[] =
 	"a=rtpmap:96 VP8/90000\r\n"
@@ -700,9 +704,8 @@ static bool offer_media_ok(const struct sl_sdp_offer *o, unsigned i)
 	for (unsigned j = 0; j < i; j++)
 		if (strcmp(o->media[j].mid, m->mid) == 0)
 			return false;
-	return m->dir != SL_SDP_SENDONLY ||
-	       (id_ok(m->msid_stream, sizeof(m->msid_stream)) &&
-		id_ok(m->msid_track, sizeof(m->msid_track)));
+	return m->dir != SL_SDP_SENDONLY || (id_ok(m->msid_stream, sizeof(m->msid_stream)) &&
+					     id_ok(m->msid_track, sizeof(m->msid_track)));
 }
 
 static bool offer_ok(const struct sl_sdp_offer *o)
@@ -747,8 +750,8 @@ static void write_transport(struct wbuf *w, const struct sl_sdp_offer *o)
 	    o->ice_pwd, o->fingerprint);
 	put(w, "a=setup:actpass\r\na=rtcp-mux\r\na=rtcp-rsize\r\n");
 	if (o->cand_ip4[0])
-		put(w, "a=candidate:%u 1 udp %" PRIu32 " %s %u typ host\r\n", foundation++,
-		    prio, o->cand_ip4, (unsigned)o->port);
+		put(w, "a=candidate:%u 1 udp %" PRIu32 " %s %u typ host\r\n", foundation++, prio,
+		    o->cand_ip4, (unsigned)o->port);
 	if (o->cand_ip6[0])
 		put(w, "a=candidate:%u 1 udp %" PRIu32 " %s %u typ host\r\n", foundation,
 		    prio - (o->cand_ip4[0] ? 256 : 0), o->cand_ip6, (unsigned)o->port);

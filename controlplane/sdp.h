@@ -25,15 +25,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SL_SDP_MAX_LEN (192 * 1024)  /* longer descriptions are refused */
-#define SL_SDP_MAX_LINE 4096	     /* longer lines are refused */
-#define SL_SDP_MAX_MEDIA 64	     /* m= sections */
-#define SL_SDP_MAX_SSRC 8	     /* a=ssrc ids kept per m= section */
-#define SL_SDP_MAX_CODECS 32	     /* a=rtpmap kept per m= section */
-#define SL_SDP_MAX_EXT 16	     /* a=extmap kept per m= section */
-#define SL_SDP_MAX_RIDS 4	     /* a=rid kept per m= section */
-#define SL_SDP_TOKEN 64		     /* mid, ufrag, codec name, rid: bytes incl. NUL */
-#define SL_SDP_PWD 257		     /* ice-pwd: RFC 8839 allows up to 256 */
+#define SL_SDP_MAX_LEN    (192 * 1024) /* longer descriptions are refused */
+#define SL_SDP_MAX_LINE   4096         /* longer lines are refused */
+#define SL_SDP_MAX_MEDIA  64           /* m= sections */
+#define SL_SDP_MAX_SSRC   8            /* a=ssrc ids kept per m= section */
+#define SL_SDP_MAX_CODECS 32           /* a=rtpmap kept per m= section */
+#define SL_SDP_MAX_EXT    16           /* a=extmap kept per m= section */
+#define SL_SDP_MAX_RIDS   4            /* a=rid kept per m= section */
+#define SL_SDP_TOKEN      64           /* mid, ufrag, codec name, rid: bytes incl. NUL */
+#define SL_SDP_PWD        257          /* ice-pwd: RFC 8839 allows up to 256 */
 
 /* The dataplane's and signalling's media kinds (values of enum sl_media_kind). */
 enum sl_sdp_kind {
@@ -70,9 +70,9 @@ struct sl_sdp_ext {
 };
 
 struct sl_sdp_media {
-	uint8_t kind;	  /* enum sl_sdp_kind */
-	uint8_t dir;	  /* enum sl_sdp_dir (sendrecv when absent) */
-	bool rejected;	  /* port 0 without a=bundle-only */
+	uint8_t kind;  /* enum sl_sdp_kind */
+	uint8_t dir;   /* enum sl_sdp_dir (sendrecv when absent) */
+	bool rejected; /* port 0 without a=bundle-only */
 	bool rtcp_mux;
 	char mid[SL_SDP_TOKEN]; /* empty when absent */
 	/* Primary SSRCs: every a=ssrc id that is not the second member of an
@@ -136,20 +136,20 @@ struct sl_sdp_offer_media {
 	uint8_t dir;  /* ours: RECVONLY (the client publishes here), SENDONLY
 		       * (we forward ssrc here), INACTIVE (a slot no longer used) */
 	char mid[SL_SDP_TOKEN];
-	uint32_t ssrc;		  /* SENDONLY only: the SSRC the client will see */
+	uint32_t ssrc;                  /* SENDONLY only: the SSRC the client will see */
 	char msid_stream[SL_SDP_TOKEN]; /* SENDONLY only: a=msid stream id (the publisher's id) */
-	char msid_track[SL_SDP_TOKEN];	/* SENDONLY only: a=msid track id */
+	char msid_track[SL_SDP_TOKEN];  /* SENDONLY only: a=msid track id */
 };
 
 struct sl_sdp_offer {
-	uint64_t session_id;  /* o= line, random per participant */
-	uint32_t version;     /* o= session version, counts up per offer */
+	uint64_t session_id; /* o= line, random per participant */
+	uint32_t version;    /* o= session version, counts up per offer */
 	char ice_ufrag[SL_SDP_TOKEN];
 	char ice_pwd[SL_SDP_PWD];
 	char fingerprint[128]; /* "AB:CD:..." upper-case sha-256, 95 chars */
 	char cand_ip4[16];     /* dotted quad of the dataplane, empty if none */
 	char cand_ip6[46];     /* the dataplane's IPv6 address, empty if none */
-	uint16_t port;	       /* the room's worker's UDP port */
+	uint16_t port;         /* the room's worker's UDP port */
 	struct sl_sdp_offer_media media[SL_SDP_MAX_MEDIA];
 	unsigned n_media;
 };
@@ -167,7 +167,7 @@ int sl_sdp_write_offer(const struct sl_sdp_offer *o, char *buf, size_t cap);
 
 /* Payload types and ids the writer uses (the dataplane needs the level id). */
 #define SL_SDP_AUDIO_LEVEL_EXT 1
-#define SL_SDP_PT_OPUS 111
-#define SL_SDP_PT_VP8 96
+#define SL_SDP_PT_OPUS         111
+#define SL_SDP_PT_VP8          96
 
 #endif

@@ -18,8 +18,8 @@
 struct sl_participant;
 
 struct sl_client {
-	struct sl_ws *ws;	     /* NULL in unit tests */
-	struct sl_participant *p;    /* after a successful join */
+	struct sl_ws *ws;         /* NULL in unit tests */
+	struct sl_participant *p; /* after a successful join */
 	bool joining, left;
 	/* Test hook: when ws is NULL, sent messages are appended here. */
 	json_t *sent;
@@ -46,9 +46,9 @@ enum sl_msg_type { SL_MSG_JOIN = 1, SL_MSG_ANSWER, SL_MSG_LEAVE };
 struct sl_signal_msg {
 	int type;
 	const char *room, *name; /* join; name "" when absent */
-	const char *sdp;	 /* answer */
+	const char *sdp;         /* answer */
 	size_t sdp_len;
-	uint32_t version;	 /* answer */
+	uint32_t version; /* answer */
 	json_t *root;
 };
 

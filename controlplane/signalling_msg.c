@@ -23,11 +23,11 @@ static bool has_control_chars(const char *s)
 	return false;
 }
 
-#define FAIL(c, w)                                                                      \
-	do {                                                                            \
-		*code = (c);                                                            \
-		*why = (w);                                                             \
-		goto fail;                                                              \
+#define FAIL(c, w)           \
+	do {                 \
+		*code = (c); \
+		*why = (w);  \
+		goto fail;   \
 	} while (0)
 
 static int parse_join(struct sl_signal_msg *m, const char **code, const char **why)
@@ -111,4 +111,3 @@ void sl_signal_msg_free(struct sl_signal_msg *m)
 	json_decref(m->root);
 	m->root = NULL;
 }
-

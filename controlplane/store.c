@@ -28,7 +28,7 @@
 
 static struct {
 	const struct sl_cp_config *cfg;
-	char sock[300];	  /* unix socket path, or "" for TCP */
+	char sock[300]; /* unix socket path, or "" for TCP */
 	char host[256];
 	int port;
 	redisAsyncContext *ac;
@@ -97,8 +97,8 @@ static void expire(const struct sl_room *r)
 	key(k1, sizeof(k1), r, "meeting");
 	key(k2, sizeof(k2), r, "members");
 	snprintf(ttl, sizeof(ttl), "%u", st.cfg->meeting_ttl_s);
-	cmd("EXPIRE", 3, (const char *[]){"EXPIRE", k1, ttl});
-	cmd("EXPIRE", 3, (const char *[]){"EXPIRE", k2, ttl});
+	cmd("EXPIRE", 3, (const char *[]){ "EXPIRE", k1, ttl });
+	cmd("EXPIRE", 3, (const char *[]){ "EXPIRE", k2, ttl });
 }
 
 void sl_store_member_put(const struct sl_room *r, const struct sl_participant *p)
@@ -106,7 +106,7 @@ void sl_store_member_put(const struct sl_room *r, const struct sl_participant *p
 	char k[64];
 
 	key(k, sizeof(k), r, "members");
-	cmd("HSET members", 4, (const char *[]){"HSET", k, p->id, p->name});
+	cmd("HSET members", 4, (const char *[]){ "HSET", k, p->id, p->name });
 	expire(r);
 }
 
@@ -115,7 +115,7 @@ void sl_store_member_del(const struct sl_room *r, const struct sl_participant *p
 	char k[64];
 
 	key(k, sizeof(k), r, "members");
-	cmd("HDEL members", 3, (const char *[]){"HDEL", k, p->id});
+	cmd("HDEL members", 3, (const char *[]){ "HDEL", k, p->id });
 }
 
 void sl_store_meeting_put(const struct sl_room *r)
@@ -125,7 +125,7 @@ void sl_store_meeting_put(const struct sl_room *r)
 	key(k, sizeof(k), r, "meeting");
 	snprintf(w, sizeof(w), "%u", r->worker);
 	cmd("HSET meeting", 8,
-	    (const char *[]){"HSET", k, "id", r->meeting, "worker", w, "node", st.node});
+	    (const char *[]){ "HSET", k, "id", r->meeting, "worker", w, "node", st.node });
 	for (const struct sl_participant *p = r->members; p; p = p->next)
 		sl_store_member_put(r, p);
 	expire(r);
@@ -137,7 +137,7 @@ void sl_store_meeting_del(const struct sl_room *r)
 
 	key(k1, sizeof(k1), r, "meeting");
 	key(k2, sizeof(k2), r, "members");
-	cmd("DEL meeting", 3, (const char *[]){"DEL", k1, k2});
+	cmd("DEL meeting", 3, (const char *[]){ "DEL", k1, k2 });
 }
 
 static gboolean refresh_cb(gpointer arg)
@@ -276,7 +276,8 @@ int sl_store_start(const struct sl_cp_config *cfg, char *err, size_t n)
 			return -EINVAL;
 	} else {
 		if (snprintf(st.sock, sizeof(st.sock), "%s/redis.sock", cfg->state_dir) >=
-		    (int)sizeof(st.sock) || strlen(st.sock) >= 108) {
+			    (int)sizeof(st.sock) ||
+		    strlen(st.sock) >= 108) {
 			snprintf(err, n, "--state-dir is too long for a Unix socket path");
 			return -EINVAL;
 		}

@@ -30,9 +30,9 @@ int sl_store_start(const struct sl_cp_config *cfg, char *err, size_t n);
 void sl_store_stop(void);
 bool sl_store_up(void);
 
-void sl_store_meeting_put(const struct sl_room *r);	/* meeting and all members */
+void sl_store_meeting_put(const struct sl_room *r); /* meeting and all members */
 void sl_store_member_put(const struct sl_room *r, const struct sl_participant *p);
 void sl_store_member_del(const struct sl_room *r, const struct sl_participant *p);
-void sl_store_meeting_del(const struct sl_room *r);	/* every key, one DEL */
+void sl_store_meeting_del(const struct sl_room *r); /* every key, one DEL */
 
 #endif

@@ -36,14 +36,17 @@
 
 #include "stun.h"
 
-#define HDR_LEN 20
+#define HDR_LEN      20
 #define FPR_ATTR_LEN 8 /* type, length, CRC-32 */
-#define MI_LEN 20
+#define MI_LEN       20
 
 /* Comprehension-required attributes a check may carry (0-terminated). */
 static const uint16_t known_attrs[] = {
-	STUN_ATTRIBUTE_USERNAME, STUN_ATTRIBUTE_MESSAGE_INTEGRITY, STUN_ATTRIBUTE_PRIORITY,
-	STUN_ATTRIBUTE_USE_CANDIDATE, 0,
+	STUN_ATTRIBUTE_USERNAME,
+	STUN_ATTRIBUTE_MESSAGE_INTEGRITY,
+	STUN_ATTRIBUTE_PRIORITY,
+	STUN_ATTRIBUTE_USE_CANDIDATE,
+	0,
 };
 
 /* What the credential callback compares USERNAME and answers with. */
@@ -109,8 +112,9 @@ static bool lookup_key(StunAgent *agent, StunMessage *msg, uint8_t *user, uint16
 	if (!user || user_len <= local || memcmp(user, c->local_ufrag, local) != 0 ||
 	    user[local] != ':')
 		return false;
-	if (c->remote_ufrag && (user_len - local - 1 != strlen(c->remote_ufrag) ||
-				memcmp(user + local + 1, c->remote_ufrag, user_len - local - 1) != 0))
+	if (c->remote_ufrag &&
+	    (user_len - local - 1 != strlen(c->remote_ufrag) ||
+	     memcmp(user + local + 1, c->remote_ufrag, user_len - local - 1) != 0))
 		return false;
 	*key = (uint8_t *)c->pwd;
 	*key_len = strlen(c->pwd);
@@ -202,10 +206,9 @@ int sl_stun_local_ufrag(const uint8_t *pkt, size_t len, char *ufrag, size_t cap)
 	return (int)n;
 }
 
-int sl_stun_answer(const uint8_t *pkt, size_t len, const struct sockaddr *from,
-		   socklen_t from_len, const char *local_ufrag, const char *local_pwd,
-		   const char *remote_ufrag, uint8_t *resp, size_t cap, size_t *resp_len,
-		   struct sl_stun_check *check)
+int sl_stun_answer(const uint8_t *pkt, size_t len, const struct sockaddr *from, socklen_t from_len,
+		   const char *local_ufrag, const char *local_pwd, const char *remote_ufrag,
+		   uint8_t *resp, size_t cap, size_t *resp_len, struct sl_stun_check *check)
 {
 	struct creds creds = { local_ufrag, remote_ufrag, local_pwd };
 	struct sockaddr_storage src = { 0 };
@@ -232,7 +235,8 @@ int sl_stun_answer(const uint8_t *pkt, size_t len, const struct sockaddr *from,
 	wrap(&req, &agent, pkt, len);
 	rc = precheck(&req, pkt, len);
 	if (rc == 0)
-		rc = validation_errno(stun_agent_validate(&agent, &req, pkt, len, lookup_key, &creds));
+		rc = validation_errno(
+			stun_agent_validate(&agent, &req, pkt, len, lookup_key, &creds));
 	if (rc == 0)
 		rc = read_check(&req, &found);
 	if (rc != 0)

@@ -50,9 +50,8 @@ struct sl_stun_check {
  * a binding request. On error *resp_len is 0 and nothing is written to
  * the caller's check.
  */
-int sl_stun_answer(const uint8_t *pkt, size_t len, const struct sockaddr *from,
-		   socklen_t from_len, const char *local_ufrag, const char *local_pwd,
-		   const char *remote_ufrag, uint8_t *resp, size_t cap, size_t *resp_len,
-		   struct sl_stun_check *check);
+int sl_stun_answer(const uint8_t *pkt, size_t len, const struct sockaddr *from, socklen_t from_len,
+		   const char *local_ufrag, const char *local_pwd, const char *remote_ufrag,
+		   uint8_t *resp, size_t cap, size_t *resp_len, struct sl_stun_check *check);
 
 #endif

@@ -105,7 +105,8 @@ static void handle_stun(const struct sl_ctl_pkt *pkt, uint64_t now)
 		goto bad;
 	sl = to_sockaddr(&pkt->addr, &ss);
 	if (sl_stun_answer(pkt->data, pkt->data_len, (struct sockaddr *)&ss, sl, p->ufrag, p->pwd,
-			   p->have_answer ? p->remote_ufrag : NULL, resp, sizeof(resp), &rlen, &chk))
+			   p->have_answer ? p->remote_ufrag : NULL, resp, sizeof(resp), &rlen,
+			   &chk))
 		goto bad;
 	sl_cp->n_stun_ok++;
 	sl_dpctl_pkt_down(&pkt->addr, resp, rlen);

@@ -24,15 +24,15 @@
 
 struct opt {
 	const char *name;
-	const char *arg;  /* NULL: flag without value */
+	const char *arg; /* NULL: flag without value */
 	const char *help;
 	int (*set)(struct sl_dp_config *c, const char *name, const char *v, char *err, size_t len);
-	size_t off;	  /* for the integer setters */
+	size_t off; /* for the integer setters */
 	unsigned long min, max;
 };
 
-static int set_u32(struct sl_dp_config *c, const struct opt *o, const char *v,
-		   char *err, size_t len)
+static int set_u32(struct sl_dp_config *c, const struct opt *o, const char *v, char *err,
+		   size_t len)
 {
 	char *end;
 	unsigned long x;
@@ -40,8 +40,8 @@ static int set_u32(struct sl_dp_config *c, const struct opt *o, const char *v,
 	errno = 0;
 	x = strtoul(v, &end, 10);
 	if (errno || end == v || *end || v[0] == '-' || x < o->min || x > o->max)
-		return SL_ERR(err, len, "%s: '%s' is not a number from %lu to %lu",
-			      o->name, v, o->min, o->max);
+		return SL_ERR(err, len, "%s: '%s' is not a number from %lu to %lu", o->name, v,
+			      o->min, o->max);
 	*(uint32_t *)((char *)c + o->off) = (uint32_t)x;
 	return 0;
 }
@@ -92,7 +92,8 @@ static int set_lcores(struct sl_dp_config *c, const char *n, const char *v, char
 		c->lcore[c->n_lcores++] = (unsigned)id;
 	}
 	if (c->n_lcores < 2)
-		return SL_ERR(err, len, "%s: need a main lcore and at least one worker, e.g. 0,1", n);
+		return SL_ERR(err, len, "%s: need a main lcore and at least one worker, e.g. 0,1",
+			      n);
 	snprintf(lcores_arg, sizeof(lcores_arg), "%s", v);
 	return 0;
 }
@@ -122,7 +123,8 @@ static int set_mac(struct sl_dp_config *c, const char *n, const char *v, char *e
 	unsigned b[6];
 	char tail;
 
-	if (sscanf(v, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5], &tail) != 6 ||
+	if (sscanf(v, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5],
+		   &tail) != 6 ||
 	    strlen(v) != 17 || (b[0] & 1))
 		return SL_ERR(err, len, "%s: '%s' is not a unicast MAC (aa:bb:cc:dd:ee:ff)", n, v);
 	for (int i = 0; i < 6; i++)
@@ -134,7 +136,8 @@ static int set_mac(struct sl_dp_config *c, const char *n, const char *v, char *e
 static int set_path(struct sl_dp_config *c, const char *n, const char *v, char *err, size_t len)
 {
 	if (!*v || strlen(v) >= sizeof(c->ctl_path))
-		return SL_ERR(err, len, "%s: path must be 1-%zu characters", n, sizeof(c->ctl_path) - 1);
+		return SL_ERR(err, len, "%s: path must be 1-%zu characters", n,
+			      sizeof(c->ctl_path) - 1);
 	strcpy(c->ctl_path, v);
 	return 0;
 }
@@ -162,9 +165,14 @@ static int set_huge(struct sl_dp_config *c, const char *n, const char *v, char *
 
 static int set_log(struct sl_dp_config *c, const char *n, const char *v, char *err, size_t len)
 {
-	static const struct { const char *name; int level; } levels[] = {
-		{ "error", RTE_LOG_ERR }, { "warning", RTE_LOG_WARNING },
-		{ "info", RTE_LOG_INFO }, { "debug", RTE_LOG_DEBUG },
+	static const struct {
+		const char *name;
+		int level;
+	} levels[] = {
+		{ "error", RTE_LOG_ERR },
+		{ "warning", RTE_LOG_WARNING },
+		{ "info", RTE_LOG_INFO },
+		{ "debug", RTE_LOG_DEBUG },
 	};
 
 	for (size_t i = 0; i < RTE_DIM(levels); i++) {
@@ -179,31 +187,51 @@ static int set_log(struct sl_dp_config *c, const char *n, const char *v, char *e
 #define U32(field) .off = offsetof(struct sl_dp_config, field)
 
 static const struct opt opts[] = {
-	{ "vdev", "SPEC", "virtual device, e.g. net_memif0,role=server,socket=/tmp/dp.sock (repeatable)", set_vdev, 0, 0, 0 },
-	{ "pci", "BDF", "PCI device to use (repeatable); without any, EAL gets --no-pci", set_pci, 0, 0, 0 },
-	{ "port-id", "N", "DPDK port to serve (default 0)", NULL, U32(port_id), 0, RTE_MAX_ETHPORTS - 1 },
-	{ "lcores", "LIST", "main lcore then workers, e.g. 0,1 or 0@0,1@1,2@1 (default 0,1)", set_lcores, 0, 0, 0 },
+	{ "vdev", "SPEC",
+	  "virtual device, e.g. net_memif0,role=server,socket=/tmp/dp.sock (repeatable)", set_vdev,
+	  0, 0, 0 },
+	{ "pci", "BDF", "PCI device to use (repeatable); without any, EAL gets --no-pci", set_pci,
+	  0, 0, 0 },
+	{ "port-id", "N", "DPDK port to serve (default 0)", NULL, U32(port_id), 0,
+	  RTE_MAX_ETHPORTS - 1 },
+	{ "lcores", "LIST", "main lcore then workers, e.g. 0,1 or 0@0,1@1,2@1 (default 0,1)",
+	  set_lcores, 0, 0, 0 },
 	{ "ipv4", "ADDR", "our IPv4 address", set_ipv4, 0, 0, 0 },
 	{ "ipv6", "ADDR", "our IPv6 address (at least one of --ipv4/--ipv6)", set_ipv6, 0, 0, 0 },
 	{ "mac", "MAC", "set the port's MAC address", set_mac, 0, 0, 0 },
-	{ "base-port", "N", "worker w serves UDP port N+w (default 10000)", NULL, U32(base_port), 1024, 65000 },
-	{ "mtu", "N", "IP MTU: larger packets are dropped (default 1500)", NULL, U32(mtu), 576, 9000 },
-	{ "ctl-socket", "PATH", "control socket (default " SL_CTL_DEFAULT_PATH ")", set_path, 0, 0, 0 },
+	{ "base-port", "N", "worker w serves UDP port N+w (default 10000)", NULL, U32(base_port),
+	  1024, 65000 },
+	{ "mtu", "N", "IP MTU: larger packets are dropped (default 1500)", NULL, U32(mtu), 576,
+	  9000 },
+	{ "ctl-socket", "PATH", "control socket (default " SL_CTL_DEFAULT_PATH ")", set_path, 0, 0,
+	  0 },
 	{ "mbufs", "N", "packet buffers (default 32767)", NULL, U32(mbufs), 1023, 16u << 20 },
-	{ "history-mbufs", "N", "buffers for the NACK history (default 16383)", NULL, U32(history_mbufs), 255, 16u << 20 },
-	{ "max-endpoints", "N", "endpoints per worker (default 1024)", NULL, U32(max_endpoints), 2, 1u << 20 },
-	{ "max-streams", "N", "publisher streams per worker (default 4096)", NULL, U32(max_streams), 2, 1u << 22 },
-	{ "max-subs", "N", "subscriptions per worker (default 16384)", NULL, U32(max_subs), 2, 1u << 24 },
-	{ "history", "N", "packets kept per video stream for NACK, power of two (default 512)", NULL, U32(history), 0, 32768 },
-	{ "rx-desc", "N", "RX descriptors per queue (default 1024)", NULL, U32(rx_desc), 32, 16384 },
-	{ "tx-desc", "N", "TX descriptors per queue (default 1024)", NULL, U32(tx_desc), 32, 16384 },
+	{ "history-mbufs", "N", "buffers for the NACK history (default 16383)", NULL,
+	  U32(history_mbufs), 255, 16u << 20 },
+	{ "max-endpoints", "N", "endpoints per worker (default 1024)", NULL, U32(max_endpoints), 2,
+	  1u << 20 },
+	{ "max-streams", "N", "publisher streams per worker (default 4096)", NULL, U32(max_streams),
+	  2, 1u << 22 },
+	{ "max-subs", "N", "subscriptions per worker (default 16384)", NULL, U32(max_subs), 2,
+	  1u << 24 },
+	{ "history", "N", "packets kept per video stream for NACK, power of two (default 512)",
+	  NULL, U32(history), 0, 32768 },
+	{ "rx-desc", "N", "RX descriptors per queue (default 1024)", NULL, U32(rx_desc), 32,
+	  16384 },
+	{ "tx-desc", "N", "TX descriptors per queue (default 1024)", NULL, U32(tx_desc), 32,
+	  16384 },
 	{ "huge", "MODE", "hugepages: auto, on or off (default auto)", set_huge, 0, 0, 0 },
-	{ "memory", "MB", "memory for --huge off runs (default 1024)", NULL, U32(memory_mb), 64, 1u << 20 },
+	{ "memory", "MB", "memory for --huge off runs (default 1024)", NULL, U32(memory_mb), 64,
+	  1u << 20 },
 	{ "file-prefix", "NAME", "EAL file prefix (default sluice)", set_prefix, 0, 0, 0 },
-	{ "timeout", "S", "endpoint liveness timeout in seconds (default 30)", NULL, U32(timeout_s), 1, 3600 },
-	{ "level-interval", "MS", "audio level report interval (default 200)", NULL, U32(level_interval_ms), 10, 60000 },
-	{ "pli-interval", "MS", "minimum gap between keyframe requests per stream (default 500)", NULL, U32(pli_interval_ms), 0, 60000 },
-	{ "stats", "S", "print counters every S seconds, 0 = only at exit (default 0)", NULL, U32(stats_s), 0, 86400 },
+	{ "timeout", "S", "endpoint liveness timeout in seconds (default 30)", NULL, U32(timeout_s),
+	  1, 3600 },
+	{ "level-interval", "MS", "audio level report interval (default 200)", NULL,
+	  U32(level_interval_ms), 10, 60000 },
+	{ "pli-interval", "MS", "minimum gap between keyframe requests per stream (default 500)",
+	  NULL, U32(pli_interval_ms), 0, 60000 },
+	{ "stats", "S", "print counters every S seconds, 0 = only at exit (default 0)", NULL,
+	  U32(stats_s), 0, 86400 },
 	{ "log-level", "LVL", "error, warning, info or debug (default info)", set_log, 0, 0, 0 },
 };
 
@@ -242,8 +270,7 @@ static const struct opt *find_opt(const char *name)
 	return NULL;
 }
 
-static int apply(struct sl_dp_config *c, const char *name, const char *v,
-		 char *err, size_t len)
+static int apply(struct sl_dp_config *c, const char *name, const char *v, char *err, size_t len)
 {
 	const struct opt *o = find_opt(name);
 
@@ -287,7 +314,8 @@ static int read_file(struct sl_dp_config *c, const char *path, char *err, size_t
 			continue;
 		eq = strchr(k, '=');
 		if (!eq) {
-			rc = SL_ERR(err, len, "config: %s:%u: expected 'name = value'", path, lineno);
+			rc = SL_ERR(err, len, "config: %s:%u: expected 'name = value'", path,
+				    lineno);
 			break;
 		}
 		*eq = '\0';
@@ -302,9 +330,9 @@ static int read_file(struct sl_dp_config *c, const char *path, char *err, size_t
 void sl_config_usage(FILE *out)
 {
 	fprintf(out, "usage: sluice-dataplane [OPTIONS] [-- EXTRA-EAL-ARGS...]\n\n"
-		"The Sluice SFU dataplane: DPDK poll-mode SRTP forwarding.\n\n"
-		"  -c, --config FILE        read options from FILE ('name = value' lines)\n"
-		"  -h, --help               show this help\n");
+		     "The Sluice SFU dataplane: DPDK poll-mode SRTP forwarding.\n\n"
+		     "  -c, --config FILE        read options from FILE ('name = value' lines)\n"
+		     "  -h, --help               show this help\n");
 	for (size_t i = 0; i < RTE_DIM(opts); i++) {
 		char left[48];
 
@@ -320,7 +348,9 @@ static int check(struct sl_dp_config *c, char *err, size_t len)
 	if (c->history & (c->history - 1))
 		return SL_ERR(err, len, "history: %u is not a power of two", c->history);
 	if (c->n_vdev == 0 && c->n_pci == 0)
-		return SL_ERR(err, len, "vdev/pci: no device to serve (e.g. --vdev net_af_packet0,iface=eth1)");
+		return SL_ERR(
+			err, len,
+			"vdev/pci: no device to serve (e.g. --vdev net_af_packet0,iface=eth1)");
 	if (c->base_port + c->n_lcores - 1 > 65535)
 		return SL_ERR(err, len, "base-port: %u + workers exceeds 65535", c->base_port);
 	return 0;
@@ -354,7 +384,8 @@ int sl_config_parse(int argc, char **argv, struct sl_dp_config *c, char *err, si
 		if (strncmp(a, "--", 2) != 0 || strlen(a) >= sizeof(name) + 2)
 			return SL_ERR(err, errlen, "unexpected argument '%s' (see --help)", a);
 		eq = strchr(a, '=');
-		snprintf(name, sizeof(name), "%.*s", (int)(eq ? eq - a - 2 : (long)strlen(a) - 2), a + 2);
+		snprintf(name, sizeof(name), "%.*s", (int)(eq ? eq - a - 2 : (long)strlen(a) - 2),
+			 a + 2);
 		rc = apply(c, name, eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL), err, errlen);
 		if (rc)
 			return rc;
@@ -386,10 +417,10 @@ int sl_config_eal_args(const struct sl_dp_config *c, char **argv, int max)
 	static char mem[32], main_lcore[16], prefix[96], loglvl[32];
 	int n = 0;
 
-#define PUSH(s)                                                                \
-	do {                                                                   \
-		if (n < max - 1)                                               \
-			argv[n++] = (char *)(s);                               \
+#define PUSH(s)                                  \
+	do {                                     \
+		if (n < max - 1)                 \
+			argv[n++] = (char *)(s); \
 	} while (0)
 	PUSH("sluice-dataplane");
 	PUSH("--lcores");

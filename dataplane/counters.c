@@ -11,8 +11,7 @@
 
 #include "dp.h"
 
-void sl_counters_sum(struct sl_worker **ws, unsigned n, const uint64_t *main_cnt,
-		     uint64_t *out)
+void sl_counters_sum(struct sl_worker **ws, unsigned n, const uint64_t *main_cnt, uint64_t *out)
 {
 	for (unsigned c = 0; c < SL_CNT_MAX; c++) {
 		uint64_t v = main_cnt ? main_cnt[c] : 0;

@@ -32,7 +32,7 @@
 #include "dp.h"
 
 #define RTE_LOGTYPE_SLUICE RTE_LOGTYPE_USER1
-#define SL_DRAIN_PER_POLL 256
+#define SL_DRAIN_PER_POLL  256
 
 struct ep_entry {
 	uint64_t room;
@@ -52,7 +52,7 @@ struct sl_ctl_server {
 	struct rte_mempool *pool;
 	int lfd;
 	int cfd;
-	struct rte_hash *eps;	/* ep_id -> struct ep_entry * */
+	struct rte_hash *eps;   /* ep_id -> struct ep_entry * */
 	struct rte_hash *rooms; /* room_id -> struct room_entry * */
 	uint32_t n_eps;
 	unsigned inflight[SL_MAX_WORKERS]; /* commands out: cmd + done ring */
@@ -63,8 +63,11 @@ struct sl_ctl_server {
 static struct rte_hash *map_create(const char *name, uint32_t entries, uint32_t key_len)
 {
 	struct rte_hash_parameters p = {
-		.name = name, .entries = entries, .key_len = key_len,
-		.hash_func = rte_jhash, .socket_id = (int)rte_socket_id(),
+		.name = name,
+		.entries = entries,
+		.key_len = key_len,
+		.hash_func = rte_jhash,
+		.socket_id = (int)rte_socket_id(),
 	};
 
 	return rte_hash_create(&p);
@@ -97,9 +100,8 @@ static int listen_socket(const char *path)
 	return fd;
 }
 
-struct sl_ctl_server *sl_ctl_server_create(const struct sl_dp_config *cfg,
-					   struct sl_worker **ws, unsigned n_workers,
-					   struct rte_mempool *pool)
+struct sl_ctl_server *sl_ctl_server_create(const struct sl_dp_config *cfg, struct sl_worker **ws,
+					   unsigned n_workers, struct rte_mempool *pool)
 {
 	struct sl_ctl_server *s = calloc(1, sizeof(*s));
 	int fd;
@@ -338,8 +340,9 @@ static int pkt_down(struct sl_ctl_server *s, const struct sl_ctl_pkt *m, struct 
 
 	if (port < s->cfg->base_port || port - s->cfg->base_port >= s->n_workers)
 		return -EADDRNOTAVAIL;
-	if (m->addr.family == 4 ? (!s->cfg->local.has_ip4 || memcmp(m->addr.local_ip, s->cfg->local.ip4, 4))
-				: (!s->cfg->local.has_ip6 || memcmp(m->addr.local_ip, s->cfg->local.ip6, 16)))
+	if (m->addr.family == 4
+		    ? (!s->cfg->local.has_ip4 || memcmp(m->addr.local_ip, s->cfg->local.ip4, 4))
+		    : (!s->cfg->local.has_ip6 || memcmp(m->addr.local_ip, s->cfg->local.ip6, 16)))
 		return -EADDRNOTAVAIL;
 	sl_flow_from_addr(&f, &m->addr, &s->cfg->local);
 	hlen = sl_net_hdr_len(&f);
@@ -453,8 +456,9 @@ static void dispatch(struct sl_ctl_server *s, uint8_t *msg, size_t len)
 	if (rc != 0) {
 		struct sl_ctl_reply r;
 
-		RTE_LOG(INFO, SLUICE, "control socket: refused a message of type %u, %zu bytes: %s\n",
-			h.type, len, strerror(-rc));
+		RTE_LOG(INFO, SLUICE,
+			"control socket: refused a message of type %u, %zu bytes: %s\n", h.type,
+			len, strerror(-rc));
 		sl_ctl_reply_init(&r, msg, len, rc);
 		send_msg(s, &r, sizeof(r));
 		/* A refused message may still carry key bytes: wipe it all. */
@@ -500,7 +504,8 @@ static void drain_up(struct sl_ctl_server *s, struct sl_worker *w)
 	struct sl_ctl_pkt *m = (struct sl_ctl_pkt *)s->buf;
 	struct rte_mbuf *mb;
 
-	for (unsigned i = 0; i < SL_DRAIN_PER_POLL && rte_ring_sc_dequeue(w->up_ring, (void **)&mb) == 0; i++) {
+	for (unsigned i = 0;
+	     i < SL_DRAIN_PER_POLL && rte_ring_sc_dequeue(w->up_ring, (void **)&mb) == 0; i++) {
 		const struct sl_mbuf_meta *meta = rte_mbuf_to_priv(mb);
 		size_t len = SL_CTL_PKT_FIXED + meta->payload_len;
 
@@ -520,10 +525,12 @@ static void drain_events(struct sl_ctl_server *s, struct sl_worker *w)
 {
 	struct sl_event_msg ev;
 
-	for (unsigned i = 0; i < SL_DRAIN_PER_POLL &&
-	     rte_ring_sc_dequeue_elem(w->ev_ring, &ev, sizeof(ev)) == 0; i++) {
-		struct sl_ctl_event m = { .ep_id = ev.ep_id, .type = ev.type,
-					  .value = ev.value, .count = ev.count };
+	for (unsigned i = 0;
+	     i < SL_DRAIN_PER_POLL && rte_ring_sc_dequeue_elem(w->ev_ring, &ev, sizeof(ev)) == 0;
+	     i++) {
+		struct sl_ctl_event m = {
+			.ep_id = ev.ep_id, .type = ev.type, .value = ev.value, .count = ev.count
+		};
 
 		sl_ctl_hdr_init(&m.h, SL_CTL_EVENT, sizeof(m), 0);
 		send_msg(s, &m, sizeof(m));
@@ -537,7 +544,8 @@ static void accept_conn(struct sl_ctl_server *s)
 	if (fd < 0)
 		return;
 	if (s->cfd >= 0) {
-		RTE_LOG(WARNING, SLUICE, "control socket: a control plane is already connected; refusing another\n");
+		RTE_LOG(WARNING, SLUICE,
+			"control socket: a control plane is already connected; refusing another\n");
 		close(fd);
 		return;
 	}
@@ -553,7 +561,9 @@ static void read_conn(struct sl_ctl_server *s)
 		if (n < 0 && (errno == EAGAIN || errno == EINTR))
 			return;
 		if (n <= 0) {
-			RTE_LOG(INFO, SLUICE, "control socket: control plane disconnected; media keeps flowing\n");
+			RTE_LOG(INFO, SLUICE,
+				"control socket: control plane disconnected; media keeps "
+				"flowing\n");
 			close(s->cfd);
 			s->cfd = -1;
 			return;
@@ -564,7 +574,8 @@ static void read_conn(struct sl_ctl_server *s)
 
 void sl_ctl_server_poll(struct sl_ctl_server *s, int timeout_ms)
 {
-	struct pollfd pfd[2] = { { .fd = s->lfd, .events = POLLIN }, { .fd = s->cfd, .events = POLLIN } };
+	struct pollfd pfd[2] = { { .fd = s->lfd, .events = POLLIN },
+				 { .fd = s->cfd, .events = POLLIN } };
 	struct sl_cmd *c;
 
 	if (poll(pfd, s->cfd >= 0 ? 2 : 1, timeout_ms) > 0) {

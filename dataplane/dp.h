@@ -25,12 +25,12 @@
 #include <sluice/net.h>
 #include <sluice/srtp.h>
 
-#define SL_MAX_WORKERS 16
-#define SL_MAX_VDEVS 8
-#define SL_BURST 32
-#define SL_MAX_FANOUT 256   /* subscribers served per packet; more are counted as drops */
+#define SL_MAX_WORKERS  16
+#define SL_MAX_VDEVS    8
+#define SL_BURST        32
+#define SL_MAX_FANOUT   256 /* subscribers served per packet; more are counted as drops */
 #define SL_EP_MAX_SSRCS 16  /* SSRCs an endpoint may send (RTP + RTCP) */
-#define SL_UP_PER_SEC 200   /* unknown-source packets sent up per second and worker */
+#define SL_UP_PER_SEC   200 /* unknown-source packets sent up per second and worker */
 
 enum sl_huge_mode { SL_HUGE_AUTO, SL_HUGE_ON, SL_HUGE_OFF };
 
@@ -69,8 +69,7 @@ struct sl_dp_config {
 
 /* config.c */
 /* Returns 0, 1 when --help was printed, or -EINVAL with the reason in err. */
-int sl_config_parse(int argc, char **argv, struct sl_dp_config *cfg, char *err,
-		    size_t errlen);
+int sl_config_parse(int argc, char **argv, struct sl_dp_config *cfg, char *err, size_t errlen);
 void sl_config_defaults(struct sl_dp_config *cfg);
 /* Build EAL argv (pointers into cfg and a static buffer). Returns argc. */
 int sl_config_eal_args(const struct sl_dp_config *cfg, char **argv, int max);
@@ -93,12 +92,12 @@ struct sl_endpoint {
 	uint64_t room;
 	struct sl_ctl_addr addr;
 	struct sl_net_flow flow; /* egress headers towards it */
-	struct sl_srtp *rx;	 /* unprotects what it sends */
-	struct sl_srtp *tx;	 /* protects what we send it */
+	struct sl_srtp *rx;      /* unprotects what it sends */
+	struct sl_srtp *tx;      /* protects what we send it */
 	uint16_t profile;
 	uint8_t audio_level_ext;
-	bool mute[3]; /* indexed by enum sl_media_kind */
-	uint32_t fb_ssrc; /* our SSRC in RTCP we originate towards it */
+	bool mute[3];          /* indexed by enum sl_media_kind */
+	uint32_t fb_ssrc;      /* our SSRC in RTCP we originate towards it */
 	uint32_t first_stream; /* streams it publishes */
 	uint32_t first_sub;    /* subscriptions it receives */
 	uint64_t last_rx_tsc;
@@ -119,7 +118,7 @@ struct sl_stream {
 };
 
 struct sl_sub {
-	uint32_t ep;	 /* subscriber slot; SL_NONE = free */
+	uint32_t ep;     /* subscriber slot; SL_NONE = free */
 	uint32_t stream; /* stream slot */
 	uint32_t dst_ssrc;
 	uint32_t next_in_stream;
@@ -141,10 +140,10 @@ struct sl_tables {
 	struct sl_endpoint *eps;
 	struct sl_stream *streams;
 	struct sl_sub *subs;
-	struct rte_mbuf **hist; /* max_streams * history, plaintext RTP copies */
+	struct rte_mbuf **hist;         /* max_streams * history, plaintext RTP copies */
 	uint32_t free_stream, free_sub; /* free lists (through next_in_ep) */
-	struct rte_hash *by_tuple; /* 5-tuple -> ep slot */
-	struct rte_hash *by_id;	   /* ep id -> ep slot */
+	struct rte_hash *by_tuple;      /* 5-tuple -> ep slot */
+	struct rte_hash *by_id;         /* ep id -> ep slot */
 	uint32_t n_eps;
 };
 
@@ -159,29 +158,26 @@ struct sl_tuple_key {
 	uint8_t local_ip[16];
 };
 
-struct sl_tables *sl_tables_create(const char *name, int socket,
-				   uint32_t max_eps, uint32_t max_streams,
-				   uint32_t max_subs, uint32_t history);
+struct sl_tables *sl_tables_create(const char *name, int socket, uint32_t max_eps,
+				   uint32_t max_streams, uint32_t max_subs, uint32_t history);
 void sl_tables_destroy(struct sl_tables *t);
 void sl_tuple_key_from_addr(struct sl_tuple_key *k, const struct sl_ctl_addr *a);
 uint32_t sl_tables_ep_by_id(const struct sl_tables *t, uint32_t id);
 uint32_t sl_tables_ep_by_tuple(const struct sl_tables *t, const struct sl_tuple_key *k);
-int sl_tables_ep_add(struct sl_tables *t, const struct sl_ctl_ep *m,
-		     struct sl_srtp *rx, struct sl_srtp *tx,
-		     const struct sl_net_local *local);
+int sl_tables_ep_add(struct sl_tables *t, const struct sl_ctl_ep *m, struct sl_srtp *rx,
+		     struct sl_srtp *tx, const struct sl_net_local *local);
 /* Detach an endpoint: its SRTP contexts are returned for main to free. */
-int sl_tables_ep_remove(struct sl_tables *t, uint32_t slot,
-			struct sl_srtp **rx, struct sl_srtp **tx);
-int sl_tables_ep_set_addr(struct sl_tables *t, uint32_t slot,
-			  const struct sl_ctl_addr *a,
+int sl_tables_ep_remove(struct sl_tables *t, uint32_t slot, struct sl_srtp **rx,
+			struct sl_srtp **tx);
+int sl_tables_ep_set_addr(struct sl_tables *t, uint32_t slot, const struct sl_ctl_addr *a,
 			  const struct sl_net_local *local);
 int sl_tables_subscribe(struct sl_tables *t, const struct sl_ctl_sub *m);
 int sl_tables_unsubscribe(struct sl_tables *t, const struct sl_ctl_sub *m);
 uint32_t sl_tables_stream_find(const struct sl_tables *t, uint32_t ep, uint32_t ssrc);
 uint32_t sl_tables_sub_by_dst(const struct sl_tables *t, uint32_t ep, uint32_t dst_ssrc);
 /* Map an incoming seq/ts into the subscription's view (advances state). */
-void sl_sub_map(struct sl_sub *s, uint16_t in_seq, uint32_t in_ts,
-		uint16_t *out_seq, uint32_t *out_ts);
+void sl_sub_map(struct sl_sub *s, uint16_t in_seq, uint32_t in_ts, uint16_t *out_seq,
+		uint32_t *out_ts);
 /* Map back an out seq (for NACK): the publisher's seq. */
 uint16_t sl_sub_unmap_seq(const struct sl_sub *s, uint16_t out_seq);
 /* Flow (egress header description) from an endpoint address. */
@@ -191,8 +187,8 @@ void sl_flow_from_addr(struct sl_net_flow *f, const struct sl_ctl_addr *a,
 /* ---- commands main -> worker ---- */
 
 struct sl_cmd {
-	uint16_t type; /* enum sl_ctl_type of the request */
-	uint32_t seq;  /* request seq, for the reply */
+	uint16_t type;  /* enum sl_ctl_type of the request */
+	uint32_t seq;   /* request seq, for the reply */
 	int32_t status; /* out */
 	union {
 		struct {
@@ -259,23 +255,21 @@ void sl_worker_apply_cmd(struct sl_worker *w, struct sl_cmd *c);
 extern volatile bool sl_quit;
 
 /* forward.c: RTP and RTCP from a known endpoint. Consume m. */
-void sl_forward_rtp(struct sl_worker *w, struct rte_mbuf *m, uint32_t ep_slot,
-		    uint16_t off, uint16_t len);
-void sl_forward_rtcp(struct sl_worker *w, struct rte_mbuf *m, uint32_t ep_slot,
-		     uint16_t off, uint16_t len);
+void sl_forward_rtp(struct sl_worker *w, struct rte_mbuf *m, uint32_t ep_slot, uint16_t off,
+		    uint16_t len);
+void sl_forward_rtcp(struct sl_worker *w, struct rte_mbuf *m, uint32_t ep_slot, uint16_t off,
+		     uint16_t len);
 /*
  * Send one plaintext RTP packet (hdr at p, len bytes) of stream to the
  * subscriptions in subs[0..n): copy, rewrite, protect, add headers, queue.
  */
-void sl_forward_fanout(struct sl_worker *w, const uint8_t *p, uint16_t len,
-		       uint32_t *subs, unsigned n, bool retransmit);
+void sl_forward_fanout(struct sl_worker *w, const uint8_t *p, uint16_t len, uint32_t *subs,
+		       unsigned n, bool retransmit);
 /* Send an RTCP packet we built (plaintext, len bytes) to endpoint slot. */
-void sl_forward_send_rtcp(struct sl_worker *w, uint32_t ep_slot,
-			  const uint8_t *p, uint16_t len);
+void sl_forward_send_rtcp(struct sl_worker *w, uint32_t ep_slot, const uint8_t *p, uint16_t len);
 
 /* feedback.c: a decrypted compound RTCP from endpoint ep_slot. */
-void sl_feedback_handle(struct sl_worker *w, uint32_t ep_slot, const uint8_t *p,
-			uint16_t len);
+void sl_feedback_handle(struct sl_worker *w, uint32_t ep_slot, const uint8_t *p, uint16_t len);
 
 /* Send the publisher of stream si a PLI (on a new video subscription: the
  * subscriber cannot decode until the next keyframe). Not rate-limited: it
@@ -283,34 +277,31 @@ void sl_feedback_handle(struct sl_worker *w, uint32_t ep_slot, const uint8_t *p,
 void sl_feedback_request_keyframe(struct sl_worker *w, uint32_t si);
 
 /* Queue an event for the control plane (counted as drop_up_full if full). */
-void sl_feedback_event(struct sl_worker *w, uint32_t ep_id, uint16_t type,
-		       uint32_t value, uint32_t count);
+void sl_feedback_event(struct sl_worker *w, uint32_t ep_id, uint16_t type, uint32_t value,
+		       uint32_t count);
 
 /* history.c */
-void sl_history_store(struct sl_worker *w, uint32_t stream, const uint8_t *p,
-		      uint16_t len, uint16_t seq);
+void sl_history_store(struct sl_worker *w, uint32_t stream, const uint8_t *p, uint16_t len,
+		      uint16_t seq);
 /* Returns the stored mbuf (data = RTP packet) or NULL. Not removed. */
 struct rte_mbuf *sl_history_get(struct sl_worker *w, uint32_t stream, uint16_t seq);
 
 /* counters.c */
-void sl_counters_sum(struct sl_worker **ws, unsigned n, const uint64_t *main_cnt,
-		     uint64_t *out);
+void sl_counters_sum(struct sl_worker **ws, unsigned n, const uint64_t *main_cnt, uint64_t *out);
 void sl_counters_print(FILE *f, const uint64_t *v);
 
 /* ctl_server.c: the control socket on the main lcore. */
 struct sl_ctl_server;
-struct sl_ctl_server *sl_ctl_server_create(const struct sl_dp_config *cfg,
-					   struct sl_worker **ws, unsigned n_workers,
-					   struct rte_mempool *pool);
+struct sl_ctl_server *sl_ctl_server_create(const struct sl_dp_config *cfg, struct sl_worker **ws,
+					   unsigned n_workers, struct rte_mempool *pool);
 /* Serve: accept, read requests, replies, ups, events. Returns after ~timeout_ms. */
 void sl_ctl_server_poll(struct sl_ctl_server *s, int timeout_ms);
 const uint64_t *sl_ctl_server_counters(const struct sl_ctl_server *s);
 void sl_ctl_server_destroy(struct sl_ctl_server *s);
 
 /* port.c */
-int sl_port_setup(const struct sl_dp_config *cfg, uint16_t n_queues,
-		  struct rte_mempool *pool, unsigned *rx_flags, bool *tx_csum,
-		  bool *flow_steering);
+int sl_port_setup(const struct sl_dp_config *cfg, uint16_t n_queues, struct rte_mempool *pool,
+		  unsigned *rx_flags, bool *tx_csum, bool *flow_steering);
 
 #define SL_COUNT(w, name) ((w)->cnt[SL_CNT_##name]++)
 

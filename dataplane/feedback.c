@@ -37,9 +37,11 @@ static void forward_sr(struct sl_worker *w, uint32_t ep_slot, const uint8_t *p,
 
 		if (!sub->started || sub->resync)
 			continue; /* nothing sent yet: no mapping to report */
-		out = (struct sl_rtcp_sr){ .ssrc = sub->dst_ssrc, .ntp = sr.ntp,
+		out = (struct sl_rtcp_sr){ .ssrc = sub->dst_ssrc,
+					   .ntp = sr.ntp,
 					   .rtp_ts = sr.rtp_ts + sub->ts_delta,
-					   .packets = sub->packets, .octets = sub->octets };
+					   .packets = sub->packets,
+					   .octets = sub->octets };
 		n = sl_rtcp_build_sr(buf, sizeof(buf), &out);
 		if (n)
 			sl_forward_send_rtcp(w, sub->ep, buf, (uint16_t)n);
@@ -66,13 +68,13 @@ static void answer_nack(struct sl_worker *w, uint32_t ep_slot, const uint8_t *p,
 			continue;
 		}
 		SL_COUNT(w, nack_retransmits);
-		sl_forward_fanout(w, rte_pktmbuf_mtod(h, const uint8_t *),
-				  rte_pktmbuf_data_len(h), &sub, 1, true);
+		sl_forward_fanout(w, rte_pktmbuf_mtod(h, const uint8_t *), rte_pktmbuf_data_len(h),
+				  &sub, 1, true);
 	}
 }
 
-static void push_event(struct sl_worker *w, uint32_t ep_id, uint16_t type,
-		       uint32_t value, uint32_t count)
+static void push_event(struct sl_worker *w, uint32_t ep_id, uint16_t type, uint32_t value,
+		       uint32_t count)
 {
 	struct sl_event_msg ev = { .ep_id = ep_id, .type = type, .value = value, .count = count };
 
@@ -132,8 +134,7 @@ static void keyframe_request(struct sl_worker *w, uint32_t ep_slot, const uint8_
 	push_event(w, pub->id, SL_EV_KEYFRAME_REQ, st->ssrc, 1);
 }
 
-void sl_feedback_handle(struct sl_worker *w, uint32_t ep_slot, const uint8_t *p,
-			uint16_t len)
+void sl_feedback_handle(struct sl_worker *w, uint32_t ep_slot, const uint8_t *p, uint16_t len)
 {
 	struct sl_rtcp_iter it;
 	struct sl_rtcp_pkt pk;
@@ -154,8 +155,8 @@ void sl_feedback_handle(struct sl_worker *w, uint32_t ep_slot, const uint8_t *p,
 	}
 }
 
-void sl_feedback_event(struct sl_worker *w, uint32_t ep_id, uint16_t type,
-		       uint32_t value, uint32_t count)
+void sl_feedback_event(struct sl_worker *w, uint32_t ep_id, uint16_t type, uint32_t value,
+		       uint32_t count)
 {
 	push_event(w, ep_id, type, value, count);
 }

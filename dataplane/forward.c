@@ -46,7 +46,8 @@ static void count_srtp_error(struct sl_worker *w, uint8_t status, bool rtcp)
 /* Ask the NIC to finish the UDP checksum: pseudo-header sum in place. */
 static void tx_csum_offload(struct rte_mbuf *m, const struct sl_net_flow *f, size_t hlen)
 {
-	uint8_t *l3 = rte_pktmbuf_mtod_offset(m, uint8_t *, SL_ETH_HLEN + (f->has_vlan ? SL_VLAN_HLEN : 0));
+	uint8_t *l3 = rte_pktmbuf_mtod_offset(m, uint8_t *,
+					      SL_ETH_HLEN + (f->has_vlan ? SL_VLAN_HLEN : 0));
 	size_t l3_len = f->family == 4 ? SL_IP4_HLEN : SL_IP6_HLEN;
 	struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(l3 + l3_len);
 
@@ -100,9 +101,8 @@ static uint8_t *stage_copy(struct rte_mbuf *m, const uint8_t *p, uint16_t len)
 }
 
 /* Protect a batch of staged packets and send the good ones. */
-static void protect_and_emit(struct sl_worker *w, struct sl_srtp_op *ops,
-			     struct rte_mbuf **ms, const struct sl_net_flow **flows,
-			     unsigned n, bool rtcp)
+static void protect_and_emit(struct sl_worker *w, struct sl_srtp_op *ops, struct rte_mbuf **ms,
+			     const struct sl_net_flow **flows, unsigned n, bool rtcp)
 {
 	if (rtcp)
 		sl_srtcp_protect_burst(ops, n);
@@ -125,8 +125,7 @@ static void protect_and_emit(struct sl_worker *w, struct sl_srtp_op *ops,
 }
 
 static void fanout_batch(struct sl_worker *w, const uint8_t *p, uint16_t len,
-			 const struct sl_rtp_info *ri, uint32_t *subs,
-			 unsigned n, bool retransmit)
+			 const struct sl_rtp_info *ri, uint32_t *subs, unsigned n, bool retransmit)
 {
 	struct rte_mbuf *ms[SL_BURST];
 	struct sl_srtp_op ops[SL_BURST];
@@ -158,7 +157,9 @@ static void fanout_batch(struct sl_worker *w, const uint8_t *p, uint16_t len,
 			s->octets += len - ri->hdr_len;
 		}
 		sl_rtp_rewrite(q, s->dst_ssrc, seq, ts);
-		ops[k] = (struct sl_srtp_op){ .ctx = e->tx, .buf = q, .len = len,
+		ops[k] = (struct sl_srtp_op){ .ctx = e->tx,
+					      .buf = q,
+					      .len = len,
 					      .cap = (uint16_t)(len + SL_SRTCP_MAX_TRAILER) };
 		flows[k] = &e->flow;
 		ms[k++] = ms[i];
@@ -166,19 +167,19 @@ static void fanout_batch(struct sl_worker *w, const uint8_t *p, uint16_t len,
 	protect_and_emit(w, ops, ms, flows, k, false);
 }
 
-void sl_forward_fanout(struct sl_worker *w, const uint8_t *p, uint16_t len,
-		       uint32_t *subs, unsigned n, bool retransmit)
+void sl_forward_fanout(struct sl_worker *w, const uint8_t *p, uint16_t len, uint32_t *subs,
+		       unsigned n, bool retransmit)
 {
 	struct sl_rtp_info ri;
 
 	if (sl_rtp_parse(p, len, &ri) != 0)
 		return;
 	for (unsigned i = 0; i < n; i += SL_BURST)
-		fanout_batch(w, p, len, &ri, subs + i, RTE_MIN(n - i, (unsigned)SL_BURST), retransmit);
+		fanout_batch(w, p, len, &ri, subs + i, RTE_MIN(n - i, (unsigned)SL_BURST),
+			     retransmit);
 }
 
-void sl_forward_send_rtcp(struct sl_worker *w, uint32_t ep_slot,
-			  const uint8_t *p, uint16_t len)
+void sl_forward_send_rtcp(struct sl_worker *w, uint32_t ep_slot, const uint8_t *p, uint16_t len)
 {
 	struct sl_endpoint *e = &w->t->eps[ep_slot];
 	const struct sl_net_flow *flow = &e->flow;
@@ -196,8 +197,9 @@ void sl_forward_send_rtcp(struct sl_worker *w, uint32_t ep_slot,
 		rte_pktmbuf_free(m);
 		return;
 	}
-	op = (struct sl_srtp_op){ .ctx = e->tx, .buf = q, .len = len,
-				  .cap = (uint16_t)(len + SL_SRTCP_MAX_TRAILER) };
+	op = (struct sl_srtp_op){
+		.ctx = e->tx, .buf = q, .len = len, .cap = (uint16_t)(len + SL_SRTCP_MAX_TRAILER)
+	};
 	protect_and_emit(w, &op, &m, &flow, 1, true);
 }
 
@@ -215,8 +217,8 @@ static void audio_level(struct sl_endpoint *e, const uint8_t *p, const struct sl
 		e->level_min = level;
 }
 
-static bool unprotect(struct sl_worker *w, struct sl_endpoint *e, uint8_t *p,
-		      uint16_t *len, bool rtcp)
+static bool unprotect(struct sl_worker *w, struct sl_endpoint *e, uint8_t *p, uint16_t *len,
+		      bool rtcp)
 {
 	struct sl_srtp_op op = { .ctx = e->rx, .buf = p, .len = *len, .cap = *len };
 
@@ -234,8 +236,8 @@ static bool unprotect(struct sl_worker *w, struct sl_endpoint *e, uint8_t *p,
 	return true;
 }
 
-void sl_forward_rtp(struct sl_worker *w, struct rte_mbuf *m, uint32_t ep_slot,
-		    uint16_t off, uint16_t len)
+void sl_forward_rtp(struct sl_worker *w, struct rte_mbuf *m, uint32_t ep_slot, uint16_t off,
+		    uint16_t len)
 {
 	struct sl_endpoint *e = &w->t->eps[ep_slot];
 	uint8_t *p = rte_pktmbuf_mtod_offset(m, uint8_t *, off);
@@ -277,8 +279,8 @@ free_pkt:
 	rte_pktmbuf_free(m);
 }
 
-void sl_forward_rtcp(struct sl_worker *w, struct rte_mbuf *m, uint32_t ep_slot,
-		     uint16_t off, uint16_t len)
+void sl_forward_rtcp(struct sl_worker *w, struct rte_mbuf *m, uint32_t ep_slot, uint16_t off,
+		     uint16_t len)
 {
 	struct sl_endpoint *e = &w->t->eps[ep_slot];
 	uint8_t *p = rte_pktmbuf_mtod_offset(m, uint8_t *, off);

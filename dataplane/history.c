@@ -20,8 +20,8 @@ static struct rte_mbuf **slot_of(struct sl_worker *w, uint32_t stream, uint16_t 
 	return &t->hist[(size_t)stream * t->history + (seq & (t->history - 1))];
 }
 
-void sl_history_store(struct sl_worker *w, uint32_t stream, const uint8_t *p,
-		      uint16_t len, uint16_t seq)
+void sl_history_store(struct sl_worker *w, uint32_t stream, const uint8_t *p, uint16_t len,
+		      uint16_t seq)
 {
 	struct rte_mbuf **slot;
 	struct rte_mbuf *m;

@@ -28,9 +28,9 @@
 
 #include "dp.h"
 
-#define SL_RING_SIZE 1024
+#define SL_RING_SIZE  1024
 #define SL_MBUF_CACHE 256
-#define SL_MBUF_DATA (2048 + RTE_PKTMBUF_HEADROOM)
+#define SL_MBUF_DATA  (2048 + RTE_PKTMBUF_HEADROOM)
 
 static void on_signal(int sig)
 {
@@ -86,11 +86,14 @@ static struct sl_worker *worker_create(const struct sl_dp_config *cfg, unsigned 
 	w->ev_ring = ring("ev", id, RING_F_SP_ENQ | RING_F_SC_DEQ, sizeof(struct sl_event_msg));
 	w->handoff_ring = ring("handoff", id, RING_F_SC_DEQ, 0);
 	snprintf(name, sizeof(name), "sl_w%u", id);
-	w->t = sl_tables_create(name, (int)rte_socket_id(), cfg->max_endpoints,
-				cfg->max_streams, cfg->max_subs, cfg->history);
-	if (!w->cmd_ring || !w->done_ring || !w->up_ring || !w->ev_ring ||
-	    !w->handoff_ring || !w->t) {
-		fprintf(stderr, "max-endpoints/max-streams/max-subs/history: not enough memory for worker %u's tables (try --memory or smaller limits)\n", id);
+	w->t = sl_tables_create(name, (int)rte_socket_id(), cfg->max_endpoints, cfg->max_streams,
+				cfg->max_subs, cfg->history);
+	if (!w->cmd_ring || !w->done_ring || !w->up_ring || !w->ev_ring || !w->handoff_ring ||
+	    !w->t) {
+		fprintf(stderr,
+			"max-endpoints/max-streams/max-subs/history: not enough memory for worker "
+			"%u's tables (try --memory or smaller limits)\n",
+			id);
 		return NULL;
 	}
 	return w;
@@ -123,7 +126,9 @@ static struct rte_mempool *pools(const struct sl_dp_config *cfg, struct rte_memp
 					RTE_MIN(SL_MBUF_CACHE, cfg->history_mbufs / 2), 0,
 					SL_MBUF_DATA, (int)rte_socket_id());
 	if (!p || !*hist) {
-		fprintf(stderr, "mbufs/history-mbufs: cannot allocate %u + %u packet buffers: %s (try --memory or fewer)\n",
+		fprintf(stderr,
+			"mbufs/history-mbufs: cannot allocate %u + %u packet buffers: %s (try "
+			"--memory or fewer)\n",
 			cfg->mbufs, cfg->history_mbufs, rte_strerror(rte_errno));
 		return NULL;
 	}
@@ -133,7 +138,8 @@ static struct rte_mempool *pools(const struct sl_dp_config *cfg, struct rte_memp
 static int check_lcores(const struct sl_dp_config *cfg)
 {
 	if (rte_get_main_lcore() != cfg->lcore[0]) {
-		fprintf(stderr, "lcores: main lcore is %u, expected %u\n", rte_get_main_lcore(), cfg->lcore[0]);
+		fprintf(stderr, "lcores: main lcore is %u, expected %u\n", rte_get_main_lcore(),
+			cfg->lcore[0]);
 		return -EINVAL;
 	}
 	for (unsigned i = 1; i < cfg->n_lcores; i++) {
@@ -201,7 +207,8 @@ static int run(struct sl_dp_config *cfg)
 	srv = sl_ctl_server_create(cfg, ws, n, pool);
 	if (!srv)
 		return 1;
-	printf("sluice-dataplane: %u worker(s), UDP ports %u-%u, %s steering, checksum offload rx %s tx %s\n",
+	printf("sluice-dataplane: %u worker(s), UDP ports %u-%u, %s steering, checksum offload rx "
+	       "%s tx %s\n",
 	       n, cfg->base_port, cfg->base_port + n - 1, steering ? "rte_flow" : "software",
 	       rx_flags ? "on" : "off", tx_csum ? "on" : "off");
 	for (unsigned i = 0; i < n; i++)
@@ -240,7 +247,9 @@ int main(int argc, char **argv)
 	signal(SIGTERM, on_signal);
 	eal_argc = sl_config_eal_args(&cfg, eal_argv, (int)RTE_DIM(eal_argv));
 	if (rte_eal_init(eal_argc, eal_argv) < 0) {
-		fprintf(stderr, "sluice-dataplane: EAL start failed: %s (check --lcores, --vdev/--pci, --huge, --memory)\n",
+		fprintf(stderr,
+			"sluice-dataplane: EAL start failed: %s (check --lcores, --vdev/--pci, "
+			"--huge, --memory)\n",
 			rte_strerror(rte_errno));
 		return 1;
 	}

@@ -49,8 +49,8 @@ static uint8_t *write_eth(uint8_t *p, const struct sl_net_flow *f)
 	return p + 2;
 }
 
-size_t sl_net_write_udp(uint8_t *hdr, const struct sl_net_flow *f,
-			size_t payload_len, bool udp_csum)
+size_t sl_net_write_udp(uint8_t *hdr, const struct sl_net_flow *f, size_t payload_len,
+			bool udp_csum)
 {
 	size_t ulen = SL_UDP_HLEN + payload_len, alen = f->family == 4 ? 4 : 16;
 	uint8_t *ip = write_eth(hdr, f), *udp;

@@ -15,9 +15,9 @@
 
 #include "bytes.h"
 
-#define ARP_LEN 28
+#define ARP_LEN            28
 #define ICMP6_ECHO_REQUEST 128
-#define ICMP6_NS 135
+#define ICMP6_NS           135
 #define ICMP4_ECHO_REQUEST 8
 
 uint32_t sl_net_csum_add(uint32_t sum, const uint8_t *p, size_t len)
@@ -151,7 +151,8 @@ static enum sl_net_verdict parse_ipv4(const uint8_t *f, size_t len, const struct
 		return SL_NET_DROP_L3;
 	if (rd16(ip + 6) & 0x3fff) /* MF or a fragment offset */
 		return SL_NET_DROP_L3;
-	if (!(flags & SL_NET_CSUM_IP_OK) && sl_net_csum_fold(sl_net_csum_add(0, ip, SL_IP4_HLEN)) != 0)
+	if (!(flags & SL_NET_CSUM_IP_OK) &&
+	    sl_net_csum_fold(sl_net_csum_add(0, ip, SL_IP4_HLEN)) != 0)
 		return SL_NET_DROP_CHECKSUM;
 	if (!l->has_ip4 || memcmp(ip + 16, l->ip4, 4) != 0)
 		return SL_NET_DROP_NOT_FOR_US;
@@ -167,15 +168,17 @@ static enum sl_net_verdict parse_ipv4(const uint8_t *f, size_t len, const struct
 	return SL_NET_DROP_L4;
 }
 
-static enum sl_net_verdict parse_icmp6(const uint8_t *f, size_t l4_len, const struct sl_net_local *l,
-				       unsigned flags, struct sl_net_info *out)
+static enum sl_net_verdict parse_icmp6(const uint8_t *f, size_t l4_len,
+				       const struct sl_net_local *l, unsigned flags,
+				       struct sl_net_info *out)
 {
 	const uint8_t *p = f + out->l4_off;
 
 	if (l4_len < 8)
 		return SL_NET_DROP_RUNT;
 	if (!(flags & SL_NET_CSUM_L4_OK) &&
-	    sl_net_csum_fold(sl_net_csum_add(pseudo_sum(out, SL_IPPROTO_ICMPV6, l4_len), p, l4_len)) != 0)
+	    sl_net_csum_fold(
+		    sl_net_csum_add(pseudo_sum(out, SL_IPPROTO_ICMPV6, l4_len), p, l4_len)) != 0)
 		return SL_NET_DROP_CHECKSUM;
 	out->payload_off = out->l4_off;
 	out->payload_len = (uint16_t)l4_len;
@@ -184,7 +187,8 @@ static enum sl_net_verdict parse_icmp6(const uint8_t *f, size_t l4_len, const st
 		return SL_NET_OK;
 	}
 	/* NS: hop limit 255, code 0, target ours (RFC 4861 7.1.1). */
-	if (p[0] == ICMP6_NS && p[1] == 0 && l4_len >= 24 && out->ttl == 255 && is_ours6(l, p + 8)) {
+	if (p[0] == ICMP6_NS && p[1] == 0 && l4_len >= 24 && out->ttl == 255 &&
+	    is_ours6(l, p + 8)) {
 		out->kind = SL_NET_NDP_NS;
 		return SL_NET_OK;
 	}
@@ -220,8 +224,7 @@ static enum sl_net_verdict parse_ipv6(const uint8_t *f, size_t len, const struct
 	return parse_udp(f, plen, flags, out);
 }
 
-enum sl_net_verdict sl_net_parse(const uint8_t *frame, size_t len,
-				 const struct sl_net_local *local,
+enum sl_net_verdict sl_net_parse(const uint8_t *frame, size_t len, const struct sl_net_local *local,
 				 unsigned flags, struct sl_net_info *out)
 {
 	static const uint8_t bcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };

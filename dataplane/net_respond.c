@@ -21,8 +21,7 @@ static void swap_mac(uint8_t *f, const struct sl_net_local *l)
 	memcpy(f + 6, l->mac, 6);
 }
 
-size_t sl_net_arp_reply(uint8_t *frame, size_t len, size_t cap,
-			const struct sl_net_info *in,
+size_t sl_net_arp_reply(uint8_t *frame, size_t len, size_t cap, const struct sl_net_info *in,
 			const struct sl_net_local *local)
 {
 	uint8_t *a = frame + in->l3_off, sender_mac[6], sender_ip[4];
@@ -40,8 +39,7 @@ size_t sl_net_arp_reply(uint8_t *frame, size_t len, size_t cap,
 	return len;
 }
 
-size_t sl_net_icmp4_echo_reply(uint8_t *frame, size_t len, size_t cap,
-			       const struct sl_net_info *in,
+size_t sl_net_icmp4_echo_reply(uint8_t *frame, size_t len, size_t cap, const struct sl_net_info *in,
 			       const struct sl_net_local *local)
 {
 	uint8_t *ip = frame + in->l3_off, *icmp = frame + in->l4_off;
@@ -71,8 +69,7 @@ static void icmp6_csum(uint8_t *ip, uint8_t *icmp, size_t icmp_len)
 	wr16(icmp + 2, sl_net_csum_fold(sl_net_csum_add(s, icmp, icmp_len)));
 }
 
-size_t sl_net_icmp6_echo_reply(uint8_t *frame, size_t len, size_t cap,
-			       const struct sl_net_info *in,
+size_t sl_net_icmp6_echo_reply(uint8_t *frame, size_t len, size_t cap, const struct sl_net_info *in,
 			       const struct sl_net_local *local)
 {
 	uint8_t *ip = frame + in->l3_off, *icmp = frame + in->l4_off;
@@ -90,8 +87,7 @@ size_t sl_net_icmp6_echo_reply(uint8_t *frame, size_t len, size_t cap,
 	return end;
 }
 
-size_t sl_net_ndp_na(uint8_t *frame, size_t len, size_t cap,
-		     const struct sl_net_info *in,
+size_t sl_net_ndp_na(uint8_t *frame, size_t len, size_t cap, const struct sl_net_info *in,
 		     const struct sl_net_local *local)
 {
 	static const uint8_t all_nodes[16] = { 0xff, 0x02, [15] = 1 };

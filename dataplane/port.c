@@ -42,8 +42,8 @@ static void port_conf(const struct rte_eth_dev_info *di, uint16_t n_queues,
 		conf->txmode.offloads |= RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE;
 	if (n_queues > 1 && (di->flow_type_rss_offloads & RTE_ETH_RSS_UDP)) {
 		conf->rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
-		conf->rx_adv_conf.rss_conf.rss_hf = di->flow_type_rss_offloads &
-			(RTE_ETH_RSS_IP | RTE_ETH_RSS_UDP);
+		conf->rx_adv_conf.rss_conf.rss_hf =
+			di->flow_type_rss_offloads & (RTE_ETH_RSS_IP | RTE_ETH_RSS_UDP);
 	}
 }
 
@@ -54,12 +54,15 @@ static int flow_steer(uint16_t port, const struct sl_dp_config *cfg, uint16_t n_
 
 	for (uint16_t q = 0; q < n_queues; q++) {
 		for (int v6 = 0; v6 < 2; v6++) {
-			struct rte_flow_item_udp udp_spec = { .hdr.dst_port = rte_cpu_to_be_16(cfg->base_port + q) };
+			struct rte_flow_item_udp udp_spec = { .hdr.dst_port = rte_cpu_to_be_16(
+								      cfg->base_port + q) };
 			struct rte_flow_item_udp udp_mask = { .hdr.dst_port = RTE_BE16(0xffff) };
 			struct rte_flow_item pattern[] = {
 				{ .type = RTE_FLOW_ITEM_TYPE_ETH },
 				{ .type = v6 ? RTE_FLOW_ITEM_TYPE_IPV6 : RTE_FLOW_ITEM_TYPE_IPV4 },
-				{ .type = RTE_FLOW_ITEM_TYPE_UDP, .spec = &udp_spec, .mask = &udp_mask },
+				{ .type = RTE_FLOW_ITEM_TYPE_UDP,
+				  .spec = &udp_spec,
+				  .mask = &udp_mask },
 				{ .type = RTE_FLOW_ITEM_TYPE_END },
 			};
 			struct rte_flow_action_queue queue = { .index = q };
@@ -110,9 +113,8 @@ static int queues_setup(uint16_t port, uint16_t n_queues, const struct sl_dp_con
 	return 0;
 }
 
-int sl_port_setup(const struct sl_dp_config *cfg, uint16_t n_queues,
-		  struct rte_mempool *pool, unsigned *rx_flags, bool *tx_csum,
-		  bool *flow_steering)
+int sl_port_setup(const struct sl_dp_config *cfg, uint16_t n_queues, struct rte_mempool *pool,
+		  unsigned *rx_flags, bool *tx_csum, bool *flow_steering)
 {
 	uint16_t port = cfg->port_id;
 	struct rte_eth_dev_info di;
@@ -128,7 +130,8 @@ int sl_port_setup(const struct sl_dp_config *cfg, uint16_t n_queues,
 	if (rc != 0)
 		return rc;
 	if (di.max_rx_queues < n_queues || di.max_tx_queues < n_queues) {
-		fprintf(stderr, "lcores: port %u has %u rx / %u tx queues, %u workers need one each\n",
+		fprintf(stderr,
+			"lcores: port %u has %u rx / %u tx queues, %u workers need one each\n",
 			port, di.max_rx_queues, di.max_tx_queues, n_queues);
 		return -EINVAL;
 	}
@@ -145,7 +148,8 @@ int sl_port_setup(const struct sl_dp_config *cfg, uint16_t n_queues,
 		memcpy(mac.addr_bytes, cfg->local.mac, 6);
 		rc = rte_eth_dev_default_mac_addr_set(port, &mac);
 		if (rc != 0) {
-			fprintf(stderr, "mac: port %u refuses a new MAC (%s)\n", port, rte_strerror(-rc));
+			fprintf(stderr, "mac: port %u refuses a new MAC (%s)\n", port,
+				rte_strerror(-rc));
 			return rc;
 		}
 	}

@@ -20,19 +20,19 @@
 
 #include "bytes.h"
 
-#define RTCP_VERSION 2
-#define RTCP_PT_MIN 192 /* RFC 5761: RTCP types muxed with RTP lie in 192-223 */
-#define RTCP_PT_MAX 223
-#define SR_FIXED 28	 /* header + SSRC + sender info */
-#define RR_FIXED 8	 /* header + SSRC */
-#define REPORT_BLOCK 24
-#define FB_FIXED 12	 /* header + sender SSRC + media SSRC */
-#define FB_FMT_NACK 1
-#define FB_FMT_FIR 4
-#define NACK_FCI 4
-#define FIR_FCI 8
+#define RTCP_VERSION  2
+#define RTCP_PT_MIN   192 /* RFC 5761: RTCP types muxed with RTP lie in 192-223 */
+#define RTCP_PT_MAX   223
+#define SR_FIXED      28 /* header + SSRC + sender info */
+#define RR_FIXED      8  /* header + SSRC */
+#define REPORT_BLOCK  24
+#define FB_FIXED      12 /* header + sender SSRC + media SSRC */
+#define FB_FMT_NACK   1
+#define FB_FMT_FIR    4
+#define NACK_FCI      4
+#define FIR_FCI       8
 #define NACK_BLP_BITS 16
-#define SEQ_WORDS (65536 / 64)
+#define SEQ_WORDS     (65536 / 64)
 
 /* SDES: sc chunks of SSRC + items, each ended by a null and 32-bit aligned. */
 static int check_sdes(const uint8_t *q, size_t n, unsigned sc)
@@ -205,8 +205,7 @@ static size_t pkt_body_len(const uint8_t *compound, const struct sl_rtcp_pkt *pk
 	return pk->len - pad;
 }
 
-int sl_rtcp_sr_read(const uint8_t *compound, const struct sl_rtcp_pkt *pk,
-		    struct sl_rtcp_sr *sr)
+int sl_rtcp_sr_read(const uint8_t *compound, const struct sl_rtcp_pkt *pk, struct sl_rtcp_sr *sr)
 {
 	const uint8_t *q = compound + pk->off;
 
@@ -220,8 +219,8 @@ int sl_rtcp_sr_read(const uint8_t *compound, const struct sl_rtcp_pkt *pk,
 	return 0;
 }
 
-unsigned sl_rtcp_nack_seqs(const uint8_t *compound, const struct sl_rtcp_pkt *pk,
-			   uint16_t *seqs, unsigned max)
+unsigned sl_rtcp_nack_seqs(const uint8_t *compound, const struct sl_rtcp_pkt *pk, uint16_t *seqs,
+			   unsigned max)
 {
 	const uint8_t *q = compound + pk->off;
 	size_t body = pkt_body_len(compound, pk);
@@ -262,8 +261,7 @@ size_t sl_rtcp_build_sr(uint8_t *buf, size_t cap, const struct sl_rtcp_sr *sr)
 	return SR_FIXED;
 }
 
-size_t sl_rtcp_build_pli(uint8_t *buf, size_t cap, uint32_t sender_ssrc,
-			 uint32_t media_ssrc)
+size_t sl_rtcp_build_pli(uint8_t *buf, size_t cap, uint32_t sender_ssrc, uint32_t media_ssrc)
 {
 	if (!buf || cap < FB_FIXED)
 		return 0;
@@ -274,8 +272,8 @@ size_t sl_rtcp_build_pli(uint8_t *buf, size_t cap, uint32_t sender_ssrc,
 }
 
 /* RFC 5104: the header's media SSRC is 0; the target SSRC is in the FCI. */
-size_t sl_rtcp_build_fir(uint8_t *buf, size_t cap, uint32_t sender_ssrc,
-			 uint32_t media_ssrc, uint8_t seq_nr)
+size_t sl_rtcp_build_fir(uint8_t *buf, size_t cap, uint32_t sender_ssrc, uint32_t media_ssrc,
+			 uint8_t seq_nr)
 {
 	if (!buf || cap < FB_FIXED + FIR_FCI)
 		return 0;
@@ -349,8 +347,8 @@ static uint16_t seq_start(const uint64_t *bm, unsigned *count)
  * its BLP takes every listed number among the 16 after it. Covered numbers
  * are cleared from the bitmap, so each is sent once.
  */
-size_t sl_rtcp_build_nack(uint8_t *buf, size_t cap, uint32_t sender_ssrc,
-			  uint32_t media_ssrc, const uint16_t *seqs, unsigned n)
+size_t sl_rtcp_build_nack(uint8_t *buf, size_t cap, uint32_t sender_ssrc, uint32_t media_ssrc,
+			  const uint16_t *seqs, unsigned n)
 {
 	uint64_t bm[SEQ_WORDS];
 	size_t len = FB_FIXED;

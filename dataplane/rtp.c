@@ -18,10 +18,10 @@
 
 #include "bytes.h"
 
-#define RTP_VERSION 2
-#define EXT_ONE_BYTE 0xBEDE
+#define RTP_VERSION       2
+#define EXT_ONE_BYTE      0xBEDE
 #define EXT_TWO_BYTE_MASK 0xFFF0
-#define EXT_TWO_BYTE 0x1000
+#define EXT_TWO_BYTE      0x1000
 #define EXT_ONE_BYTE_STOP 15
 
 int sl_rtp_parse(const uint8_t *p, size_t len, struct sl_rtp_info *ri)
@@ -74,8 +74,8 @@ bool sl_rtp_padding_ok(const uint8_t *p, size_t len, const struct sl_rtp_info *r
  * Returns 1 with *id, *val, *vlen set for an element, 0 for a padding byte,
  * -ENOENT at id 15 (stop), -EINVAL if the element runs past the block.
  */
-static int ext_step_one(const uint8_t *b, size_t n, size_t *i, uint8_t *id,
-			const uint8_t **val, uint8_t *vlen)
+static int ext_step_one(const uint8_t *b, size_t n, size_t *i, uint8_t *id, const uint8_t **val,
+			uint8_t *vlen)
 {
 	uint8_t h = b[*i];
 	size_t l = (size_t)(h & 0x0f) + 1;
@@ -96,8 +96,8 @@ static int ext_step_one(const uint8_t *b, size_t n, size_t *i, uint8_t *id,
 }
 
 /* One step of the two-byte form walk; same returns, but no stop id. */
-static int ext_step_two(const uint8_t *b, size_t n, size_t *i, uint8_t *id,
-			const uint8_t **val, uint8_t *vlen)
+static int ext_step_two(const uint8_t *b, size_t n, size_t *i, uint8_t *id, const uint8_t **val,
+			uint8_t *vlen)
 {
 	size_t l;
 
@@ -117,8 +117,8 @@ static int ext_step_two(const uint8_t *b, size_t n, size_t *i, uint8_t *id,
 	return 1;
 }
 
-int sl_rtp_find_ext(const uint8_t *p, const struct sl_rtp_info *ri, uint8_t id,
-		    const uint8_t **val, uint8_t *vlen)
+int sl_rtp_find_ext(const uint8_t *p, const struct sl_rtp_info *ri, uint8_t id, const uint8_t **val,
+		    uint8_t *vlen)
 {
 	const uint8_t *b = p + ri->ext_off, *v = NULL, *found = NULL;
 	size_t n = ri->ext_len, i = 0;
@@ -155,8 +155,8 @@ int sl_rtp_find_ext(const uint8_t *p, const struct sl_rtp_info *ri, uint8_t id,
 	return 0;
 }
 
-int sl_rtp_audio_level(const uint8_t *p, const struct sl_rtp_info *ri, uint8_t id,
-		       bool *voice, uint8_t *level)
+int sl_rtp_audio_level(const uint8_t *p, const struct sl_rtp_info *ri, uint8_t id, bool *voice,
+		       uint8_t *level)
 {
 	const uint8_t *v;
 	uint8_t vlen;

@@ -25,7 +25,7 @@
 #include "srtp_ossl.h"
 
 #define SL_SRTP_MAX_SSRCS 64
-#define SL_SRTP_WINDOW 1024
+#define SL_SRTP_WINDOW    1024
 
 struct sl_srtp {
 	srtp_t session;
@@ -114,9 +114,8 @@ static int libsrtp_profile(uint16_t profile, srtp_profile_t *out)
 	}
 }
 
-struct sl_srtp *sl_srtp_create(uint16_t profile, const uint8_t *key,
-			       const uint8_t *salt, bool inbound,
-			       unsigned max_ssrcs)
+struct sl_srtp *sl_srtp_create(uint16_t profile, const uint8_t *key, const uint8_t *salt,
+			       bool inbound, unsigned max_ssrcs)
 {
 	unsigned kl = sl_srtp_profile_key_len(profile), sl = sl_srtp_profile_salt_len(profile);
 	uint8_t master[32 + 14];
@@ -202,8 +201,8 @@ static uint8_t one(struct sl_srtp_op *op, bool protect, bool rtcp)
 	if (!s || !op->buf || op->len < min || op->len > op->cap || s->inbound == protect)
 		return !s || s->inbound == protect ? SL_SRTP_ERR_OTHER : SL_SRTP_ERR_FORMAT;
 	/* Room for the exact trailer: the tag, and for SRTCP the E bit and index. */
-	if (protect && (size_t)op->cap < (size_t)op->len + sl_srtp_tag_len(s->profile) +
-					     (rtcp ? 4u : 0u))
+	if (protect &&
+	    (size_t)op->cap < (size_t)op->len + sl_srtp_tag_len(s->profile) + (rtcp ? 4u : 0u))
 		return SL_SRTP_ERR_FORMAT;
 	ssrc = rd32(op->buf + (rtcp ? 4 : 8));
 	known = ssrc_known(s, ssrc);

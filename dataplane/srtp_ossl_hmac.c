@@ -26,7 +26,7 @@
 #include "srtp_ossl.h"
 
 #define SHA1_BLOCK 64
-#define SHA1_LEN 20
+#define SHA1_LEN   20
 
 struct hmac_state {
 	SHA_CTX inner0, outer0, work;
@@ -106,8 +106,8 @@ static srtp_err_status_t hmac_update(void *state, const uint8_t *msg, int len)
 	return srtp_err_status_ok;
 }
 
-static srtp_err_status_t hmac_compute(void *state, const uint8_t *msg, int len,
-				      int tag_len, uint8_t *tag)
+static srtp_err_status_t hmac_compute(void *state, const uint8_t *msg, int len, int tag_len,
+				      uint8_t *tag)
 {
 	struct hmac_state *s = state;
 	uint8_t h[SHA1_LEN];
@@ -135,14 +135,22 @@ static const uint8_t hmac_data[8] = { 'H', 'i', ' ', 'T', 'h', 'e', 'r', 'e' };
 static const uint8_t hmac_tag[10] = { 0xb6, 0x17, 0x31, 0x86, 0x55, 0x05, 0x72, 0x64, 0xe2, 0x8b };
 
 static const srtp_auth_test_case_t hmac_test = {
-	.key_length_octets = sizeof(hmac_key), .key = hmac_key,
-	.data_length_octets = sizeof(hmac_data), .data = hmac_data,
-	.tag_length_octets = sizeof(hmac_tag), .tag = hmac_tag,
+	.key_length_octets = sizeof(hmac_key),
+	.key = hmac_key,
+	.data_length_octets = sizeof(hmac_data),
+	.data = hmac_data,
+	.tag_length_octets = sizeof(hmac_tag),
+	.tag = hmac_tag,
 };
 
 const srtp_auth_type_t sl_ossl_hmac_sha1 = {
-	.alloc = hmac_alloc, .dealloc = hmac_dealloc, .init = hmac_init,
-	.compute = hmac_compute, .update = hmac_update, .start = hmac_start,
+	.alloc = hmac_alloc,
+	.dealloc = hmac_dealloc,
+	.init = hmac_init,
+	.compute = hmac_compute,
+	.update = hmac_update,
+	.start = hmac_start,
 	.description = "HMAC-SHA1 (OpenSSL SHA1, precomputed pads, sluice)",
-	.test_data = &hmac_test, .id = SRTP_HMAC_SHA1,
+	.test_data = &hmac_test,
+	.id = SRTP_HMAC_SHA1,
 };

@@ -21,8 +21,8 @@
 
 #include "dp.h"
 
-static struct rte_hash *hash_create(const char *name, const char *what,
-				    int socket, uint32_t entries, uint32_t key_len)
+static struct rte_hash *hash_create(const char *name, const char *what, int socket,
+				    uint32_t entries, uint32_t key_len)
 {
 	char hname[RTE_HASH_NAMESIZE];
 	struct rte_hash_parameters p = {
@@ -37,9 +37,8 @@ static struct rte_hash *hash_create(const char *name, const char *what,
 	return rte_hash_create(&p);
 }
 
-struct sl_tables *sl_tables_create(const char *name, int socket,
-				   uint32_t max_eps, uint32_t max_streams,
-				   uint32_t max_subs, uint32_t history)
+struct sl_tables *sl_tables_create(const char *name, int socket, uint32_t max_eps,
+				   uint32_t max_streams, uint32_t max_subs, uint32_t history)
 {
 	struct sl_tables *t = rte_zmalloc_socket("sl_tables", sizeof(*t), 0, socket);
 
@@ -53,10 +52,12 @@ struct sl_tables *sl_tables_create(const char *name, int socket,
 	t->streams = rte_zmalloc_socket("sl_streams", sizeof(*t->streams) * max_streams, 0, socket);
 	t->subs = rte_zmalloc_socket("sl_subs", sizeof(*t->subs) * max_subs, 0, socket);
 	if (history)
-		t->hist = rte_zmalloc_socket("sl_hist", sizeof(*t->hist) * (size_t)max_streams * history, 0, socket);
+		t->hist = rte_zmalloc_socket(
+			"sl_hist", sizeof(*t->hist) * (size_t)max_streams * history, 0, socket);
 	t->by_tuple = hash_create(name, "tuple", socket, max_eps, sizeof(struct sl_tuple_key));
 	t->by_id = hash_create(name, "id", socket, max_eps, sizeof(uint32_t));
-	if (!t->eps || !t->streams || !t->subs || (history && !t->hist) || !t->by_tuple || !t->by_id) {
+	if (!t->eps || !t->streams || !t->subs || (history && !t->hist) || !t->by_tuple ||
+	    !t->by_id) {
 		sl_tables_destroy(t);
 		return NULL;
 	}
@@ -148,9 +149,8 @@ static uint32_t ep_free_slot(const struct sl_tables *t)
 	return SL_NONE;
 }
 
-int sl_tables_ep_add(struct sl_tables *t, const struct sl_ctl_ep *m,
-		     struct sl_srtp *rx, struct sl_srtp *tx,
-		     const struct sl_net_local *local)
+int sl_tables_ep_add(struct sl_tables *t, const struct sl_ctl_ep *m, struct sl_srtp *rx,
+		     struct sl_srtp *tx, const struct sl_net_local *local)
 {
 	struct sl_tuple_key k;
 	struct sl_endpoint *e;
@@ -190,8 +190,7 @@ int sl_tables_ep_add(struct sl_tables *t, const struct sl_ctl_ep *m,
 	return 0;
 }
 
-int sl_tables_ep_set_addr(struct sl_tables *t, uint32_t slot,
-			  const struct sl_ctl_addr *a,
+int sl_tables_ep_set_addr(struct sl_tables *t, uint32_t slot, const struct sl_ctl_addr *a,
 			  const struct sl_net_local *local)
 {
 	struct sl_endpoint *e = &t->eps[slot];
@@ -279,8 +278,8 @@ static void stream_free(struct sl_tables *t, uint32_t si)
 	t->free_stream = si;
 }
 
-int sl_tables_ep_remove(struct sl_tables *t, uint32_t slot,
-			struct sl_srtp **rx, struct sl_srtp **tx)
+int sl_tables_ep_remove(struct sl_tables *t, uint32_t slot, struct sl_srtp **rx,
+			struct sl_srtp **tx)
 {
 	struct sl_endpoint *e = &t->eps[slot];
 	struct sl_tuple_key k;
@@ -434,8 +433,8 @@ int sl_tables_unsubscribe(struct sl_tables *t, const struct sl_ctl_sub *m)
 	return 0;
 }
 
-void sl_sub_map(struct sl_sub *s, uint16_t in_seq, uint32_t in_ts,
-		uint16_t *out_seq, uint32_t *out_ts)
+void sl_sub_map(struct sl_sub *s, uint16_t in_seq, uint32_t in_ts, uint16_t *out_seq,
+		uint32_t *out_ts)
 {
 	if (!s->started) {
 		s->seq_delta = 0;

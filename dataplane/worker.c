@@ -78,8 +78,8 @@ static void addr_from_info(struct sl_ctl_addr *a, const struct sl_net_info *ni)
 }
 
 /* Hand a packet to the main lcore for the control plane. Consumes m. */
-static void send_up(struct sl_worker *w, struct rte_mbuf *m,
-		    const struct sl_net_info *ni, uint8_t kind)
+static void send_up(struct sl_worker *w, struct rte_mbuf *m, const struct sl_net_info *ni,
+		    uint8_t kind)
 {
 	struct sl_mbuf_meta *meta = rte_mbuf_to_priv(m);
 
@@ -106,8 +106,7 @@ static void send_up(struct sl_worker *w, struct rte_mbuf *m,
 }
 
 /* RTP/RTCP from no endpoint: counted, a few per second go up, no state. */
-static void unknown_source(struct sl_worker *w, struct rte_mbuf *m,
-			   const struct sl_net_info *ni)
+static void unknown_source(struct sl_worker *w, struct rte_mbuf *m, const struct sl_net_info *ni)
 {
 	uint64_t now = rte_rdtsc();
 
@@ -134,8 +133,7 @@ static void handoff(struct sl_worker *w, struct rte_mbuf *m, unsigned target)
 	SL_COUNT(w, handoff);
 }
 
-static void media(struct sl_worker *w, struct rte_mbuf *m,
-		  const struct sl_net_info *ni, bool rtcp)
+static void media(struct sl_worker *w, struct rte_mbuf *m, const struct sl_net_info *ni, bool rtcp)
 {
 	size_t l3 = ni->ip_version == 4 ? SL_IP4_HLEN : SL_IP6_HLEN;
 	struct sl_ctl_addr a;
@@ -252,8 +250,8 @@ static void process(struct sl_worker *w, struct rte_mbuf *m)
 		rte_pktmbuf_free(m);
 		return;
 	}
-	v = sl_net_parse(rte_pktmbuf_mtod(m, const uint8_t *), rte_pktmbuf_data_len(m),
-			 w->local, rx_flags_of(w, m), &ni);
+	v = sl_net_parse(rte_pktmbuf_mtod(m, const uint8_t *), rte_pktmbuf_data_len(m), w->local,
+			 rx_flags_of(w, m), &ni);
 	if (v != SL_NET_OK) {
 		w->cnt[v < RTE_DIM(verdict_counter) ? verdict_counter[v] : SL_CNT_drop_l2]++;
 		rte_pktmbuf_free(m);
@@ -270,8 +268,8 @@ static void process_handoff(struct sl_worker *w, struct rte_mbuf *m)
 {
 	struct sl_net_info ni;
 
-	if (sl_net_parse(rte_pktmbuf_mtod(m, const uint8_t *), rte_pktmbuf_data_len(m),
-			 w->local, SL_NET_CSUM_IP_OK | SL_NET_CSUM_L4_OK, &ni) != SL_NET_OK ||
+	if (sl_net_parse(rte_pktmbuf_mtod(m, const uint8_t *), rte_pktmbuf_data_len(m), w->local,
+			 SL_NET_CSUM_IP_OK | SL_NET_CSUM_L4_OK, &ni) != SL_NET_OK ||
 	    ni.kind != SL_NET_UDP) {
 		rte_pktmbuf_free(m);
 		return;
@@ -343,7 +341,8 @@ int sl_worker_main(void *arg)
 				rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void *));
 			process(w, pkts[i]);
 		}
-		n = (uint16_t)rte_ring_sc_dequeue_burst(w->handoff_ring, (void **)pkts, SL_BURST, NULL);
+		n = (uint16_t)rte_ring_sc_dequeue_burst(w->handoff_ring, (void **)pkts, SL_BURST,
+							NULL);
 		for (uint16_t i = 0; i < n; i++)
 			process_handoff(w, pkts[i]);
 		if (w->tx_n)

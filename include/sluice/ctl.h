@@ -29,22 +29,22 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SL_CTL_VERSION 1
-#define SL_CTL_MAX_MSG 2048 /* no message is longer */
-#define SL_CTL_MAX_PKT 1500 /* payload bytes in PKT_UP / PKT_DOWN */
+#define SL_CTL_VERSION      1
+#define SL_CTL_MAX_MSG      2048 /* no message is longer */
+#define SL_CTL_MAX_PKT      1500 /* payload bytes in PKT_UP / PKT_DOWN */
 #define SL_CTL_DEFAULT_PATH "/run/sluice/dataplane.sock"
 
 enum sl_ctl_type {
 	/* control -> data: requests */
-	SL_CTL_HELLO = 1,	 /* no body; answered by SL_CTL_INFO */
-	SL_CTL_EP_ADD = 2,	 /* struct sl_ctl_ep */
-	SL_CTL_EP_UPDATE = 3,	 /* struct sl_ctl_ep, fields chosen by flags */
-	SL_CTL_EP_REMOVE = 4,	 /* struct sl_ctl_ep_ref */
-	SL_CTL_SUBSCRIBE = 5,	 /* struct sl_ctl_sub */
-	SL_CTL_UNSUBSCRIBE = 6,	 /* struct sl_ctl_sub (dst_ssrc, kind ignored) */
-	SL_CTL_MUTE = 7,	 /* struct sl_ctl_mute */
-	SL_CTL_ROOM_REMOVE = 8,	 /* struct sl_ctl_room */
-	SL_CTL_PKT_DOWN = 9,	 /* struct sl_ctl_pkt */
+	SL_CTL_HELLO = 1,         /* no body; answered by SL_CTL_INFO */
+	SL_CTL_EP_ADD = 2,        /* struct sl_ctl_ep */
+	SL_CTL_EP_UPDATE = 3,     /* struct sl_ctl_ep, fields chosen by flags */
+	SL_CTL_EP_REMOVE = 4,     /* struct sl_ctl_ep_ref */
+	SL_CTL_SUBSCRIBE = 5,     /* struct sl_ctl_sub */
+	SL_CTL_UNSUBSCRIBE = 6,   /* struct sl_ctl_sub (dst_ssrc, kind ignored) */
+	SL_CTL_MUTE = 7,          /* struct sl_ctl_mute */
+	SL_CTL_ROOM_REMOVE = 8,   /* struct sl_ctl_room */
+	SL_CTL_PKT_DOWN = 9,      /* struct sl_ctl_pkt */
 	SL_CTL_COUNTERS_GET = 10, /* no body; answered by SL_CTL_COUNTERS */
 	/* data -> control */
 	SL_CTL_REPLY = 64,    /* struct sl_ctl_reply */
@@ -56,10 +56,10 @@ enum sl_ctl_type {
 
 struct sl_ctl_hdr {
 	uint16_t version; /* SL_CTL_VERSION */
-	uint16_t type;	  /* enum sl_ctl_type */
-	uint32_t len;	  /* whole message, header included */
-	uint32_t seq;	  /* request number, echoed in the reply */
-	uint32_t rsvd;	  /* zero */
+	uint16_t type;    /* enum sl_ctl_type */
+	uint32_t len;     /* whole message, header included */
+	uint32_t seq;     /* request number, echoed in the reply */
+	uint32_t rsvd;    /* zero */
 };
 _Static_assert(sizeof(struct sl_ctl_hdr) == 16, "sl_ctl_hdr layout");
 
@@ -70,15 +70,15 @@ _Static_assert(sizeof(struct sl_ctl_hdr) == 16, "sl_ctl_hdr layout");
  * back opaquely and never learns them from anywhere else.
  */
 struct sl_ctl_addr {
-	uint8_t family;	  /* 4 or 6 */
+	uint8_t family;   /* 4 or 6 */
 	uint8_t has_vlan; /* 0 or 1 */
 	uint16_t vlan_tci;
 	uint8_t peer_mac[6];
-	uint16_t remote_port; /* network order */
+	uint16_t remote_port;  /* network order */
 	uint8_t remote_ip[16]; /* IPv4 in the first 4 bytes, rest zero */
 	uint8_t local_ip[16];  /* one of the dataplane's addresses */
 	uint16_t local_port;   /* network order: base port + worker */
-	uint16_t pad;	       /* zero */
+	uint16_t pad;          /* zero */
 };
 _Static_assert(sizeof(struct sl_ctl_addr) == 48, "sl_ctl_addr layout");
 
@@ -113,12 +113,12 @@ enum sl_ctl_ep_flags {
 struct sl_ctl_ep {
 	struct sl_ctl_hdr h;
 	uint32_t ep_id;
-	uint32_t flags;	 /* enum sl_ctl_ep_flags; zero on EP_ADD */
-	uint64_t room_id; /* opaque, chosen by the control plane */
-	uint16_t worker;  /* 0 .. n_workers-1 */
-	uint16_t profile; /* enum sl_srtp_profile */
+	uint32_t flags;          /* enum sl_ctl_ep_flags; zero on EP_ADD */
+	uint64_t room_id;        /* opaque, chosen by the control plane */
+	uint16_t worker;         /* 0 .. n_workers-1 */
+	uint16_t profile;        /* enum sl_srtp_profile */
 	uint8_t audio_level_ext; /* RFC 6464 extmap id 1-14, 0 = none */
-	uint8_t pad[3];		 /* zero */
+	uint8_t pad[3];          /* zero */
 	struct sl_ctl_addr addr;
 	struct sl_ctl_key rx; /* the endpoint protects what it sends us with it */
 	struct sl_ctl_key tx; /* we protect what we send the endpoint with it */
@@ -156,7 +156,7 @@ struct sl_ctl_sub {
 	uint32_t publisher;
 	uint32_t src_ssrc;
 	uint32_t dst_ssrc;
-	uint8_t kind;	/* enum sl_media_kind */
+	uint8_t kind;   /* enum sl_media_kind */
 	uint8_t pad[3]; /* zero */
 };
 
@@ -164,8 +164,8 @@ struct sl_ctl_sub {
 struct sl_ctl_mute {
 	struct sl_ctl_hdr h;
 	uint32_t ep_id;
-	uint8_t kind;  /* enum sl_media_kind */
-	uint8_t muted; /* 0 or 1 */
+	uint8_t kind;   /* enum sl_media_kind */
+	uint8_t muted;  /* 0 or 1 */
 	uint8_t pad[2]; /* zero */
 };
 
@@ -189,10 +189,10 @@ enum sl_pkt_kind {
 struct sl_ctl_pkt {
 	struct sl_ctl_hdr h;
 	struct sl_ctl_addr addr;
-	uint8_t kind; /* enum sl_pkt_kind; zero on PKT_DOWN */
-	uint8_t pad;  /* zero */
+	uint8_t kind;      /* enum sl_pkt_kind; zero on PKT_DOWN */
+	uint8_t pad;       /* zero */
 	uint16_t data_len; /* 1 .. SL_CTL_MAX_PKT */
-	uint32_t pad2;	   /* zero */
+	uint32_t pad2;     /* zero */
 	uint8_t data[SL_CTL_MAX_PKT];
 };
 /* Messages of this type are header + fixed part + data_len bytes. */
@@ -201,7 +201,7 @@ struct sl_ctl_pkt {
 /* SL_CTL_REPLY */
 struct sl_ctl_reply {
 	struct sl_ctl_hdr h; /* seq = the request's */
-	int32_t status;	     /* 0 or -errno */
+	int32_t status;      /* 0 or -errno */
 	uint16_t req_type;   /* the request's type, or 0 if unreadable */
 	uint16_t pad;
 };
@@ -221,8 +221,9 @@ struct sl_ctl_info {
 };
 
 enum sl_event_type {
-	SL_EV_AUDIO_LEVEL = 1, /* value = loudest level in the interval, 0..127 dBov (0 loudest), count = voiced packets */
-	SL_EV_TIMEOUT = 2,     /* no valid media from ep_id for the configured time */
+	SL_EV_AUDIO_LEVEL =
+		1, /* value = loudest level in the interval, 0..127 dBov (0 loudest), count = voiced packets */
+	SL_EV_TIMEOUT = 2,      /* no valid media from ep_id for the configured time */
 	SL_EV_KEYFRAME_REQ = 3, /* a subscriber asked for a keyframe of ep_id's src ssrc (value) */
 };
 
@@ -230,7 +231,7 @@ enum sl_event_type {
 struct sl_ctl_event {
 	struct sl_ctl_hdr h;
 	uint32_t ep_id;
-	uint16_t type;	 /* enum sl_event_type */
+	uint16_t type; /* enum sl_event_type */
 	uint16_t pad;
 	uint32_t value;
 	uint32_t count;
@@ -240,57 +241,57 @@ struct sl_ctl_event {
  * Dataplane counters, summed over workers. Drops carry their reason in the
  * name. The order is part of the protocol: append only.
  */
-#define SL_COUNTERS(X)                                                         \
-	X(rx_packets)                                                          \
-	X(rx_bytes)                                                            \
-	X(tx_packets)                                                          \
-	X(tx_bytes)                                                            \
-	X(arp_replies)                                                         \
-	X(ndp_replies)                                                         \
-	X(icmp_echo_replies)                                                   \
-	X(stun_up)                                                             \
-	X(dtls_up)                                                             \
-	X(unknown_up)                                                          \
-	X(pkt_down)                                                            \
-	X(rtp_in)                                                              \
-	X(rtcp_in)                                                             \
-	X(rtp_out)                                                             \
-	X(rtcp_out)                                                            \
-	X(nack_retransmits)                                                    \
-	X(pli_forwarded)                                                       \
-	X(handoff)                                                             \
-	X(drop_runt)                                                           \
-	X(drop_l2)                                                             \
-	X(drop_l3)                                                             \
-	X(drop_l4)                                                             \
-	X(drop_checksum)                                                       \
-	X(drop_not_for_us)                                                     \
-	X(drop_bad_port)                                                       \
-	X(drop_demux)                                                          \
-	X(drop_oversize)                                                       \
-	X(drop_unknown_source)                                                 \
-	X(drop_rtp_malformed)                                                  \
-	X(drop_rtcp_malformed)                                                 \
-	X(drop_auth)                                                           \
-	X(drop_replay)                                                         \
-	X(drop_srtp_other)                                                     \
-	X(drop_no_route)                                                       \
-	X(drop_muted)                                                          \
-	X(drop_ssrc_limit)                                                     \
-	X(drop_pli_ratelimit)                                                  \
-	X(drop_nack_miss)                                                      \
-	X(drop_no_mbuf)                                                        \
-	X(drop_tx_full)                                                        \
-	X(drop_up_full)                                                        \
-	X(drop_handoff_full)                                                   \
-	X(drop_protect)                                                        \
+#define SL_COUNTERS(X)         \
+	X(rx_packets)          \
+	X(rx_bytes)            \
+	X(tx_packets)          \
+	X(tx_bytes)            \
+	X(arp_replies)         \
+	X(ndp_replies)         \
+	X(icmp_echo_replies)   \
+	X(stun_up)             \
+	X(dtls_up)             \
+	X(unknown_up)          \
+	X(pkt_down)            \
+	X(rtp_in)              \
+	X(rtcp_in)             \
+	X(rtp_out)             \
+	X(rtcp_out)            \
+	X(nack_retransmits)    \
+	X(pli_forwarded)       \
+	X(handoff)             \
+	X(drop_runt)           \
+	X(drop_l2)             \
+	X(drop_l3)             \
+	X(drop_l4)             \
+	X(drop_checksum)       \
+	X(drop_not_for_us)     \
+	X(drop_bad_port)       \
+	X(drop_demux)          \
+	X(drop_oversize)       \
+	X(drop_unknown_source) \
+	X(drop_rtp_malformed)  \
+	X(drop_rtcp_malformed) \
+	X(drop_auth)           \
+	X(drop_replay)         \
+	X(drop_srtp_other)     \
+	X(drop_no_route)       \
+	X(drop_muted)          \
+	X(drop_ssrc_limit)     \
+	X(drop_pli_ratelimit)  \
+	X(drop_nack_miss)      \
+	X(drop_no_mbuf)        \
+	X(drop_tx_full)        \
+	X(drop_up_full)        \
+	X(drop_handoff_full)   \
+	X(drop_protect)        \
 	X(drop_fanout_limit)
 
 enum sl_counter {
 #define SL_COUNTER_ENUM(name) SL_CNT_##name,
 	SL_COUNTERS(SL_COUNTER_ENUM)
 #undef SL_COUNTER_ENUM
-	SL_CNT_MAX
+		SL_CNT_MAX
 };
 
 /* SL_CTL_COUNTERS: n values, indexed by enum sl_counter. */

@@ -15,38 +15,38 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SL_ETH_HLEN 14
-#define SL_VLAN_HLEN 4
-#define SL_IP4_HLEN 20
-#define SL_IP6_HLEN 40
-#define SL_UDP_HLEN 8
+#define SL_ETH_HLEN       14
+#define SL_VLAN_HLEN      4
+#define SL_IP4_HLEN       20
+#define SL_IP6_HLEN       40
+#define SL_UDP_HLEN       8
 #define SL_ETHERTYPE_IPV4 0x0800
-#define SL_ETHERTYPE_ARP 0x0806
+#define SL_ETHERTYPE_ARP  0x0806
 #define SL_ETHERTYPE_VLAN 0x8100
 #define SL_ETHERTYPE_IPV6 0x86dd
-#define SL_IPPROTO_ICMP 1
-#define SL_IPPROTO_UDP 17
+#define SL_IPPROTO_ICMP   1
+#define SL_IPPROTO_UDP    17
 #define SL_IPPROTO_ICMPV6 58
 
 /* What a frame is, once parsed. */
 enum sl_net_kind {
-	SL_NET_UDP = 1,	   /* IPv4/IPv6 UDP to one of our addresses */
-	SL_NET_ARP,	   /* ARP request for one of our IPv4 addresses */
+	SL_NET_UDP = 1,    /* IPv4/IPv6 UDP to one of our addresses */
+	SL_NET_ARP,        /* ARP request for one of our IPv4 addresses */
 	SL_NET_ARP_REPLY,  /* ARP reply to us (neighbour information) */
 	SL_NET_ICMP4_ECHO, /* echo request to our IPv4 address */
 	SL_NET_ICMP6_ECHO, /* echo request to our IPv6 address */
-	SL_NET_NDP_NS,	   /* neighbour solicitation for our IPv6 address */
+	SL_NET_NDP_NS,     /* neighbour solicitation for our IPv6 address */
 };
 
 /* Why a frame was dropped (maps onto the SL_CNT_drop_* counters). */
 enum sl_net_verdict {
 	SL_NET_OK = 0,
-	SL_NET_DROP_RUNT,	 /* shorter than the headers it claims */
-	SL_NET_DROP_L2,		 /* ethertype we do not speak, bad VLAN nesting */
-	SL_NET_DROP_L3,		 /* bad IP version/IHL/length, fragment, options we refuse */
-	SL_NET_DROP_L4,		 /* bad UDP length, protocol we do not serve, bad ICMP */
-	SL_NET_DROP_CHECKSUM,	 /* IPv4 header, UDP or ICMP checksum wrong */
-	SL_NET_DROP_NOT_FOR_US,	 /* destination is not one of our addresses */
+	SL_NET_DROP_RUNT,       /* shorter than the headers it claims */
+	SL_NET_DROP_L2,         /* ethertype we do not speak, bad VLAN nesting */
+	SL_NET_DROP_L3,         /* bad IP version/IHL/length, fragment, options we refuse */
+	SL_NET_DROP_L4,         /* bad UDP length, protocol we do not serve, bad ICMP */
+	SL_NET_DROP_CHECKSUM,   /* IPv4 header, UDP or ICMP checksum wrong */
+	SL_NET_DROP_NOT_FOR_US, /* destination is not one of our addresses */
 };
 
 /* Our addresses, as configured. */
@@ -61,10 +61,10 @@ struct sl_net_local {
 
 /* Result of sl_net_parse; offsets are from the start of the frame. */
 struct sl_net_info {
-	uint8_t kind; /* enum sl_net_kind */
+	uint8_t kind;       /* enum sl_net_kind */
 	uint8_t ip_version; /* 4 or 6, 0 for ARP */
 	uint8_t has_vlan;
-	uint8_t ttl;	     /* IPv4 TTL / IPv6 hop limit */
+	uint8_t ttl; /* IPv4 TTL / IPv6 hop limit */
 	uint16_t vlan_tci;
 	uint16_t l3_off;
 	uint16_t l4_off;
@@ -78,8 +78,8 @@ struct sl_net_info {
 };
 
 /* Flags for sl_net_parse. */
-#define SL_NET_CSUM_IP_OK 1u  /* the NIC verified the IPv4 header checksum */
-#define SL_NET_CSUM_L4_OK 2u  /* the NIC verified the UDP/ICMP checksum */
+#define SL_NET_CSUM_IP_OK 1u /* the NIC verified the IPv4 header checksum */
+#define SL_NET_CSUM_L4_OK 2u /* the NIC verified the UDP/ICMP checksum */
 
 /*
  * Parse one Ethernet frame (at most one VLAN tag). Accepts only what is for
@@ -88,8 +88,7 @@ struct sl_net_info {
  * requests. IP fragments and IPv4 options are refused. UDP with checksum 0
  * over IPv4 is accepted; over IPv6 it is refused. Fills *out on SL_NET_OK.
  */
-enum sl_net_verdict sl_net_parse(const uint8_t *frame, size_t len,
-				 const struct sl_net_local *local,
+enum sl_net_verdict sl_net_parse(const uint8_t *frame, size_t len, const struct sl_net_local *local,
 				 unsigned flags, struct sl_net_info *out);
 
 /*
@@ -97,29 +96,25 @@ enum sl_net_verdict sl_net_parse(const uint8_t *frame, size_t len,
  * where it came from. Each returns the new frame length (never more than
  * cap, never more than the request), or 0 if the frame does not qualify.
  */
-size_t sl_net_arp_reply(uint8_t *frame, size_t len, size_t cap,
-			const struct sl_net_info *in,
+size_t sl_net_arp_reply(uint8_t *frame, size_t len, size_t cap, const struct sl_net_info *in,
 			const struct sl_net_local *local);
-size_t sl_net_icmp4_echo_reply(uint8_t *frame, size_t len, size_t cap,
-			       const struct sl_net_info *in,
+size_t sl_net_icmp4_echo_reply(uint8_t *frame, size_t len, size_t cap, const struct sl_net_info *in,
 			       const struct sl_net_local *local);
-size_t sl_net_icmp6_echo_reply(uint8_t *frame, size_t len, size_t cap,
-			       const struct sl_net_info *in,
+size_t sl_net_icmp6_echo_reply(uint8_t *frame, size_t len, size_t cap, const struct sl_net_info *in,
 			       const struct sl_net_local *local);
 /* Neighbour advertisement (solicited, override, target link-layer option). */
-size_t sl_net_ndp_na(uint8_t *frame, size_t len, size_t cap,
-		     const struct sl_net_info *in,
+size_t sl_net_ndp_na(uint8_t *frame, size_t len, size_t cap, const struct sl_net_info *in,
 		     const struct sl_net_local *local);
 
 /* RFC 7983 first-byte classes. */
 enum sl_demux_class {
 	SL_DEMUX_DROP = 0,
-	SL_DEMUX_STUN,	/* 0-3 */
-	SL_DEMUX_ZRTP,	/* 16-19: dropped by us, named for the counters */
-	SL_DEMUX_DTLS,	/* 20-63 */
-	SL_DEMUX_TURN,	/* 64-79: dropped */
-	SL_DEMUX_RTP,	/* 128-191 with an RTP payload type */
-	SL_DEMUX_RTCP,	/* 128-191 with payload type 192-223 (RFC 5761) */
+	SL_DEMUX_STUN, /* 0-3 */
+	SL_DEMUX_ZRTP, /* 16-19: dropped by us, named for the counters */
+	SL_DEMUX_DTLS, /* 20-63 */
+	SL_DEMUX_TURN, /* 64-79: dropped */
+	SL_DEMUX_RTP,  /* 128-191 with an RTP payload type */
+	SL_DEMUX_RTCP, /* 128-191 with payload type 192-223 (RFC 5761) */
 };
 
 /* Classify a UDP payload; len 0 -> SL_DEMUX_DROP. */
@@ -150,8 +145,8 @@ size_t sl_net_hdr_len(const struct sl_net_flow *f);
  * offload to finish). IPv4 TTL/IPv6 hop limit 64, DF set, id 0.
  * Returns the header length.
  */
-size_t sl_net_write_udp(uint8_t *hdr, const struct sl_net_flow *f,
-			size_t payload_len, bool udp_csum);
+size_t sl_net_write_udp(uint8_t *hdr, const struct sl_net_flow *f, size_t payload_len,
+			bool udp_csum);
 
 /* The EUI-64 link-local address (fe80::/64) derived from a MAC. */
 void sl_net_ip6_link_local(const uint8_t mac[6], uint8_t out[16]);

@@ -14,7 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SL_RTP_HLEN 12
+#define SL_RTP_HLEN  12
 #define SL_RTCP_HLEN 4
 
 /* A parsed RTP header. Offsets are from the start of the RTP packet. */
@@ -47,15 +47,15 @@ bool sl_rtp_padding_ok(const uint8_t *p, size_t len, const struct sl_rtp_info *r
  * On success sets *val and *vlen and returns 0; -ENOENT if absent; -EINVAL
  * if the extension block is malformed.
  */
-int sl_rtp_find_ext(const uint8_t *p, const struct sl_rtp_info *ri, uint8_t id,
-		    const uint8_t **val, uint8_t *vlen);
+int sl_rtp_find_ext(const uint8_t *p, const struct sl_rtp_info *ri, uint8_t id, const uint8_t **val,
+		    uint8_t *vlen);
 
 /*
  * RFC 6464 client-to-mixer audio level from extension id. Returns 0 and
  * sets *voice (V bit) and *level (0-127, -dBov); -ENOENT or -EINVAL.
  */
-int sl_rtp_audio_level(const uint8_t *p, const struct sl_rtp_info *ri, uint8_t id,
-		       bool *voice, uint8_t *level);
+int sl_rtp_audio_level(const uint8_t *p, const struct sl_rtp_info *ri, uint8_t id, bool *voice,
+		       uint8_t *level);
 
 /* Overwrite SSRC, sequence number and timestamp (len >= 12 checked by caller). */
 void sl_rtp_rewrite(uint8_t *p, uint32_t ssrc, uint16_t seq, uint32_t ts);
@@ -74,10 +74,10 @@ enum sl_rtcp_type {
 
 /* One packet inside a compound RTCP packet. */
 struct sl_rtcp_pkt {
-	uint8_t type;  /* enum sl_rtcp_type or other */
-	uint8_t fmt;   /* the 5-bit count / format field */
-	uint16_t off;  /* offset of this packet in the compound */
-	uint16_t len;  /* bytes of this packet, header included */
+	uint8_t type;         /* enum sl_rtcp_type or other */
+	uint8_t fmt;          /* the 5-bit count / format field */
+	uint16_t off;         /* offset of this packet in the compound */
+	uint16_t len;         /* bytes of this packet, header included */
 	uint32_t sender_ssrc; /* 0 when the packet is too short to carry one */
 	uint32_t media_ssrc;  /* feedback (205/206) only, else 0 */
 };
@@ -117,15 +117,14 @@ struct sl_rtcp_sr {
 	uint32_t octets;
 };
 /* Read the sender info of an SR packet found by the iterator: 0 or -EINVAL. */
-int sl_rtcp_sr_read(const uint8_t *compound, const struct sl_rtcp_pkt *pk,
-		    struct sl_rtcp_sr *sr);
+int sl_rtcp_sr_read(const uint8_t *compound, const struct sl_rtcp_pkt *pk, struct sl_rtcp_sr *sr);
 
 /*
  * Expand the generic NACK (RTPFB fmt 1) found by the iterator into sequence
  * numbers: each FCI is (PID, BLP). Writes at most max, returns how many.
  */
-unsigned sl_rtcp_nack_seqs(const uint8_t *compound, const struct sl_rtcp_pkt *pk,
-			   uint16_t *seqs, unsigned max);
+unsigned sl_rtcp_nack_seqs(const uint8_t *compound, const struct sl_rtcp_pkt *pk, uint16_t *seqs,
+			   unsigned max);
 
 /*
  * Builders: write one RTCP packet into buf (at most cap bytes) and return
@@ -133,12 +132,11 @@ unsigned sl_rtcp_nack_seqs(const uint8_t *compound, const struct sl_rtcp_pkt *pk
  * the reduced-size form (RFC 5506); SRTCP protection is the caller's.
  */
 size_t sl_rtcp_build_sr(uint8_t *buf, size_t cap, const struct sl_rtcp_sr *sr);
-size_t sl_rtcp_build_pli(uint8_t *buf, size_t cap, uint32_t sender_ssrc,
-			 uint32_t media_ssrc);
-size_t sl_rtcp_build_fir(uint8_t *buf, size_t cap, uint32_t sender_ssrc,
-			 uint32_t media_ssrc, uint8_t seq_nr);
+size_t sl_rtcp_build_pli(uint8_t *buf, size_t cap, uint32_t sender_ssrc, uint32_t media_ssrc);
+size_t sl_rtcp_build_fir(uint8_t *buf, size_t cap, uint32_t sender_ssrc, uint32_t media_ssrc,
+			 uint8_t seq_nr);
 /* Generic NACK for up to n sequence numbers (packed into PID/BLP pairs). */
-size_t sl_rtcp_build_nack(uint8_t *buf, size_t cap, uint32_t sender_ssrc,
-			  uint32_t media_ssrc, const uint16_t *seqs, unsigned n);
+size_t sl_rtcp_build_nack(uint8_t *buf, size_t cap, uint32_t sender_ssrc, uint32_t media_ssrc,
+			  const uint16_t *seqs, unsigned n);
 
 #endif

@@ -25,7 +25,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SL_SRTP_MAX_TRAILER 16 /* auth tag (10 or 16) + SRTCP index (4), rounded */
+#define SL_SRTP_MAX_TRAILER  16 /* auth tag (10 or 16) + SRTCP index (4), rounded */
 #define SL_SRTCP_MAX_TRAILER 20
 
 struct sl_srtp; /* opaque; one direction of one endpoint */
@@ -54,9 +54,8 @@ void sl_srtp_shutdown(void);
  * SL_SRTP_ERR_OTHER before any crypto). The caller wipes key and salt after
  * the call. Returns NULL on bad arguments or failure.
  */
-struct sl_srtp *sl_srtp_create(uint16_t profile, const uint8_t *key,
-			       const uint8_t *salt, bool inbound,
-			       unsigned max_ssrcs);
+struct sl_srtp *sl_srtp_create(uint16_t profile, const uint8_t *key, const uint8_t *salt,
+			       bool inbound, unsigned max_ssrcs);
 /* Wipes and frees; NULL is fine. */
 void sl_srtp_destroy(struct sl_srtp *s);
 

@@ -81,7 +81,8 @@ static void read_pkt(const uint8_t *p, size_t size, uint16_t type)
 	memcpy(&m, p, SL_CTL_PKT_FIXED);
 	need(m.data_len >= 1 && m.data_len <= SL_CTL_MAX_PKT);
 	need(size == SL_CTL_PKT_FIXED + m.data_len);
-	need(type == SL_CTL_PKT_DOWN ? m.kind == 0 : m.kind >= SL_PKT_STUN && m.kind <= SL_PKT_UNKNOWN);
+	need(type == SL_CTL_PKT_DOWN ? m.kind == 0
+				     : m.kind >= SL_PKT_STUN && m.kind <= SL_PKT_UNKNOWN);
 	read_addr(&m.addr);
 	/* The payload is read where it lies: exactly data_len bytes. */
 	touch(p + SL_CTL_PKT_FIXED, m.data_len);
@@ -127,7 +128,8 @@ static void read_small(const uint8_t *p, size_t size, uint16_t type)
 	else if (type == SL_CTL_INFO)
 		need(u.info.n_workers && u.info.has_ipv4 <= 1 && u.info.has_ipv6 <= 1);
 	else if (type == SL_CTL_EVENT)
-		need(u.ev.ep_id && u.ev.type >= SL_EV_AUDIO_LEVEL && u.ev.type <= SL_EV_KEYFRAME_REQ);
+		need(u.ev.ep_id && u.ev.type >= SL_EV_AUDIO_LEVEL &&
+		     u.ev.type <= SL_EV_KEYFRAME_REQ);
 }
 
 static void read_as_receiver(const uint8_t *p, size_t size, bool down)

@@ -14,8 +14,11 @@
 #include <sluice/net.h>
 
 static const struct sl_net_local local = {
-	.mac = { 0x02, 0, 0, 0, 0, 0x01 }, .has_ip4 = true, .has_ip6 = true,
-	.ip4 = { 10, 0, 0, 1 }, .ip6 = { 0xfd, [15] = 1 },
+	.mac = { 0x02, 0, 0, 0, 0, 0x01 },
+	.has_ip4 = true,
+	.has_ip6 = true,
+	.ip4 = { 10, 0, 0, 1 },
+	.ip6 = { 0xfd, [15] = 1 },
 	.ip6_ll = { 0xfe, 0x80, [11] = 0xff, [12] = 0xfe, [15] = 1 },
 };
 

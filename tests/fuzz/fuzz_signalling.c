@@ -13,7 +13,7 @@
 #include "sdp.h"
 #include "signalling.h"
 
-static const char *const codes[] = {"bad_json", "too_large", "unknown_type", "bad_field"};
+static const char *const codes[] = { "bad_json", "too_large", "unknown_type", "bad_field" };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -22,7 +22,7 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define UFRAG "evtj"
-#define PWD "VOkJxbRl1RmTxUk/WvJxBt"
+#define PWD   "VOkJxbRl1RmTxUk/WvJxBt"
 
 static void check(bool ok)
 {
@@ -62,9 +62,11 @@ static void answer(const uint8_t *data, size_t size, const struct sockaddr *from
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct sockaddr_in v4 = { .sin_family = AF_INET, .sin_port = htons(32853),
+	struct sockaddr_in v4 = { .sin_family = AF_INET,
+				  .sin_port = htons(32853),
 				  .sin_addr.s_addr = htonl(0xc0000201) };
-	struct sockaddr_in6 v6 = { .sin6_family = AF_INET6, .sin6_port = htons(32853),
+	struct sockaddr_in6 v6 = { .sin6_family = AF_INET6,
+				   .sin6_port = htons(32853),
 				   .sin6_addr.s6_addr = { 0x20, 0x01, 0x0d, 0xb8, [15] = 1 } };
 
 	ufrag(data, size);

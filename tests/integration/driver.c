@@ -60,7 +60,8 @@ static int spawn(const char *dataplane, unsigned n_workers)
 	char vdev[160], sock[96], prefix[64], log[96];
 	const char *lcores = n_workers == 1 ? "0,1" : "0@0,1@1,2@1";
 
-	snprintf(vdev, sizeof(vdev), "net_memif0,role=server,socket=%s/memif.sock,mac=02:00:00:00:00:01", dir);
+	snprintf(vdev, sizeof(vdev),
+		 "net_memif0,role=server,socket=%s/memif.sock,mac=02:00:00:00:00:01", dir);
 	snprintf(sock, sizeof(sock), "%s/ctl.sock", dir);
 	snprintf(prefix, sizeof(prefix), "sl-it-dp-%d", getpid());
 	snprintf(log, sizeof(log), "%s/dataplane.log", dir);
@@ -73,10 +74,10 @@ static int spawn(const char *dataplane, unsigned n_workers)
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		if (!freopen(log, "w", stdout) || dup2(fileno(stdout), 2) < 0)
 			_exit(127);
-		execl(dataplane, dataplane, "--vdev", vdev, "--ipv4", "10.0.0.1", "--ipv6", "fd00::1",
-		      "--lcores", lcores, "--huge", "off", "--memory", "512", "--mbufs", "8191",
-		      "--history-mbufs", "2047", "--max-streams", "256", "--max-subs", "1024",
-		      "--max-endpoints", "64", "--history", "128", "--timeout", "2",
+		execl(dataplane, dataplane, "--vdev", vdev, "--ipv4", "10.0.0.1", "--ipv6",
+		      "fd00::1", "--lcores", lcores, "--huge", "off", "--memory", "512", "--mbufs",
+		      "8191", "--history-mbufs", "2047", "--max-streams", "256", "--max-subs",
+		      "1024", "--max-endpoints", "64", "--history", "128", "--timeout", "2",
 		      "--pli-interval", "500", "--level-interval", "100", "--file-prefix", prefix,
 		      "--ctl-socket", sock, "--log-level", "warning", (char *)NULL);
 		_exit(127);
@@ -112,12 +113,25 @@ static int wait_ready(void)
 static int eal_attach(const char *prog, unsigned n_workers)
 {
 	char vdev[160], prefix[64];
-	char *argv[] = { (char *)prog, "-l", "0", "--no-huge", "-m", "256", "--no-pci", "--no-shconf",
-			 "--log-level=3", "--file-prefix", prefix, "--vdev", vdev, NULL };
+	char *argv[] = { (char *)prog,
+			 "-l",
+			 "0",
+			 "--no-huge",
+			 "-m",
+			 "256",
+			 "--no-pci",
+			 "--no-shconf",
+			 "--log-level=3",
+			 "--file-prefix",
+			 prefix,
+			 "--vdev",
+			 vdev,
+			 NULL };
 	struct rte_eth_conf conf = { 0 };
 	struct rte_eth_link link = { 0 };
 
-	snprintf(vdev, sizeof(vdev), "net_memif0,role=client,socket=%s/memif.sock,mac=02:00:00:00:00:02", dir);
+	snprintf(vdev, sizeof(vdev),
+		 "net_memif0,role=client,socket=%s/memif.sock,mac=02:00:00:00:00:02", dir);
 	snprintf(prefix, sizeof(prefix), "sl-it-drv-%d", getpid());
 	if (rte_eal_init((int)(sizeof(argv) / sizeof(argv[0])) - 1, argv) < 0)
 		return -EIO;
@@ -206,7 +220,8 @@ int drv_start(const char *dataplane, unsigned n_workers, const char *prog)
 	if (rc == 0)
 		rc = probe_paths(n_workers);
 	if (rc != 0) {
-		fprintf(stderr, "driver: start failed (%s); dataplane log in %s\n", strerror(-rc), dir);
+		fprintf(stderr, "driver: start failed (%s); dataplane log in %s\n", strerror(-rc),
+			dir);
 		drv_stop();
 	}
 	return rc;
@@ -285,10 +300,11 @@ static int send_udp(uint8_t family, const uint8_t *src_ip, uint16_t port, unsign
 	return drv_send_raw(frame, h + len);
 }
 
-int drv_send_udp(uint8_t family, uint16_t client_port, unsigned worker,
-		 const uint8_t *payload, size_t len)
+int drv_send_udp(uint8_t family, uint16_t client_port, unsigned worker, const uint8_t *payload,
+		 size_t len)
 {
-	return send_udp(family, family == 4 ? drv_my_ip4 : drv_my_ip6, client_port, worker, payload, len);
+	return send_udp(family, family == 4 ? drv_my_ip4 : drv_my_ip6, client_port, worker, payload,
+			len);
 }
 
 int drv_send_udp_from(const uint8_t *src_ip4, uint16_t client_port, unsigned worker,

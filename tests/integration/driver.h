@@ -36,8 +36,8 @@ struct drv_frame {
 };
 
 /* Send one UDP datagram from a client (family 4/6, client port) to worker w. */
-int drv_send_udp(uint8_t family, uint16_t client_port, unsigned worker,
-		 const uint8_t *payload, size_t len);
+int drv_send_udp(uint8_t family, uint16_t client_port, unsigned worker, const uint8_t *payload,
+		 size_t len);
 /* Same, from an arbitrary source (spoofing tests). */
 int drv_send_udp_from(const uint8_t *src_ip4, uint16_t client_port, unsigned worker,
 		      const uint8_t *payload, size_t len);
@@ -71,8 +71,8 @@ struct drv_ep {
 int drv_ep_add(struct drv_ep *e);
 int drv_ep_remove(struct drv_ep *e);
 void drv_ep_free(struct drv_ep *e);
-int drv_subscribe(const struct drv_ep *sub, struct drv_ep *pub, uint32_t src,
-		  uint32_t dst, uint8_t kind, bool unsubscribe);
+int drv_subscribe(const struct drv_ep *sub, struct drv_ep *pub, uint32_t src, uint32_t dst,
+		  uint8_t kind, bool unsubscribe);
 int drv_mute(const struct drv_ep *e, uint8_t kind, bool muted);
 
 /* Build an RTP packet: 12-byte header, optional audio-level extension, payload pattern. */

@@ -65,11 +65,14 @@ void drv_ep_free(struct drv_ep *e)
 	e->send = e->recv = NULL;
 }
 
-int drv_subscribe(const struct drv_ep *sub, struct drv_ep *pub, uint32_t src,
-		  uint32_t dst, uint8_t kind, bool unsubscribe)
+int drv_subscribe(const struct drv_ep *sub, struct drv_ep *pub, uint32_t src, uint32_t dst,
+		  uint8_t kind, bool unsubscribe)
 {
-	struct sl_ctl_sub m = { .subscriber = sub->id, .publisher = pub->id, .src_ssrc = src,
-				.dst_ssrc = dst, .kind = kind };
+	struct sl_ctl_sub m = { .subscriber = sub->id,
+				.publisher = pub->id,
+				.src_ssrc = src,
+				.dst_ssrc = dst,
+				.kind = kind };
 	uint8_t got[2048];
 	bool rtcp = false;
 	int r = drv_call(&m, unsubscribe ? SL_CTL_UNSUBSCRIBE : SL_CTL_SUBSCRIBE, sizeof(m));
@@ -80,7 +83,8 @@ int drv_subscribe(const struct drv_ep *sub, struct drv_ep *pub, uint32_t src,
 	 * for src at once. */
 	r = drv_ep_recv(pub, got, 1000, &rtcp);
 	if (r < 12 || !rtcp || got[1] != 206 || (got[0] & 0x1f) != 1 ||
-	    ((uint32_t)got[8] << 24 | (uint32_t)got[9] << 16 | (uint32_t)got[10] << 8 | got[11]) != src)
+	    ((uint32_t)got[8] << 24 | (uint32_t)got[9] << 16 | (uint32_t)got[10] << 8 | got[11]) !=
+		    src)
 		return -EPROTO;
 	return 0;
 }
@@ -112,8 +116,10 @@ size_t drv_rtp(uint8_t *buf, uint32_t ssrc, uint16_t seq, uint32_t ts, size_t pa
 	buf[11] = (uint8_t)ssrc;
 	if (level_ext) { /* RFC 8285 one-byte form, RFC 6464 voice + level */
 		buf[0] |= 0x10;
-		memcpy(buf + 12, (uint8_t[]){ 0xbe, 0xde, 0x00, 0x01, (uint8_t)(level_ext << 4),
-					      (uint8_t)(0x80 | level), 0, 0 }, 8);
+		memcpy(buf + 12,
+		       (uint8_t[]){ 0xbe, 0xde, 0x00, 0x01, (uint8_t)(level_ext << 4),
+				    (uint8_t)(0x80 | level), 0, 0 },
+		       8);
 		off = 20;
 	}
 	for (size_t i = 0; i < payload_len; i++)
@@ -123,7 +129,9 @@ size_t drv_rtp(uint8_t *buf, uint32_t ssrc, uint16_t seq, uint32_t ts, size_t pa
 
 size_t drv_protect(struct drv_ep *e, uint8_t *buf, size_t len, bool rtcp)
 {
-	struct sl_srtp_op op = { .ctx = e->send, .buf = buf, .len = (uint16_t)len,
+	struct sl_srtp_op op = { .ctx = e->send,
+				 .buf = buf,
+				 .len = (uint16_t)len,
 				 .cap = (uint16_t)(len + SL_SRTCP_MAX_TRAILER) };
 
 	if ((rtcp ? sl_srtcp_protect_burst(&op, 1) : sl_srtp_protect_burst(&op, 1)) != 1)
@@ -170,7 +178,8 @@ static int take(struct drv_ep *e, struct drv_frame *out, int timeout_ms)
 	for (unsigned i = 0; i < kept_n; i++) {
 		if (for_ep(&kept_frames[i], e)) {
 			*out = kept_frames[i];
-			memmove(&kept_frames[i], &kept_frames[i + 1], (kept_n - i - 1) * sizeof(*out));
+			memmove(&kept_frames[i], &kept_frames[i + 1],
+				(kept_n - i - 1) * sizeof(*out));
 			kept_n--;
 			out->payload = out->data + out->ni.payload_off;
 			return 0;
@@ -197,8 +206,9 @@ int drv_ep_recv(struct drv_ep *e, uint8_t *out, int timeout_ms, bool *rtcp)
 		return 0;
 	memcpy(out, f.payload, f.ni.payload_len);
 	is_rtcp = sl_demux(out, f.ni.payload_len) == SL_DEMUX_RTCP;
-	op = (struct sl_srtp_op){ .ctx = e->recv, .buf = out, .len = f.ni.payload_len,
-				  .cap = f.ni.payload_len };
+	op = (struct sl_srtp_op){
+		.ctx = e->recv, .buf = out, .len = f.ni.payload_len, .cap = f.ni.payload_len
+	};
 	if ((is_rtcp ? sl_srtcp_unprotect_burst(&op, 1) : sl_srtp_unprotect_burst(&op, 1)) != 1)
 		return -EBADMSG;
 	if (rtcp)

@@ -28,8 +28,8 @@
 
 #include "driver.h"
 
-#define WAIT 1000 /* ms to wait for something that must come */
-#define QUIET 300 /* ms to wait for something that must not */
+#define WAIT  1000 /* ms to wait for something that must come */
+#define QUIET 300  /* ms to wait for something that must not */
 
 static const char *dp_path;
 static unsigned n_workers;
@@ -38,8 +38,12 @@ static uint16_t next_port = 30000;
 
 static struct drv_ep mk_ep(uint64_t room, uint8_t family, uint16_t profile, unsigned worker)
 {
-	struct drv_ep e = { .id = next_id++, .room = room, .family = family, .port = next_port++,
-			    .profile = profile, .worker = worker };
+	struct drv_ep e = { .id = next_id++,
+			    .room = room,
+			    .family = family,
+			    .port = next_port++,
+			    .profile = profile,
+			    .worker = worker };
 
 	assert_int_equal(drv_ep_add(&e), 0);
 	return e;
@@ -62,8 +66,8 @@ static uint32_t rd32(const uint8_t *p)
 }
 
 /* Expect one forwarded RTP packet: the given rewritten header, same payload. */
-static void expect_rtp(struct drv_ep *sub, const uint8_t *sent, size_t sent_len,
-		       uint32_t dst_ssrc, uint16_t seq, uint32_t ts)
+static void expect_rtp(struct drv_ep *sub, const uint8_t *sent, size_t sent_len, uint32_t dst_ssrc,
+		       uint16_t seq, uint32_t ts)
 {
 	uint8_t got[2048];
 	int n = drv_ep_recv(sub, got, WAIT, NULL);
@@ -74,7 +78,8 @@ static void expect_rtp(struct drv_ep *sub, const uint8_t *sent, size_t sent_len,
 	assert_int_equal(rd32(got + 8), dst_ssrc);
 	assert_int_equal(rd16(got + 2), seq);
 	assert_int_equal(rd32(got + 4), ts);
-	assert_memory_equal(got + 12, sent + 12, sent_len - 12); /* extensions + payload untouched */
+	assert_memory_equal(got + 12, sent + 12,
+			    sent_len - 12); /* extensions + payload untouched */
 }
 
 static void expect_nothing(struct drv_ep *e)
@@ -88,9 +93,10 @@ static void expect_nothing(struct drv_ep *e)
 
 static void arp_ndp_ping(void **state)
 {
-	uint8_t f[128] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02, 0, 0, 0, 0, 0x02, 0x08, 0x06,
-			   0, 1, 0x08, 0x00, 6, 4, 0, 1, 0x02, 0, 0, 0, 0, 0x02, 10, 0, 0, 2,
-			   0, 0, 0, 0, 0, 0, 10, 0, 0, 1 };
+	uint8_t f[128] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02, 0, 0, 0, 0,
+			   0x02, 0x08, 0x06, 0,    1,    0x08, 0x00, 6, 4, 0, 1,
+			   0x02, 0,    0,    0,    0,    0x02, 10,   0, 0, 2, 0,
+			   0,    0,    0,    0,    0,    10,   0,    0, 1 };
 	struct drv_frame r;
 
 	(void)state;
@@ -106,9 +112,10 @@ static void arp_ndp_ping(void **state)
 	/* ICMP echo v4 */
 	{
 		uint8_t ping[] = { 8, 0, 0, 0, 0x12, 0x34, 0, 1, 'p', 'i', 'n', 'g' };
-		uint8_t fr[128] = { 0x02, 0, 0, 0, 0, 0x01, 0x02, 0, 0, 0, 0, 0x02, 0x08, 0x00,
-				    0x45, 0, 0, 20 + sizeof(ping), 0, 0, 0x40, 0, 64, 1, 0, 0,
-				    10, 0, 0, 2, 10, 0, 0, 1 };
+		uint8_t fr[128] = { 0x02, 0, 0,    0,    0,    0x01, 0x02, 0, 0,
+				    0,    0, 0x02, 0x08, 0x00, 0x45, 0,    0, 20 + sizeof(ping),
+				    0,    0, 0x40, 0,    64,   1,    0,    0, 10,
+				    0,    0, 2,    10,   0,    0,    1 };
 		uint16_t c = sl_net_csum_fold(sl_net_csum_add(0, ping, sizeof(ping)));
 
 		ping[2] = (uint8_t)(c >> 8);
@@ -125,15 +132,16 @@ static void arp_ndp_ping(void **state)
 		assert_memory_equal(r.data + 30, drv_my_ip4, 4);
 		assert_memory_equal(r.data + 38, ping + 4, sizeof(ping) - 4);
 		assert_int_equal(sl_net_csum_fold(sl_net_csum_add(0, r.data + 14, 20)), 0);
-		assert_int_equal(sl_net_csum_fold(sl_net_csum_add(0, r.data + 34, sizeof(ping))), 0);
+		assert_int_equal(sl_net_csum_fold(sl_net_csum_add(0, r.data + 34, sizeof(ping))),
+				 0);
 	}
 	assert_true(drv_counter(SL_CNT_arp_replies) >= 1);
 	assert_true(drv_counter(SL_CNT_icmp_echo_replies) >= 1);
 }
 
 /* Neighbour solicitation and ICMPv6 echo. */
-static size_t icmp6_frame(uint8_t *fr, const uint8_t *dst_mac, const uint8_t *dst_ip,
-			  uint8_t hop, const uint8_t *icmp, size_t ilen)
+static size_t icmp6_frame(uint8_t *fr, const uint8_t *dst_mac, const uint8_t *dst_ip, uint8_t hop,
+			  const uint8_t *icmp, size_t ilen)
 {
 	uint32_t s;
 	uint16_t c;
@@ -164,7 +172,9 @@ static void ndp_ping6(void **state)
 	static const uint8_t sn_mac[6] = { 0x33, 0x33, 0xff, 0, 0, 0x01 };
 	static const uint8_t sn_ip[16] = { 0xff, 0x02, [11] = 1, [12] = 0xff, [15] = 1 };
 	uint8_t ns[32] = { 135, 0, 0, 0, 0, 0, 0, 0 }, fr[256];
-	uint8_t echo[16] = { 128, 0, 0, 0, 0xab, 0xcd, 0, 7, 'h', 'e', 'l', 'l', 'o', '6', '!', '!' };
+	uint8_t echo[16] = {
+		128, 0, 0, 0, 0xab, 0xcd, 0, 7, 'h', 'e', 'l', 'l', 'o', '6', '!', '!'
+	};
 	struct drv_frame r;
 
 	(void)state;
@@ -175,7 +185,7 @@ static void ndp_ping6(void **state)
 	assert_int_equal(drv_send_raw(fr, icmp6_frame(fr, sn_mac, sn_ip, 255, ns, sizeof(ns))), 0);
 	assert_int_equal(drv_recv(&r, WAIT), 0);
 	assert_memory_equal(r.data, drv_my_mac, 6);
-	assert_int_equal(r.data[54], 136);	   /* neighbour advertisement */
+	assert_int_equal(r.data[54], 136);         /* neighbour advertisement */
 	assert_int_equal(r.data[58] & 0x60, 0x60); /* solicited, override */
 	assert_memory_equal(r.data + 62, drv_dp_ip6, 16);
 	assert_int_equal(r.data[78], 2); /* target link-layer address */
@@ -185,7 +195,9 @@ static void ndp_ping6(void **state)
 	assert_int_equal(drv_send_raw(fr, icmp6_frame(fr, sn_mac, sn_ip, 64, ns, sizeof(ns))), 0);
 	assert_int_equal(drv_recv(&r, QUIET), -ETIMEDOUT);
 
-	assert_int_equal(drv_send_raw(fr, icmp6_frame(fr, drv_dp_mac, drv_dp_ip6, 64, echo, sizeof(echo))), 0);
+	assert_int_equal(
+		drv_send_raw(fr, icmp6_frame(fr, drv_dp_mac, drv_dp_ip6, 64, echo, sizeof(echo))),
+		0);
 	assert_int_equal(drv_recv(&r, WAIT), 0);
 	assert_int_equal(r.data[54], 129);
 	assert_memory_equal(r.data + 58, echo + 4, sizeof(echo) - 4);
@@ -198,7 +210,8 @@ static void ndp_ping6(void **state)
 static void stun_dtls_up_pkt_down(void **state)
 {
 	static struct sl_ctl_pkt up, down;
-	uint8_t stun[20] = { 0x00, 0x01, 0x00, 0x00, 0x21, 0x12, 0xa4, 0x42, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12 };
+	uint8_t stun[20] = { 0x00, 0x01, 0x00, 0x00, 0x21, 0x12, 0xa4, 0x42, 1,  2,
+			     3,    4,    5,    6,    7,    8,    9,    10,   11, 12 };
 	uint8_t dtls[13] = { 22, 0xfe, 0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 };
 	uint16_t port = next_port++;
 	struct drv_frame r;
@@ -256,17 +269,24 @@ static void room_fanout_profile(uint16_t profile, uint64_t room)
 	size_t len[2];
 
 	for (int i = 0; i < 3; i++) {
-		assert_int_equal(drv_subscribe(&sub[i], &pub, a, 0x100 + (uint32_t)i, SL_MEDIA_AUDIO, false), 0);
-		assert_int_equal(drv_subscribe(&sub[i], &pub, v, 0x200 + (uint32_t)i, SL_MEDIA_VIDEO, false), 0);
+		assert_int_equal(
+			drv_subscribe(&sub[i], &pub, a, 0x100 + (uint32_t)i, SL_MEDIA_AUDIO, false),
+			0);
+		assert_int_equal(
+			drv_subscribe(&sub[i], &pub, v, 0x200 + (uint32_t)i, SL_MEDIA_VIDEO, false),
+			0);
 	}
 	for (uint16_t k = 0; k < 20; k++) {
-		len[0] = drv_rtp(pkt[0], a, (uint16_t)(65530 + k), 48000u * k, 100, 0, 0); /* wraps */
+		len[0] = drv_rtp(pkt[0], a, (uint16_t)(65530 + k), 48000u * k, 100, 0,
+				 0); /* wraps */
 		len[1] = drv_rtp(pkt[1], v, (uint16_t)(1000 + k), 90000u * k, 1100, 0, 0);
 		assert_int_equal(drv_ep_send(&pub, pkt[0], len[0], false), 0);
 		assert_int_equal(drv_ep_send(&pub, pkt[1], len[1], false), 0);
 		for (int i = 0; i < 3; i++) {
-			expect_rtp(&sub[i], pkt[0], len[0], 0x100 + (uint32_t)i, (uint16_t)(65530 + k), 48000u * k);
-			expect_rtp(&sub[i], pkt[1], len[1], 0x200 + (uint32_t)i, (uint16_t)(1000 + k), 90000u * k);
+			expect_rtp(&sub[i], pkt[0], len[0], 0x100 + (uint32_t)i,
+				   (uint16_t)(65530 + k), 48000u * k);
+			expect_rtp(&sub[i], pkt[1], len[1], 0x200 + (uint32_t)i,
+				   (uint16_t)(1000 + k), 90000u * k);
 		}
 	}
 	expect_nothing(&pub); /* nothing echoed to the sender */
@@ -375,7 +395,8 @@ static void bad_packets_dropped_and_counted(void **state)
 	struct drv_ep sub = mk_ep(130, 4, SL_SRTP_AEAD_AES_128_GCM, 0);
 	uint8_t plain[2048], wire[2048];
 	uint64_t replay = drv_counter(SL_CNT_drop_replay), auth = drv_counter(SL_CNT_drop_auth);
-	uint64_t mal = drv_counter(SL_CNT_drop_rtp_malformed), big = drv_counter(SL_CNT_drop_oversize);
+	uint64_t mal = drv_counter(SL_CNT_drop_rtp_malformed),
+		 big = drv_counter(SL_CNT_drop_oversize);
 	uint64_t unk = drv_counter(SL_CNT_drop_unknown_source);
 	size_t len, n;
 
@@ -420,7 +441,8 @@ static void bad_packets_dropped_and_counted(void **state)
 	memcpy(wire, plain, len);
 	n = drv_protect(&pub, wire, len, false);
 	assert_int_equal(drv_send_udp(4, (uint16_t)(pub.port + 1000), 0, wire, n), 0);
-	assert_int_equal(drv_send_udp_from((const uint8_t[]){ 10, 0, 0, 66 }, pub.port, 0, wire, n), 0);
+	assert_int_equal(drv_send_udp_from((const uint8_t[]){ 10, 0, 0, 66 }, pub.port, 0, wire, n),
+			 0);
 	expect_nothing(&sub);
 	{
 		static struct sl_ctl_pkt up;
@@ -478,12 +500,14 @@ static void nack_pli_sr(void **state)
 	(void)state;
 	assert_int_equal(drv_subscribe(&sub, &pub, 0x5150, 0xd00d, SL_MEDIA_VIDEO, false), 0);
 	for (int k = 0; k < 5; k++) {
-		len[k] = drv_rtp(pkt[k], 0x5150, (uint16_t)(2000 + k), 9000u * (unsigned)k, 700, 0, 0);
+		len[k] = drv_rtp(pkt[k], 0x5150, (uint16_t)(2000 + k), 9000u * (unsigned)k, 700, 0,
+				 0);
 		drv_ep_send(&pub, pkt[k], len[k], false);
 		if (k == 2) /* lost on the way to the subscriber */
 			assert_int_equal(drv_ep_recv(&sub, NULL, WAIT, NULL), 0);
 		else
-			expect_rtp(&sub, pkt[k], len[k], 0xd00d, (uint16_t)(2000 + k), 9000u * (unsigned)k);
+			expect_rtp(&sub, pkt[k], len[k], 0xd00d, (uint16_t)(2000 + k),
+				   9000u * (unsigned)k);
 	}
 	/* NACK for the lost 2002: the same packet comes again, protected again. */
 	n = sl_rtcp_build_nack(buf, sizeof(buf), 0x5b, 0xd00d, seqs, 1);
@@ -510,8 +534,12 @@ static void nack_pli_sr(void **state)
 	}
 	/* SR from the publisher: the subscriber gets it in its own terms. */
 	{
-		struct sl_rtcp_sr sr = { .ssrc = 0x5150, .ntp = 0x1122334455667788ull,
-					 .rtp_ts = 36000, .packets = 5, .octets = 3500 }, out;
+		struct sl_rtcp_sr sr = { .ssrc = 0x5150,
+					 .ntp = 0x1122334455667788ull,
+					 .rtp_ts = 36000,
+					 .packets = 5,
+					 .octets = 3500 },
+				  out;
 		struct sl_rtcp_iter it;
 		struct sl_rtcp_pkt pk;
 
@@ -537,8 +565,12 @@ static void nack_pli_sr(void **state)
 
 static void audio_level_and_timeout_events(void **state)
 {
-	struct drv_ep pub = { .id = next_id++, .room = 150, .family = 4, .port = next_port++,
-			      .profile = SL_SRTP_AEAD_AES_128_GCM, .level_ext = 3 };
+	struct drv_ep pub = { .id = next_id++,
+			      .room = 150,
+			      .family = 4,
+			      .port = next_port++,
+			      .profile = SL_SRTP_AEAD_AES_128_GCM,
+			      .level_ext = 3 };
 	struct drv_ep quiet;
 	static uint8_t msg[SL_CTL_MAX_MSG];
 	uint8_t pkt[256];
@@ -591,7 +623,7 @@ static void control_errors(void **state)
 	assert_int_equal(drv_call(&ref, SL_CTL_EP_REMOVE, sizeof(ref)), -EBADMSG); /* id 0 */
 	assert_int_equal(drv_call(&h, 99, sizeof(h)), -ENOTSUP);
 	assert_int_equal(drv_call(&h, SL_CTL_INFO, sizeof(h)), -ENOTSUP); /* wrong direction */
-	assert_int_equal(drv_call(junk, SL_CTL_EP_ADD, 40), -EBADMSG);	 /* short */
+	assert_int_equal(drv_call(junk, SL_CTL_EP_ADD, 40), -EBADMSG);    /* short */
 	/* Bad version: built by hand. */
 	sl_ctl_hdr_init(&h, SL_CTL_HELLO, sizeof(h), 4242);
 	h.version = 9;
@@ -602,8 +634,12 @@ static void control_errors(void **state)
 	assert_int_equal(drv_ep_add(&dup), -EEXIST); /* same id */
 	drv_ep_free(&dup);
 	if (n_workers > 1) {
-		struct drv_ep other = { .id = next_id++, .room = 160, .family = 4, .port = next_port++,
-					.profile = SL_SRTP_AEAD_AES_128_GCM, .worker = 1 };
+		struct drv_ep other = { .id = next_id++,
+					.room = 160,
+					.family = 4,
+					.port = next_port++,
+					.profile = SL_SRTP_AEAD_AES_128_GCM,
+					.worker = 1 };
 
 		assert_int_equal(drv_ep_add(&other), -EXDEV); /* room lives on worker 0 */
 		drv_ep_free(&other);
@@ -631,7 +667,8 @@ static void two_rooms_two_workers(void **state)
 	for (unsigned w = 0; w < 2; w++) {
 		p[w] = mk_ep(200 + w, 4, SL_SRTP_AEAD_AES_128_GCM, w);
 		s[w] = mk_ep(200 + w, 4, SL_SRTP_AEAD_AES_128_GCM, w);
-		assert_int_equal(drv_subscribe(&s[w], &p[w], 0xc0 + w, 0xd0 + w, SL_MEDIA_VIDEO, false), 0);
+		assert_int_equal(
+			drv_subscribe(&s[w], &p[w], 0xc0 + w, 0xd0 + w, SL_MEDIA_VIDEO, false), 0);
 	}
 	for (uint16_t k = 0; k < 10; k++) {
 		for (unsigned w = 0; w < 2; w++) {

@@ -24,7 +24,7 @@ static int parse(struct sl_dp_config *c, char *err, int argc, char **argv)
 	return sl_config_parse(argc, argv, c, err, 256);
 }
 
-#define PARSE(c, err, ...)                                                     \
+#define PARSE(c, err, ...)                                                       \
 	parse(c, err, (int)(sizeof((char *[]){ __VA_ARGS__ }) / sizeof(char *)), \
 	      (char *[]){ __VA_ARGS__ })
 
@@ -41,7 +41,8 @@ static void defaults_and_flags(void **state)
 	assert_true(c.local.has_ip4);
 	assert_false(c.local.has_ip6);
 	assert_int_equal(PARSE(&c, err, BASE, "--base-port", "20000", "--lcores", "0@0,1@1,2@1",
-			       "--ipv6", "fd00::1", "--mac", "02:00:00:00:00:07", "--history=64"), 0);
+			       "--ipv6", "fd00::1", "--mac", "02:00:00:00:00:07", "--history=64"),
+			 0);
 	assert_int_equal(c.base_port, 20000);
 	assert_int_equal(c.n_lcores, 3);
 	assert_int_equal(c.lcore[2], 2);
@@ -79,7 +80,9 @@ static void bad_values_name_the_setting(void **state)
 	(void)state;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		err[0] = '\0';
-		assert_int_equal(PARSE(&c, err, BASE, (char *)cases[i].flag, (char *)cases[i].value), -EINVAL);
+		assert_int_equal(
+			PARSE(&c, err, BASE, (char *)cases[i].flag, (char *)cases[i].value),
+			-EINVAL);
 		if (!strstr(err, cases[i].expect))
 			fail_msg("%s %s: message '%s' does not name %s", cases[i].flag,
 				 cases[i].value, err, cases[i].expect);
@@ -102,12 +105,14 @@ static void config_file_and_override(void **state)
 	char err[256];
 
 	(void)state;
-	fprintf(f, "# a comment\nvdev = net_null0\n  ipv4 = 10.1.2.3  # trailing\n\nbase-port = 30000\n");
+	fprintf(f, "# a comment\nvdev = net_null0\n  ipv4 = 10.1.2.3  # trailing\n\nbase-port = "
+		   "30000\n");
 	fclose(f);
 	assert_int_equal(PARSE(&c, err, "sluice-dataplane", "-c", path), 0);
 	assert_int_equal(c.base_port, 30000);
 	assert_int_equal(c.local.ip4[3], 3);
-	assert_int_equal(PARSE(&c, err, "sluice-dataplane", "--base-port", "40000", "--config", path), 0);
+	assert_int_equal(
+		PARSE(&c, err, "sluice-dataplane", "--base-port", "40000", "--config", path), 0);
 	assert_int_equal(c.base_port, 40000); /* flags win over the file */
 	f = fopen(path, "w");
 	fprintf(f, "vdev = net_null0\nipv4 = 10.1.2.3\nthis line is wrong\n");
@@ -135,7 +140,8 @@ static void eal_args(void **state)
 
 	(void)state;
 	assert_int_equal(PARSE(&c, err, BASE, "--huge", "off", "--memory", "256", "--lcores", "3,5",
-			       "--", "--extra-eal"), 0);
+			       "--", "--extra-eal"),
+			 0);
 	argc = sl_config_eal_args(&c, argv, 64);
 	assert_true(has_arg(argv, argc, "--no-huge"));
 	assert_true(has_arg(argv, argc, "-m256"));

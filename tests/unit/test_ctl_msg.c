@@ -38,8 +38,9 @@ static union {
 } m;
 
 static const uint16_t down_types[] = {
-	SL_CTL_HELLO, SL_CTL_EP_ADD, SL_CTL_EP_UPDATE, SL_CTL_EP_REMOVE, SL_CTL_SUBSCRIBE,
-	SL_CTL_UNSUBSCRIBE, SL_CTL_MUTE, SL_CTL_ROOM_REMOVE, SL_CTL_PKT_DOWN, SL_CTL_COUNTERS_GET,
+	SL_CTL_HELLO,     SL_CTL_EP_ADD,       SL_CTL_EP_UPDATE, SL_CTL_EP_REMOVE,
+	SL_CTL_SUBSCRIBE, SL_CTL_UNSUBSCRIBE,  SL_CTL_MUTE,      SL_CTL_ROOM_REMOVE,
+	SL_CTL_PKT_DOWN,  SL_CTL_COUNTERS_GET,
 };
 static const uint16_t up_types[] = {
 	SL_CTL_REPLY, SL_CTL_INFO, SL_CTL_PKT_UP, SL_CTL_EVENT, SL_CTL_COUNTERS,
@@ -227,7 +228,7 @@ static void version_type_rsvd(void **state)
 	for (int byte = 0; byte < 4; byte++) {
 		for (size_t i = 0; i < N_ELEM(down_types) + N_ELEM(up_types); i++) {
 			uint16_t t = i < N_ELEM(down_types) ? down_types[i]
-							   : up_types[i - N_ELEM(down_types)];
+							    : up_types[i - N_ELEM(down_types)];
 			size_t len = build(t);
 
 			m.raw[offsetof(struct sl_ctl_hdr, rsvd) + byte] = 0x80;
@@ -243,9 +244,12 @@ struct pad {
 	uint16_t n;
 };
 
-#define PAD(t, st, f) { t, offsetof(st, f), sizeof(((st *)0)->f) }
-#define EP_PADS(t)                                                             \
-	PAD(t, struct sl_ctl_ep, pad), PAD(t, struct sl_ctl_ep, addr.pad),     \
+#define PAD(t, st, f)                                    \
+	{                                                \
+		t, offsetof(st, f), sizeof(((st *)0)->f) \
+	}
+#define EP_PADS(t)                                                         \
+	PAD(t, struct sl_ctl_ep, pad), PAD(t, struct sl_ctl_ep, addr.pad), \
 		PAD(t, struct sl_ctl_ep, rx.pad), PAD(t, struct sl_ctl_ep, tx.pad)
 
 static const struct pad pads[] = {
@@ -280,8 +284,8 @@ static void each_pad_byte(void **state)
 
 				m.raw[pads[i].off + b] = vals[v];
 				if (check(len, pads[i].type) != -EBADMSG)
-					fail_msg("type %u: pad byte %u = %#x accepted", pads[i].type,
-						 pads[i].off + b, vals[v]);
+					fail_msg("type %u: pad byte %u = %#x accepted",
+						 pads[i].type, pads[i].off + b, vals[v]);
 			}
 		}
 	}
@@ -308,7 +312,7 @@ static void v4_unused_bytes(void **state)
 	(void)state;
 	for (size_t i = 0; i < N_ELEM(types); i++) {
 		size_t base = types[i] <= SL_CTL_EP_UPDATE ? offsetof(struct sl_ctl_ep, addr)
-							    : offsetof(struct sl_ctl_pkt, addr);
+							   : offsetof(struct sl_ctl_pkt, addr);
 
 		for (size_t b = 4; b < 16; b++) {
 			size_t len = build(types[i]);
@@ -322,20 +326,20 @@ static void v4_unused_bytes(void **state)
 	}
 }
 
-#define BAD(type, stmt)                                                        \
-	do {                                                                   \
-		size_t l_ = build(type);                                       \
-		stmt;                                                          \
-		if (check(l_, type) != -EBADMSG)                               \
-			fail_msg("accepted: %s", #stmt);                       \
+#define BAD(type, stmt)                                  \
+	do {                                             \
+		size_t l_ = build(type);                 \
+		stmt;                                    \
+		if (check(l_, type) != -EBADMSG)         \
+			fail_msg("accepted: %s", #stmt); \
 	} while (0)
 
-#define GOOD(type, stmt)                                                       \
-	do {                                                                   \
-		size_t l_ = build(type);                                       \
-		stmt;                                                          \
-		if (check(l_, type) != 0)                                      \
-			fail_msg("refused: %s", #stmt);                        \
+#define GOOD(type, stmt)                                \
+	do {                                            \
+		size_t l_ = build(type);                \
+		stmt;                                   \
+		if (check(l_, type) != 0)               \
+			fail_msg("refused: %s", #stmt); \
 	} while (0)
 
 static void addr_fields(void **state)
@@ -359,7 +363,8 @@ static void addr_fields(void **state)
 		BAD(t, a->local_port = 0);
 		GOOD(t, (a->has_vlan = 1, a->vlan_tci = 4094));
 		GOOD(t, (a->has_vlan = 1, a->vlan_tci = 0xe064)); /* PCP 7, DEI, VID 100 */
-		GOOD(t, (a->family = 6, memset(a->remote_ip, 0xfd, 16), memset(a->local_ip, 0xfe, 16)));
+		GOOD(t, (a->family = 6, memset(a->remote_ip, 0xfd, 16),
+			 memset(a->local_ip, 0xfe, 16)));
 	}
 }
 
@@ -391,7 +396,8 @@ static void endpoint_fields(void **state)
 	GOOD(SL_CTL_EP_ADD, m.ep.worker = 0xffff); /* the dataplane checks workers */
 	/* An update takes only what its flags name: the rest may be anything. */
 	GOOD(SL_CTL_EP_UPDATE, (m.ep.flags = SL_EP_UPD_ADDR, keys(0)));
-	GOOD(SL_CTL_EP_UPDATE, (m.ep.flags = SL_EP_UPD_KEYS, memset(&m.ep.addr, 0, sizeof(m.ep.addr))));
+	GOOD(SL_CTL_EP_UPDATE,
+	     (m.ep.flags = SL_EP_UPD_KEYS, memset(&m.ep.addr, 0, sizeof(m.ep.addr))));
 	GOOD(SL_CTL_EP_UPDATE, (m.ep.flags = SL_EP_UPD_EXT, keys(0), m.ep.addr.family = 0));
 	GOOD(SL_CTL_EP_UPDATE, (m.ep.flags = SL_EP_UPD_EXT, m.ep.audio_level_ext = 0));
 

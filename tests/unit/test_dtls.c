@@ -39,10 +39,10 @@
 
 #include "dtls.h"
 
-#define T0 1000u
+#define T0      1000u
 #define TIMEOUT 10000u
-#define MAXQ 64
-#define DGRAM 1200
+#define MAXQ    64
+#define DGRAM   1200
 
 struct dgram {
 	size_t len;
@@ -551,7 +551,7 @@ static void test_garbage(void **state)
 	b[n + 11] = (1501 - n - 13) >> 8;
 	b[n + 12] = (1501 - n - 13) & 0xff;
 	assert_int_equal(feed_fresh(b, 1501), SL_DTLS_FAILED); /* oversized, well framed */
-	b[0] = 24; /* heartbeat content type */
+	b[0] = 24;                                             /* heartbeat content type */
 	assert_int_equal(feed_fresh(b, n), SL_DTLS_FAILED);
 }
 
@@ -832,8 +832,7 @@ static void test_cert_files(void **state)
 	c = sl_dtls_cert_new(NULL, NULL, err, sizeof(err));
 	assert_non_null(c);
 	check_fp_format(sl_dtls_cert_fingerprint(c));
-	assert_string_not_equal(sl_dtls_cert_fingerprint(c),
-				sl_dtls_cert_fingerprint(server_cert));
+	assert_string_not_equal(sl_dtls_cert_fingerprint(c), sl_dtls_cert_fingerprint(server_cert));
 	sl_dtls_cert_free(c);
 }
 

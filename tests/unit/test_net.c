@@ -18,8 +18,11 @@
 #include <sluice/net.h>
 
 static struct sl_net_local local = {
-	.mac = { 0x02, 0, 0, 0, 0, 0x01 }, .has_ip4 = true, .has_ip6 = true,
-	.ip4 = { 10, 0, 0, 1 }, .ip6 = { 0xfd, [15] = 1 },
+	.mac = { 0x02, 0, 0, 0, 0, 0x01 },
+	.has_ip4 = true,
+	.has_ip6 = true,
+	.ip4 = { 10, 0, 0, 1 },
+	.ip6 = { 0xfd, [15] = 1 },
 };
 static const uint8_t peer_mac[6] = { 0x02, 0, 0, 0, 0, 0x02 };
 static const uint8_t peer4[4] = { 10, 0, 0, 2 };
@@ -164,23 +167,23 @@ static void verdicts(void **state)
 	for (size_t cut = 0; cut < n; cut++) /* every truncation is refused */
 		assert_int_not_equal(parse(f, cut, &ni), SL_NET_OK);
 	assert_int_equal(parse(f, 10, &ni), SL_NET_DROP_RUNT);
-#define MUT(off, val, verdict)                                                 \
-	do {                                                                   \
-		memcpy(g, f, n);                                               \
-		g[off] = (val);                                                \
-		assert_int_equal(parse(g, n, &ni), verdict);                   \
+#define MUT(off, val, verdict)                               \
+	do {                                                 \
+		memcpy(g, f, n);                             \
+		g[off] = (val);                              \
+		assert_int_equal(parse(g, n, &ni), verdict); \
 	} while (0)
-	MUT(12, 0x88, SL_NET_DROP_L2);		/* ethertype */
-	MUT(0, 0x04, SL_NET_DROP_NOT_FOR_US);	/* other MAC */
-	MUT(6, 0x03, SL_NET_DROP_L2);		/* multicast source */
-	MUT(14, 0x46, SL_NET_DROP_L3);		/* IPv4 options */
-	MUT(14, 0x55, SL_NET_DROP_L3);		/* version 5 */
-	MUT(16, 0x01, SL_NET_DROP_L3);		/* total length > frame */
-	MUT(20, 0x20, SL_NET_DROP_L3);		/* more fragments */
-	MUT(21, 0x01, SL_NET_DROP_L3);		/* fragment offset */
-	MUT(24, 0x00, SL_NET_DROP_CHECKSUM);	/* IPv4 header checksum */
-	MUT(40, 0x00, SL_NET_DROP_CHECKSUM);	/* UDP checksum (non-zero wrong) */
-	MUT(39, 0x07, SL_NET_DROP_L4);		/* UDP length */
+	MUT(12, 0x88, SL_NET_DROP_L2);        /* ethertype */
+	MUT(0, 0x04, SL_NET_DROP_NOT_FOR_US); /* other MAC */
+	MUT(6, 0x03, SL_NET_DROP_L2);         /* multicast source */
+	MUT(14, 0x46, SL_NET_DROP_L3);        /* IPv4 options */
+	MUT(14, 0x55, SL_NET_DROP_L3);        /* version 5 */
+	MUT(16, 0x01, SL_NET_DROP_L3);        /* total length > frame */
+	MUT(20, 0x20, SL_NET_DROP_L3);        /* more fragments */
+	MUT(21, 0x01, SL_NET_DROP_L3);        /* fragment offset */
+	MUT(24, 0x00, SL_NET_DROP_CHECKSUM);  /* IPv4 header checksum */
+	MUT(40, 0x00, SL_NET_DROP_CHECKSUM);  /* UDP checksum (non-zero wrong) */
+	MUT(39, 0x07, SL_NET_DROP_L4);        /* UDP length */
 	/* Other destination IP (checksum fixed so only that is wrong). */
 	memcpy(g, f, n);
 	g[33] = 9;
@@ -279,7 +282,8 @@ static void ndp_and_echo6(void **state)
 {
 	static const uint8_t sn_mac[6] = { 0x33, 0x33, 0xff, 0, 0, 0x01 };
 	static const uint8_t sn_ip[16] = { 0xff, 0x02, [11] = 1, [12] = 0xff, [15] = 1 };
-	uint8_t ns[32] = { 135 }, echo[12] = { 128, 0, 0, 0, 1, 2, 3, 4, 'a', 'b', 'c', 'd' }, f[128];
+	uint8_t ns[32] = { 135 }, echo[12] = { 128, 0, 0, 0, 1, 2, 3, 4, 'a', 'b', 'c', 'd' },
+		f[128];
 	struct sl_net_info ni;
 	size_t n;
 
@@ -315,7 +319,8 @@ static void ndp_and_echo6(void **state)
 	assert_int_equal(n, 54 + sizeof(echo));
 	assert_int_equal(f[54], 129);
 	assert_memory_equal(f + 58, echo + 4, 8);
-	assert_int_equal(ref_csum(f + 54, sizeof(echo), ph6(local.ip6, peer6, 58, sizeof(echo))), 0);
+	assert_int_equal(ref_csum(f + 54, sizeof(echo), ph6(local.ip6, peer6, 58, sizeof(echo))),
+			 0);
 	/* Corrupt checksum: dropped. */
 	n = icmp6(f, local.mac, local.ip6, 64, echo, sizeof(echo));
 	f[60] ^= 1;
@@ -400,14 +405,18 @@ static void build_round_trip(void **state)
 	for (int fam = 4; fam <= 6; fam += 2) {
 		for (int vlan = 0; vlan < 2; vlan++) {
 			for (int csum = 0; csum < 2; csum++) {
-				struct sl_net_flow fl = { .family = (uint8_t)fam, .has_vlan = (uint8_t)vlan, .vlan_tci = 5,
-							  .src_port = htons(40000), .dst_port = htons(10000) };
+				struct sl_net_flow fl = { .family = (uint8_t)fam,
+							  .has_vlan = (uint8_t)vlan,
+							  .vlan_tci = 5,
+							  .src_port = htons(40000),
+							  .dst_port = htons(10000) };
 				size_t h;
 				struct sl_net_local peer = { .has_ip4 = true, .has_ip6 = true };
 
 				memcpy(fl.src_mac, local.mac, 6);
 				memcpy(fl.dst_mac, peer_mac, 6);
-				memcpy(fl.src_ip, fam == 4 ? local.ip4 : local.ip6, fam == 4 ? 4 : 16);
+				memcpy(fl.src_ip, fam == 4 ? local.ip4 : local.ip6,
+				       fam == 4 ? 4 : 16);
 				memcpy(fl.dst_ip, fam == 4 ? peer4 : peer6, fam == 4 ? 4 : 16);
 				h = sl_net_hdr_len(&fl);
 				assert_int_equal(h, (fam == 4 ? 42u : 62u) + (vlan ? 4u : 0u));
@@ -419,7 +428,8 @@ static void build_round_trip(void **state)
 				/* v4 without checksum parses (0 allowed); v6 needs it. */
 				if (fam == 6 && !csum)
 					continue;
-				assert_int_equal(sl_net_parse(f, h + sizeof(pl), &peer, 0, &ni), SL_NET_OK);
+				assert_int_equal(sl_net_parse(f, h + sizeof(pl), &peer, 0, &ni),
+						 SL_NET_OK);
 				assert_int_equal(ni.payload_off, h);
 				assert_int_equal(ni.payload_len, sizeof(pl));
 				assert_int_equal(ni.src_port, htons(40000));
@@ -433,7 +443,8 @@ static void build_round_trip(void **state)
 static void link_local(void **state)
 {
 	uint8_t ll[16];
-	static const uint8_t want[16] = { 0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0x00, 0x00, 0x00, 0xff, 0xfe, 0x00, 0x00, 0x01 };
+	static const uint8_t want[16] = { 0xfe, 0x80, 0,    0,    0,    0,    0,    0,
+					  0x00, 0x00, 0x00, 0xff, 0xfe, 0x00, 0x00, 0x01 };
 
 	(void)state;
 	sl_net_ip6_link_local(local.mac, ll);

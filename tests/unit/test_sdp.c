@@ -24,7 +24,7 @@
 
 #include "sdp.h"
 
-#define FP_CHROME                                                                        \
+#define FP_CHROME                                                                           \
 	"7B:8B:F0:65:5F:78:E2:51:3B:AC:6F:F3:3F:46:1B:35:DC:B8:5F:64:1A:24:C2:43:F0:A1:58:" \
 	"D0:A1:2C:19:08"
 static const uint8_t fp_chrome[32] = { 0x7B, 0x8B, 0xF0, 0x65, 0x5F, 0x78, 0xE2, 0x51,
@@ -32,7 +32,7 @@ static const uint8_t fp_chrome[32] = { 0x7B, 0x8B, 0xF0, 0x65, 0x5F, 0x78, 0xE2,
 				       0xDC, 0xB8, 0x5F, 0x64, 0x1A, 0x24, 0xC2, 0x43,
 				       0xF0, 0xA1, 0x58, 0xD0, 0xA1, 0x2C, 0x19, 0x08 };
 
-#define FP_AIORTC                                                                        \
+#define FP_AIORTC                                                                           \
 	"1F:2E:3D:4C:5B:6A:79:88:97:A6:B5:C4:D3:E2:F1:00:0F:1E:2D:3C:4B:5A:69:78:87:96:A5:" \
 	"B4:C3:D2:E1:F0"
 static const uint8_t fp_aiortc[32] = { 0x1F, 0x2E, 0x3D, 0x4C, 0x5B, 0x6A, 0x79, 0x88,
@@ -40,7 +40,7 @@ static const uint8_t fp_aiortc[32] = { 0x1F, 0x2E, 0x3D, 0x4C, 0x5B, 0x6A, 0x79,
 				       0x0F, 0x1E, 0x2D, 0x3C, 0x4B, 0x5A, 0x69, 0x78,
 				       0x87, 0x96, 0xA5, 0xB4, 0xC3, 0xD2, 0xE1, 0xF0 };
 
-#define FP_FIREFOX                                                                       \
+#define FP_FIREFOX                                                                          \
 	"A0:B1:C2:D3:E4:F5:06:17:28:39:4A:5B:6C:7D:8E:9F:A0:B1:C2:D3:E4:F5:06:17:28:39:4A:" \
 	"5B:6C:7D:8E:9F"
 static const uint8_t fp_firefox[32] = { 0xA0, 0xB1, 0xC2, 0xD3, 0xE4, 0xF5, 0x06, 0x17,
@@ -50,13 +50,13 @@ static const uint8_t fp_firefox[32] = { 0xA0, 0xB1, 0xC2, 0xD3, 0xE4, 0xF5, 0x06
 
 /* Chromium's answer to an offer of mids 0 (audio, recvonly), 1 (video,
  * recvonly) and 2 (audio, sendonly): it publishes on 0 and 1. */
-#define CHROME_TRANSPORT                                      \
-	"c=IN IP4 0.0.0.0\r\n"                                \
-	"a=rtcp:9 IN IP4 0.0.0.0\r\n"                         \
-	"a=ice-ufrag:Hx3V\r\n"                                \
-	"a=ice-pwd:qP0sU0Rk2Yq7m2Fh8tE1bW5c\r\n"              \
-	"a=ice-options:trickle\r\n"                           \
-	"a=fingerprint:sha-256 " FP_CHROME "\r\n"             \
+#define CHROME_TRANSPORT                          \
+	"c=IN IP4 0.0.0.0\r\n"                    \
+	"a=rtcp:9 IN IP4 0.0.0.0\r\n"             \
+	"a=ice-ufrag:Hx3V\r\n"                    \
+	"a=ice-pwd:qP0sU0Rk2Yq7m2Fh8tE1bW5c\r\n"  \
+	"a=ice-options:trickle\r\n"               \
+	"a=fingerprint:sha-256 " FP_CHROME "\r\n" \
 	"a=setup:active\r\n"
 
 static const char chrome_answer[] =
@@ -67,8 +67,7 @@ static const char chrome_answer[] =
 	"a=group:BUNDLE 0 1 2\r\n"
 	"a=extmap-allow-mixed\r\n"
 	"a=msid-semantic: WMS 4f0a2c1e-8c1b-4d7e-9a55-0b7f3e6d2a11\r\n"
-	"m=audio 9 UDP/TLS/RTP/SAVPF 111\r\n" CHROME_TRANSPORT
-	"a=mid:0\r\n"
+	"m=audio 9 UDP/TLS/RTP/SAVPF 111\r\n" CHROME_TRANSPORT "a=mid:0\r\n"
 	"a=extmap:1 urn:ietf:params:rtp-hdrext:ssrc-audio-level\r\n"
 	"a=sendonly\r\n"
 	"a=msid:4f0a2c1e-8c1b-4d7e-9a55-0b7f3e6d2a11 2b6c0d4f-audio\r\n"
@@ -78,8 +77,7 @@ static const char chrome_answer[] =
 	"a=fmtp:111 minptime=10;useinbandfec=1\r\n"
 	"a=ssrc:3735928559 cname:Zr8yD0mJqW1xT5bK\r\n"
 	"a=ssrc:3735928559 msid:4f0a2c1e-8c1b-4d7e-9a55-0b7f3e6d2a11 2b6c0d4f-audio\r\n"
-	"m=video 9 UDP/TLS/RTP/SAVPF 96 98 102 45\r\n" CHROME_TRANSPORT
-	"a=mid:1\r\n"
+	"m=video 9 UDP/TLS/RTP/SAVPF 96 98 102 45\r\n" CHROME_TRANSPORT "a=mid:1\r\n"
 	"a=extmap:2 urn:ietf:params:rtp-hdrext:toffset\r\n"
 	"a=extmap:3 http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time\r\n"
 	"a=extmap:4 urn:3gpp:video-orientation\r\n"
@@ -110,8 +108,7 @@ static const char chrome_answer[] =
 	"a=ssrc:1111111111 msid:4f0a2c1e-8c1b-4d7e-9a55-0b7f3e6d2a11 7e3d9a20-video\r\n"
 	"a=ssrc:2222222222 cname:Zr8yD0mJqW1xT5bK\r\n"
 	"a=ssrc:2222222222 msid:4f0a2c1e-8c1b-4d7e-9a55-0b7f3e6d2a11 7e3d9a20-video\r\n"
-	"m=audio 9 UDP/TLS/RTP/SAVPF 111\r\n" CHROME_TRANSPORT
-	"a=mid:2\r\n"
+	"m=audio 9 UDP/TLS/RTP/SAVPF 111\r\n" CHROME_TRANSPORT "a=mid:2\r\n"
 	"a=extmap:1 urn:ietf:params:rtp-hdrext:ssrc-audio-level\r\n"
 	"a=recvonly\r\n"
 	"a=rtcp-mux\r\n"
@@ -159,16 +156,16 @@ static const char chrome_simulcast_offer[] =
 
 /* aiortc 1.4's answer: credentials and candidates per section, three
  * fingerprint hashes (sha-256 in the middle), a session id from the clock. */
-#define AIORTC_TRANSPORT                                       \
-	"a=candidate:5e1a3b 1 udp 2130706431 192.168.1.20 53714 typ host\r\n" \
-	"a=end-of-candidates\r\n"                              \
-	"a=ice-ufrag:Xa3z\r\n"                                 \
-	"a=ice-pwd:f8Jq2LmN5pR7sT9vW1xY3z\r\n"                 \
-	"a=fingerprint:sha-384 "                               \
+#define AIORTC_TRANSPORT                                                                 \
+	"a=candidate:5e1a3b 1 udp 2130706431 192.168.1.20 53714 typ host\r\n"            \
+	"a=end-of-candidates\r\n"                                                        \
+	"a=ice-ufrag:Xa3z\r\n"                                                           \
+	"a=ice-pwd:f8Jq2LmN5pR7sT9vW1xY3z\r\n"                                           \
+	"a=fingerprint:sha-384 "                                                         \
 	"11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99:AA:" \
-	"BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00\r\n" \
-	"a=fingerprint:sha-256 " FP_AIORTC "\r\n"              \
-	"a=fingerprint:sha-512 AA:BB\r\n"                      \
+	"BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00\r\n"          \
+	"a=fingerprint:sha-256 " FP_AIORTC "\r\n"                                        \
+	"a=fingerprint:sha-512 AA:BB\r\n"                                                \
 	"a=setup:active\r\n"
 
 static const char aiortc_answer[] =
@@ -607,11 +604,11 @@ static void write_offer_einval_fields(void **state)
 	struct sl_sdp_offer o;
 
 	(void)state;
-#define EXPECT_EINVAL(stmt)                                                           \
-	do {                                                                          \
-		fill_offer(&o);                                                       \
-		stmt;                                                                 \
-		assert_int_equal(sl_sdp_write_offer(&o, wbuf, WBUF_CAP), -EINVAL);    \
+#define EXPECT_EINVAL(stmt)                                                        \
+	do {                                                                       \
+		fill_offer(&o);                                                    \
+		stmt;                                                              \
+		assert_int_equal(sl_sdp_write_offer(&o, wbuf, WBUF_CAP), -EINVAL); \
 	} while (0)
 	EXPECT_EINVAL(o.n_media = 0);
 	EXPECT_EINVAL(o.n_media = SL_SDP_MAX_MEDIA + 1);
@@ -708,10 +705,11 @@ static void check_answer_rejected_sections(void **state)
 
 	(void)state;
 	/* A section rejected with port 0 is not held to the transport rules. */
-	a = edit(chrome_answer, "m=audio 9 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 0.0.0.0\r\n"
-				"a=rtcp:9 IN IP4 0.0.0.0\r\na=ice-ufrag:Hx3V\r\n"
-				"a=ice-pwd:qP0sU0Rk2Yq7m2Fh8tE1bW5c\r\na=ice-options:trickle\r\n"
-				"a=fingerprint:sha-256 " FP_CHROME "\r\na=setup:active\r\na=mid:2",
+	a = edit(chrome_answer,
+		 "m=audio 9 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 0.0.0.0\r\n"
+		 "a=rtcp:9 IN IP4 0.0.0.0\r\na=ice-ufrag:Hx3V\r\n"
+		 "a=ice-pwd:qP0sU0Rk2Yq7m2Fh8tE1bW5c\r\na=ice-options:trickle\r\n"
+		 "a=fingerprint:sha-256 " FP_CHROME "\r\na=setup:active\r\na=mid:2",
 		 "m=audio 0 UDP/TLS/RTP/SAVPF 111\r\na=mid:2");
 	b = edit(a, "a=group:BUNDLE 0 1 2", "a=group:BUNDLE 0 1");
 	assert_null(check_text(b));
@@ -889,7 +887,7 @@ static void parse_lenient_forms(void **state)
 	(void)state;
 	assert_int_equal(parse_str(t, NULL), 0);
 	assert_int_equal(sdp->n_media, 3);
-	assert_int_equal(sdp->n_bundle, 2); /* a second BUNDLE group is ignored */
+	assert_int_equal(sdp->n_bundle, 2);                   /* a second BUNDLE group is ignored */
 	assert_memory_equal(sdp->fingerprint, fp_chrome, 32); /* the first sha-256 */
 	assert_true(sdp->media[0].rejected);
 	assert_int_equal(sdp->media[0].dir, SL_SDP_RECVONLY); /* session default */

@@ -33,10 +33,12 @@
 #include "srtp_ossl.h"
 
 #define N_PKTS 600
-#define BUF 1600
+#define BUF    1600
 
 static const uint16_t profiles[] = {
-	SL_SRTP_AES128_CM_SHA1_80, SL_SRTP_AEAD_AES_128_GCM, SL_SRTP_AEAD_AES_256_GCM,
+	SL_SRTP_AES128_CM_SHA1_80,
+	SL_SRTP_AEAD_AES_128_GCM,
+	SL_SRTP_AEAD_AES_256_GCM,
 };
 
 struct ref {
@@ -114,7 +116,8 @@ static void produce(struct ref *r, uint16_t profile, bool rtcp)
 		struct sl_srtp_op op = { .ctx = tx, .buf = r->pkt[i], .cap = BUF };
 
 		op.len = rtcp ? make_rtcp(i, r->pkt[i]) : make_rtp(i, r->pkt[i]);
-		assert_int_equal(rtcp ? sl_srtcp_protect_burst(&op, 1) : sl_srtp_protect_burst(&op, 1), 1);
+		assert_int_equal(
+			rtcp ? sl_srtcp_protect_burst(&op, 1) : sl_srtp_protect_burst(&op, 1), 1);
 		r->len[i] = op.len;
 	}
 	sl_srtp_destroy(tx);
@@ -174,11 +177,15 @@ static void openssl_unprotects_reference(void **state)
 			struct ref *r = rtcp ? &ref_rtcp[p] : &ref_rtp[p];
 
 			for (unsigned i = 0; i < N_PKTS; i++) {
-				struct sl_srtp_op op = { .ctx = rx, .buf = buf, .len = r->len[i], .cap = BUF };
+				struct sl_srtp_op op = {
+					.ctx = rx, .buf = buf, .len = r->len[i], .cap = BUF
+				};
 				uint16_t plen = rtcp ? make_rtcp(i, plain) : make_rtp(i, plain);
 
 				memcpy(buf, r->pkt[i], r->len[i]);
-				assert_int_equal(rtcp ? sl_srtcp_unprotect_burst(&op, 1) : sl_srtp_unprotect_burst(&op, 1), 1);
+				assert_int_equal(rtcp ? sl_srtcp_unprotect_burst(&op, 1)
+						      : sl_srtp_unprotect_burst(&op, 1),
+						 1);
 				assert_int_equal(op.len, plen);
 				assert_memory_equal(buf, plain, plen);
 			}
@@ -257,7 +264,8 @@ static void srtcp_forged_and_replayed(void **state)
 static void old_packets_outside_window_fail(void **state)
 {
 	uint8_t buf[BUF];
-	struct sl_srtp *rx = ctx(SL_SRTP_AEAD_AES_128_GCM, true, 1), *tx = ctx(SL_SRTP_AEAD_AES_128_GCM, false, 1);
+	struct sl_srtp *rx = ctx(SL_SRTP_AEAD_AES_128_GCM, true, 1),
+		       *tx = ctx(SL_SRTP_AEAD_AES_128_GCM, false, 1);
 	static uint8_t first[BUF];
 	uint16_t first_len = 0;
 
@@ -278,7 +286,9 @@ static void old_packets_outside_window_fail(void **state)
 		assert_int_equal(sl_srtp_unprotect_burst(&op, 1), 1);
 	}
 	{
-		struct sl_srtp_op op = { .ctx = rx, .buf = first, .len = first_len, .cap = first_len };
+		struct sl_srtp_op op = {
+			.ctx = rx, .buf = first, .len = first_len, .cap = first_len
+		};
 
 		assert_int_equal(sl_srtp_unprotect_burst(&op, 1), 0);
 		assert_int_equal(op.status, SL_SRTP_ERR_REPLAY);
@@ -291,7 +301,8 @@ static void reordered_across_wrap_decrypts(void **state)
 {
 	static uint8_t pkts[64][BUF];
 	uint16_t lens[64];
-	struct sl_srtp *rx = ctx(SL_SRTP_AES128_CM_SHA1_80, true, 2), *tx = ctx(SL_SRTP_AES128_CM_SHA1_80, false, 2);
+	struct sl_srtp *rx = ctx(SL_SRTP_AES128_CM_SHA1_80, true, 2),
+		       *tx = ctx(SL_SRTP_AES128_CM_SHA1_80, false, 2);
 	static const unsigned order[] = { 1, 0, 3, 2, 5, 4, 7, 6 };
 
 	(void)state;
@@ -305,7 +316,9 @@ static void reordered_across_wrap_decrypts(void **state)
 	for (unsigned blk = 0; blk < 64; blk += 8) {
 		for (unsigned k = 0; k < 8; k++) {
 			unsigned i = blk + order[k];
-			struct sl_srtp_op op = { .ctx = rx, .buf = pkts[i], .len = lens[i], .cap = lens[i] };
+			struct sl_srtp_op op = {
+				.ctx = rx, .buf = pkts[i], .len = lens[i], .cap = lens[i]
+			};
 
 			if (i % 11 == 5)
 				continue; /* lost */
@@ -329,7 +342,8 @@ static void short_and_malformed_fail(void **state)
 
 			/* Exactly n bytes on the heap: ASan catches any over-read. */
 			buf = malloc(n ? n : 1);
-			memcpy(buf, ref_rtp[p].pkt[0], n < ref_rtp[p].len[0] ? n : ref_rtp[p].len[0]);
+			memcpy(buf, ref_rtp[p].pkt[0],
+			       n < ref_rtp[p].len[0] ? n : ref_rtp[p].len[0]);
 			if (n > ref_rtp[p].len[0])
 				memset(buf + ref_rtp[p].len[0], 0, n - ref_rtp[p].len[0]);
 			op.buf = buf;
@@ -361,7 +375,8 @@ static void malformed_headers_fail(void **state)
 			if (k == 0) {
 				buf[0] |= 0x0f; /* 15 CSRCs */
 			} else { /* an extension ending inside the tag, or far past the end */
-				uint16_t words = k == 1 ? (uint16_t)((n - tag - 16) / 4 + 1) : 0xffff;
+				uint16_t words =
+					k == 1 ? (uint16_t)((n - tag - 16) / 4 + 1) : 0xffff;
 
 				buf[0] |= 0x10;
 				buf[12] = 0xbe;
@@ -411,18 +426,21 @@ static void protect_needs_exact_room(void **state)
 		struct sl_srtp_op op = { .ctx = tx, .buf = plain, .len = 40, .cap = BUF };
 
 		for (int rtcp = 0; rtcp < 2; rtcp++) {
-			uint16_t trailer = (uint16_t)(sl_srtp_tag_len(profiles[p]) + (rtcp ? 4 : 0));
+			uint16_t trailer =
+				(uint16_t)(sl_srtp_tag_len(profiles[p]) + (rtcp ? 4 : 0));
 			uint16_t n = rtcp ? make_rtcp(1, plain) : make_rtp(1, plain);
 
 			assert_int_equal(protect_in(tx, rtcp, plain, n, n + trailer - 1, &len),
 					 SL_SRTP_ERR_FORMAT);
-			assert_int_equal(protect_in(tx, rtcp, plain, n, n + trailer, &len), SL_SRTP_OK);
+			assert_int_equal(protect_in(tx, rtcp, plain, n, n + trailer, &len),
+					 SL_SRTP_OK);
 			assert_int_equal(len, n + trailer);
 			memset(plain, 0, sizeof(plain));
 			plain[0] = 0x80;
 			for (n = 0; n <= 20; n++)
 				assert_int_equal(protect_in(tx, rtcp, plain, n, n + trailer, &len),
-						 n < (rtcp ? 8 : 12) ? SL_SRTP_ERR_FORMAT : SL_SRTP_OK);
+						 n < (rtcp ? 8 : 12) ? SL_SRTP_ERR_FORMAT
+								     : SL_SRTP_OK);
 		}
 		/* Wrong direction: an outbound context does not unprotect. */
 		assert_int_equal(sl_srtp_unprotect_burst(&op, 1), 0);
@@ -477,13 +495,14 @@ static void ssrc_bound_and_forgeries(void **state)
 static void rfc7714_16_1_aes_128_gcm(void **state)
 {
 	static const uint8_t key[28] = { 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15 };
-	static const uint8_t hdr[12] = { 0x80, 0x40, 0xf1, 0x7b, 0x80, 0x41, 0xf8, 0xd3, 0x55, 0x01, 0xa0, 0xb2 };
+	static const uint8_t hdr[12] = { 0x80, 0x40, 0xf1, 0x7b, 0x80, 0x41,
+					 0xf8, 0xd3, 0x55, 0x01, 0xa0, 0xb2 };
 	static const char pt[] = "Gallia est omnis divisa in partes tres";
 	static const uint8_t want[38 + 16] = {
 		0xf2, 0x4d, 0xe3, 0xa3, 0xfb, 0x34, 0xde, 0x6c, 0xac, 0xba, 0x86, 0x1c, 0x9d, 0x7e,
 		0x4b, 0xca, 0xbe, 0x63, 0x3b, 0xd5, 0x0d, 0x29, 0x4e, 0x6f, 0x42, 0xa5, 0xf4, 0x7a,
-		0x51, 0xc7, 0xd1, 0x9b, 0x36, 0xde, 0x3a, 0xdf, 0x88, 0x33,
-		0x89, 0x9d, 0x7f, 0x27, 0xbe, 0xb1, 0x6a, 0x91, 0x52, 0xcf, 0x76, 0x5e, 0xe4, 0x39, 0x0c, 0xce,
+		0x51, 0xc7, 0xd1, 0x9b, 0x36, 0xde, 0x3a, 0xdf, 0x88, 0x33, 0x89, 0x9d, 0x7f, 0x27,
+		0xbe, 0xb1, 0x6a, 0x91, 0x52, 0xcf, 0x76, 0x5e, 0xe4, 0x39, 0x0c, 0xce,
 	};
 	uint8_t iv[12] = { 0x51, 0x75, 0x3c, 0x65, 0x80, 0xc2, 0x72, 0x6f, 0x20, 0x71, 0x84, 0x14 };
 	const srtp_cipher_type_t *t = &sl_ossl_aes_gcm_128;
@@ -520,8 +539,8 @@ static void rfc7714_16_1_aes_128_gcm(void **state)
 }
 
 /* Runs ICM keystream through the OpenSSL type exactly as libsrtp2 does. */
-static void icm_keystream(const uint8_t *key_salt, int key_len, uint8_t iv[16],
-			  uint8_t *out, unsigned int n)
+static void icm_keystream(const uint8_t *key_salt, int key_len, uint8_t iv[16], uint8_t *out,
+			  unsigned int n)
 {
 	const srtp_cipher_type_t *t = key_len == 30 ? &sl_ossl_aes_icm_128 : &sl_ossl_aes_icm_256;
 	srtp_cipher_t *c;
@@ -563,7 +582,8 @@ static void rfc3711_b2_keystream(void **state)
 	assert_memory_equal(out, want, 48);
 }
 
-static const char b3_master[] = "e1f97a0d3e018be0d64fa32c06de4139" "0ec675ad498afeebb6960b3aabe6";
+static const char b3_master[] = "e1f97a0d3e018be0d64fa32c06de4139"
+				"0ec675ad498afeebb6960b3aabe6";
 
 /* RFC 3711 B.3: the key derivation libsrtp2 runs on this type (labels 0-2). */
 static void rfc3711_b3_key_derivation(void **state)
@@ -646,8 +666,7 @@ struct ref_keys {
 	bool gcm;
 };
 
-static void ref_kdf(const uint8_t *master, int klen, int slen, uint8_t label, uint8_t *out,
-		    int n)
+static void ref_kdf(const uint8_t *master, int klen, int slen, uint8_t label, uint8_t *out, int n)
 {
 	uint8_t ctr[16] = { 0 };
 	EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
@@ -657,7 +676,8 @@ static void ref_kdf(const uint8_t *master, int klen, int slen, uint8_t label, ui
 	ctr[7] ^= label;
 	memset(out, 0, (size_t)n);
 	assert_int_equal(EVP_EncryptInit_ex(c, klen == 16 ? EVP_aes_128_ctr() : EVP_aes_256_ctr(),
-					    NULL, master, ctr), 1);
+					    NULL, master, ctr),
+			 1);
 	assert_int_equal(EVP_EncryptUpdate(c, out, &got, out, n), 1);
 	EVP_CIPHER_CTX_free(c);
 }
@@ -676,14 +696,16 @@ static void ref_session(uint16_t profile, const uint8_t *master, bool rtcp, stru
 }
 
 /* AES-GCM over p[aad_len..len) with the given AAD; appends the tag. */
-static void ref_gcm(const struct ref_keys *k, const uint8_t iv[12], const uint8_t *aad,
-		    int aad_len, uint8_t *p, int len)
+static void ref_gcm(const struct ref_keys *k, const uint8_t iv[12], const uint8_t *aad, int aad_len,
+		    uint8_t *p, int len)
 {
 	EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
 	int got;
 
-	assert_int_equal(EVP_EncryptInit_ex(c, k->klen == 16 ? EVP_aes_128_gcm() : EVP_aes_256_gcm(),
-					    NULL, k->key, iv), 1);
+	assert_int_equal(EVP_EncryptInit_ex(c,
+					    k->klen == 16 ? EVP_aes_128_gcm() : EVP_aes_256_gcm(),
+					    NULL, k->key, iv),
+			 1);
 	assert_int_equal(EVP_EncryptUpdate(c, NULL, &got, aad, aad_len), 1);
 	if (len > 0)
 		assert_int_equal(EVP_EncryptUpdate(c, p, &got, p, len), 1);
@@ -780,8 +802,8 @@ static void independent_reference(void **state)
 			memcpy(master, key, sl_srtp_profile_key_len(profiles[p]));
 			memcpy(master + sl_srtp_profile_key_len(profiles[p]), salt, 12);
 		}
-		tx = sl_srtp_create(profiles[p], master, master + sl_srtp_profile_key_len(profiles[p]),
-				    false, 4);
+		tx = sl_srtp_create(profiles[p], master,
+				    master + sl_srtp_profile_key_len(profiles[p]), false, 4);
 		tx_rtcp = sl_srtp_create(profiles[p], master,
 					 master + sl_srtp_profile_key_len(profiles[p]), false, 4);
 		assert_non_null(tx);

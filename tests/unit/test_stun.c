@@ -46,8 +46,8 @@ static const uint8_t rfc5769_req[] = {
 #define RFC_MI_OFF 76 /* MESSAGE-INTEGRITY attribute header */
 
 /* RFC 5769 2.2 and 2.3: XOR-MAPPED-ADDRESS attributes for the two sources. */
-static const uint8_t rfc5769_xma4[] = { 0x00, 0x20, 0x00, 0x08, 0x00, 0x01, 0xa1, 0x47,
-					0xe1, 0x12, 0xa6, 0x43 };
+static const uint8_t rfc5769_xma4[] = { 0x00, 0x20, 0x00, 0x08, 0x00, 0x01,
+					0xa1, 0x47, 0xe1, 0x12, 0xa6, 0x43 };
 static const uint8_t rfc5769_xma6[] = { 0x00, 0x20, 0x00, 0x14, 0x00, 0x02, 0xa1, 0x47,
 					0x01, 0x13, 0xa9, 0xfa, 0xa5, 0xd3, 0xf1, 0x79,
 					0xbc, 0x25, 0xf4, 0xb5, 0xbe, 0xd2, 0xb9, 0xd9 };
@@ -117,8 +117,8 @@ static size_t libnice_check(StunAgent *agent, uint8_t *buf, size_t cap, const ch
 
 	client_agent(agent, true);
 	return stun_usage_ice_conncheck_create(agent, &msg, buf, cap, (const uint8_t *)user,
-					       strlen(user), (const uint8_t *)PWD, strlen(PWD), true,
-					       true, 0x6e7f1eff, 0x0102030405060708ull, NULL,
+					       strlen(user), (const uint8_t *)PWD, strlen(PWD),
+					       true, true, 0x6e7f1eff, 0x0102030405060708ull, NULL,
 					       STUN_USAGE_ICE_COMPATIBILITY_RFC5245);
 }
 
@@ -132,7 +132,8 @@ static size_t small_request(uint8_t *buf, size_t cap, const char *user, const ch
 	client_agent(&agent, fingerprint);
 	assert_true(stun_agent_init_request(&agent, &msg, buf, cap, STUN_BINDING));
 	if (user)
-		assert_int_equal(stun_message_append_string(&msg, STUN_ATTRIBUTE_USERNAME, user), 0);
+		assert_int_equal(stun_message_append_string(&msg, STUN_ATTRIBUTE_USERNAME, user),
+				 0);
 	assert_int_equal(stun_message_append32(&msg, STUN_ATTRIBUTE_PRIORITY, 7), 0);
 	return stun_agent_finish_message(&agent, &msg, (const uint8_t *)key, key ? strlen(key) : 0);
 }
@@ -162,7 +163,7 @@ static void verify_response(const uint8_t *req, const uint8_t *resp, size_t resp
 	assert_int_equal(stun_message_get_class(&msg), STUN_RESPONSE);
 	assert_int_equal(stun_message_get_method(&msg), STUN_BINDING);
 	assert_memory_equal(resp + 4, req + 4, 16); /* cookie and transaction id */
-	assert_non_null(msg.key); /* MESSAGE-INTEGRITY was there and checked */
+	assert_non_null(msg.key);                   /* MESSAGE-INTEGRITY was there and checked */
 	assert_int_equal(resp[resp_len - 8], 0x80);
 	assert_int_equal(resp[resp_len - 7], 0x28);
 	assert_int_equal(stun_usage_ice_conncheck_process(&msg, &mapped, &mapped_len,
@@ -203,8 +204,8 @@ static void expect(const uint8_t *pkt, size_t len, const struct sockaddr *from, 
 	size_t resp_len;
 	struct sl_stun_check check;
 
-	assert_int_equal(answer(pkt, len, from, local, remote, resp, sizeof(resp), &resp_len, &check),
-			 rc);
+	assert_int_equal(
+		answer(pkt, len, from, local, remote, resp, sizeof(resp), &resp_len, &check), rc);
 	if (rc == 0)
 		verify_response(pkt, resp, resp_len, from,
 				from->sa_family == AF_INET ? sizeof(src4) : sizeof(src6));
@@ -256,15 +257,15 @@ static void libnice_requests_answered(void **state)
 		assert_true(check.use_candidate);
 		assert_true(check.controlling);
 		assert_int_equal(check.priority, 0x6e7f1eff);
-		verify_response(req, resp, resp_len, srcs[i],
-				i == 0 ? sizeof(src4) : sizeof(src6));
+		verify_response(req, resp, resp_len, srcs[i], i == 0 ? sizeof(src4) : sizeof(src6));
 		/* And the client that sent it accepts it too. */
 		assert_int_equal(stun_agent_validate(&client, &msg, resp, resp_len, NULL, NULL),
 				 STUN_VALIDATION_SUCCESS);
 		mapped_len = sizeof(mapped);
-		assert_int_equal(stun_usage_ice_conncheck_process(&msg, &mapped, &mapped_len,
-								  STUN_USAGE_ICE_COMPATIBILITY_RFC5245),
-				 STUN_USAGE_ICE_RETURN_SUCCESS);
+		assert_int_equal(
+			stun_usage_ice_conncheck_process(&msg, &mapped, &mapped_len,
+							 STUN_USAGE_ICE_COMPATIBILITY_RFC5245),
+			STUN_USAGE_ICE_RETURN_SUCCESS);
 		assert_memory_equal(&mapped, srcs[i], mapped_len);
 	}
 }
@@ -431,8 +432,8 @@ static void truncated_everywhere(void **state)
 
 	(void)state;
 	for (size_t n = 0; n < sizeof(rfc5769_req); n++) {
-		assert_true(answer(rfc5769_req, n, sa4(), "evtj", NULL, resp, sizeof(resp), &resp_len,
-				   &check) < 0);
+		assert_true(answer(rfc5769_req, n, sa4(), "evtj", NULL, resp, sizeof(resp),
+				   &resp_len, &check) < 0);
 		assert_true(answer(rfc5769_req, n, sa6(), "evtj", "h6vY", resp, sizeof(resp),
 				   &resp_len, &check) < 0);
 	}
@@ -502,8 +503,8 @@ static void local_ufrag(void **state)
 	size_t len;
 
 	(void)state;
-	assert_int_equal(sl_stun_local_ufrag(rfc5769_req, sizeof(rfc5769_req), ufrag, sizeof(ufrag)),
-			 4);
+	assert_int_equal(
+		sl_stun_local_ufrag(rfc5769_req, sizeof(rfc5769_req), ufrag, sizeof(ufrag)), 4);
 	assert_string_equal(ufrag, "evtj");
 	/* Room for exactly "evtj" and its NUL, and one byte less. */
 	assert_int_equal(sl_stun_local_ufrag(rfc5769_req, sizeof(rfc5769_req), ufrag, 5), 4);
@@ -517,7 +518,8 @@ static void local_ufrag(void **state)
 	put16(ind, 0x0011);
 	assert_int_equal(sl_stun_local_ufrag(ind, sizeof(ind), ufrag, sizeof(ufrag)), -EBADMSG);
 	for (size_t n = 0; n < sizeof(rfc5769_req); n++)
-		assert_int_equal(sl_stun_local_ufrag(rfc5769_req, n, ufrag, sizeof(ufrag)), -EBADMSG);
+		assert_int_equal(sl_stun_local_ufrag(rfc5769_req, n, ufrag, sizeof(ufrag)),
+				 -EBADMSG);
 	/* No USERNAME; no ':'; empty local part. */
 	len = small_request(req, sizeof(req), NULL, PWD, true);
 	assert_int_equal(sl_stun_local_ufrag(req, len, ufrag, sizeof(ufrag)), -EBADMSG);

@@ -21,7 +21,9 @@
 #include "dp.h"
 
 static struct sl_net_local local = {
-	.mac = { 2, 0, 0, 0, 0, 1 }, .has_ip4 = true, .ip4 = { 10, 0, 0, 1 },
+	.mac = { 2, 0, 0, 0, 0, 1 },
+	.has_ip4 = true,
+	.ip4 = { 10, 0, 0, 1 },
 };
 
 static void map_fresh_passes_through(void **state)
@@ -96,8 +98,11 @@ static struct sl_ctl_ep ep_msg(uint32_t id, uint64_t room, uint16_t port)
 
 static struct sl_ctl_sub sub_msg(uint32_t s, uint32_t p, uint32_t src, uint32_t dst)
 {
-	struct sl_ctl_sub m = { .subscriber = s, .publisher = p, .src_ssrc = src,
-				.dst_ssrc = dst, .kind = SL_MEDIA_VIDEO };
+	struct sl_ctl_sub m = { .subscriber = s,
+				.publisher = p,
+				.src_ssrc = src,
+				.dst_ssrc = dst,
+				.kind = SL_MEDIA_VIDEO };
 	return m;
 }
 
@@ -210,8 +215,8 @@ static void tables_limits(void **state)
 
 int main(void)
 {
-	char *eal[] = { "test_tables", "--no-huge", "-m", "128", "--no-pci", "--no-shconf",
-			"--log-level=1", NULL };
+	char *eal[] = { "test_tables", "--no-huge",     "-m", "128", "--no-pci",
+			"--no-shconf", "--log-level=1", NULL };
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(map_fresh_passes_through),
 		cmocka_unit_test(map_repoint_is_continuous),
