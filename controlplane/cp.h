@@ -110,14 +110,12 @@ struct sl_cp {
 	struct sl_dpctl *dp;
 	uint8_t secret[32];      /* per-deployment: room-name HMAC key */
 	struct sl_ctl_info info; /* from the dataplane's HELLO */
-	bool dp_up;
 	struct sl_room *rooms;
 	unsigned n_rooms;
 	unsigned n_participants;
 	GHashTable *by_ufrag; /* ufrag -> participant */
 	GHashTable *by_ep;    /* ep_id (GUINT_TO_POINTER) -> participant */
 	uint32_t next_ep_id;
-	guint tick_source;
 	/* counters, for the operator (no personal data) */
 	uint64_t n_stun_ok, n_stun_bad, n_dtls_unvalidated, n_dtls_failed, n_joins, n_join_refused,
 		n_bad_messages;

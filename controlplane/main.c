@@ -106,12 +106,10 @@ static int load_secret(const char *dir, uint8_t secret[32], char *err, size_t n)
 static void on_dp_up(const struct sl_ctl_info *info)
 {
 	cp.info = *info;
-	cp.dp_up = true;
 }
 
 static void on_dp_down(void)
 {
-	cp.dp_up = false;
 	sl_room_drop_all("unavailable", "the media server restarted; please rejoin");
 }
 
@@ -123,7 +121,7 @@ static void on_dp_down(void)
  */
 static void on_event(const struct sl_ctl_event *e)
 {
-	const struct sl_participant *p = g_hash_table_lookup(cp.by_ep, GUINT_TO_POINTER(e->ep_id));
+	const struct sl_participant *p = sl_room_participant(e->ep_id);
 
 	if (e->type != SL_EV_TIMEOUT)
 		return;
@@ -204,7 +202,7 @@ static int start(char *err, size_t n)
 	if (sl_http_start(cp.loop, cp.cfg.listen, cp.cfg.port, cp.cfg.web_root, &sl_signal_handlers,
 			  err, n))
 		return -EADDRINUSE;
-	cp.tick_source = g_timeout_add(1000, tick, NULL);
+	g_timeout_add(1000, tick, NULL);
 	g_unix_signal_add(SIGINT, on_signal, NULL);
 	g_unix_signal_add(SIGTERM, on_signal, NULL);
 	return 0;

@@ -200,7 +200,7 @@ void sl_room_join(struct sl_client *c, const char *room_name, const char *displa
 	sl_room_sync(r);
 }
 
-static struct sl_participant *by_ep(uint32_t ep)
+struct sl_participant *sl_room_participant(uint32_t ep)
 {
 	return g_hash_table_lookup(sl_cp->by_ep, GUINT_TO_POINTER(ep));
 }
@@ -228,7 +228,8 @@ static void offer_fill(struct sl_participant *p)
 	for (unsigned i = 0; i < p->n_slots; i++) {
 		const struct sl_slot *s = &p->slots[i];
 		struct sl_sdp_offer_media *m = &o->media[i];
-		struct sl_participant *q = s->dir == SL_SDP_SENDONLY ? by_ep(s->src_ep) : NULL;
+		struct sl_participant *q =
+			s->dir == SL_SDP_SENDONLY ? sl_room_participant(s->src_ep) : NULL;
 
 		memset(m, 0, sizeof(*m));
 		m->kind = s->kind;
@@ -261,7 +262,7 @@ static void send_offer(struct sl_participant *p)
 	}
 	for (unsigned i = 0; i < p->n_slots; i++) {
 		const struct sl_slot *s = &p->slots[i];
-		const struct sl_participant *q = by_ep(s->src_ep);
+		const struct sl_participant *q = sl_room_participant(s->src_ep);
 
 		if (s->dir == SL_SDP_SENDONLY && q)
 			json_array_append_new(
@@ -282,7 +283,7 @@ static void send_offer(struct sl_participant *p)
 static bool slot_wanted(const struct sl_room *r, const struct sl_participant *p,
 			const struct sl_slot *s)
 {
-	const struct sl_participant *q = by_ep(s->src_ep);
+	const struct sl_participant *q = sl_room_participant(s->src_ep);
 
 	return q && q != p && q->room == r && q->pub_ssrc[s->kind] == s->src_ssrc;
 }
@@ -313,19 +314,25 @@ static uint32_t pick_dst_ssrc(const struct sl_participant *p, uint32_t want)
 	}
 }
 
-static void unsubscribe(struct sl_participant *p, struct sl_slot *s)
+/* Send SUBSCRIBE or UNSUBSCRIBE for p's slot s. */
+static int send_sub(const struct sl_participant *p, const struct sl_slot *s, uint16_t type)
 {
 	struct sl_ctl_sub m = { .subscriber = p->ep_id,
 				.publisher = s->src_ep,
 				.src_ssrc = s->src_ssrc,
 				.dst_ssrc = s->dst_ssrc,
 				.kind = s->kind };
-	struct sl_participant *q = by_ep(s->src_ep);
 
-	if (s->subscribed && q && q->ep_installed && p->ep_installed) {
-		sl_ctl_hdr_init(&m.h, SL_CTL_UNSUBSCRIBE, sizeof(m), 0);
-		sl_dpctl_send(&m, NULL, 0);
-	}
+	sl_ctl_hdr_init(&m.h, type, sizeof(m), 0);
+	return sl_dpctl_send(&m, NULL, 0);
+}
+
+static void unsubscribe(struct sl_participant *p, struct sl_slot *s)
+{
+	struct sl_participant *q = sl_room_participant(s->src_ep);
+
+	if (s->subscribed && q && q->ep_installed && p->ep_installed)
+		send_sub(p, s, SL_CTL_UNSUBSCRIBE);
 	s->subscribed = false;
 }
 
@@ -384,18 +391,12 @@ static void subscribe_answered(struct sl_participant *p)
 		return;
 	for (unsigned i = 2; i < p->n_slots; i++) {
 		struct sl_slot *s = &p->slots[i];
-		struct sl_participant *q = by_ep(s->src_ep);
-		struct sl_ctl_sub m = { .subscriber = p->ep_id,
-					.publisher = s->src_ep,
-					.src_ssrc = s->src_ssrc,
-					.dst_ssrc = s->dst_ssrc,
-					.kind = s->kind };
+		struct sl_participant *q = sl_room_participant(s->src_ep);
 
 		if (s->dir != SL_SDP_SENDONLY || !s->answered || s->subscribed || !q ||
 		    !q->ep_installed)
 			continue;
-		sl_ctl_hdr_init(&m.h, SL_CTL_SUBSCRIBE, sizeof(m), 0);
-		if (sl_dpctl_send(&m, NULL, 0) == 0)
+		if (send_sub(p, s, SL_CTL_SUBSCRIBE) == 0)
 			s->subscribed = true;
 	}
 }

@@ -31,6 +31,8 @@ void sl_room_sync(struct sl_room *r);
 void sl_room_tick(uint64_t now_ms);
 /* The dataplane went away: every participant is told and removed. */
 void sl_room_drop_all(const char *code, const char *message);
+/* The participant whose dataplane endpoint is ep, or NULL (gone). */
+struct sl_participant *sl_room_participant(uint32_t ep);
 /* HMAC-SHA256(secret, name) -> key; the room's tag is hex of key[0..15]. */
 void sl_room_key(const uint8_t secret[32], const char *name, uint8_t key[32]);
 

@@ -57,7 +57,7 @@ void sl_signal_message(struct sl_client *c, const char *text, size_t len)
 	if (c->left) {
 		sl_signal_error(c, "not_joined", "this connection has left", false);
 	} else if (m.type == SL_MSG_JOIN) {
-		if (c->p || c->joining)
+		if (c->p)
 			sl_signal_error(c, "already_joined", "one join per connection", false);
 		else
 			sl_room_join(c, m.room, m.name);

@@ -20,7 +20,7 @@ struct sl_participant;
 struct sl_client {
 	struct sl_ws *ws;         /* NULL in unit tests */
 	struct sl_participant *p; /* after a successful join */
-	bool joining, left;
+	bool left;
 	/* Test hook: when ws is NULL, sent messages are appended here. */
 	json_t *sent;
 };

@@ -29,11 +29,6 @@ static bool addr_eq(const struct sl_ctl_addr *a, const struct sl_ctl_addr *b)
 	       !memcmp(a->local_ip, b->local_ip, 16);
 }
 
-static struct sl_participant *by_ep(uint32_t ep)
-{
-	return g_hash_table_lookup(sl_cp->by_ep, GUINT_TO_POINTER(ep));
-}
-
 static socklen_t to_sockaddr(const struct sl_ctl_addr *a, struct sockaddr_storage *ss)
 {
 	memset(ss, 0, sizeof(*ss));
@@ -144,7 +139,7 @@ static struct sl_participant *find_validated(const struct sl_ctl_addr *a, uint64
 
 static void dtls_send(void *arg, const uint8_t *data, size_t len)
 {
-	struct sl_participant *p = by_ep(GPOINTER_TO_UINT(arg));
+	struct sl_participant *p = sl_room_participant(GPOINTER_TO_UINT(arg));
 
 	if (p)
 		sl_dpctl_pkt_down(&p->dtls_addr, data, len);
@@ -152,7 +147,7 @@ static void dtls_send(void *arg, const uint8_t *data, size_t len)
 
 static void ep_added(uint32_t ep, int status)
 {
-	struct sl_participant *p = by_ep(ep);
+	struct sl_participant *p = sl_room_participant(ep);
 
 	if (!p) {
 		if (status == 0)
@@ -248,7 +243,7 @@ void sl_transport_tick(uint64_t now)
 	GList *ids = g_hash_table_get_keys(sl_cp->by_ep);
 
 	for (GList *l = ids; l; l = l->next) {
-		struct sl_participant *p = by_ep(GPOINTER_TO_UINT(l->data));
+		struct sl_participant *p = sl_room_participant(GPOINTER_TO_UINT(l->data));
 
 		if (!p)
 			continue;
