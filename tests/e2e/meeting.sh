@@ -79,13 +79,15 @@ wait_for "$dir/dp.out" "sluice-dataplane: ready" "$dp_pid" dataplane
 # dataplane's socket and its own state directory.
 chown 65534:65534 "$dir/dp.sock"
 # The checkout may not be readable by nobody (a clone in a mktemp -d is
-# 0700): serve a copy of the web client from the test's own directory.
+# 0700): run a copy of the binary and the web client from the test's own
+# directory.
+install -m 755 "$build/controlplane/sluice-controlplane" "$dir/sluice-controlplane"
 cp -r "$src/web" "$dir/web"
 chmod -R a+rX "$dir/web"
 mkdir -m 700 "$dir/state"
 chown 65534:65534 "$dir/state"
 ip netns exec "$cl_ns" setpriv --reuid=65534 --regid=65534 --clear-groups -- \
-	"$build/controlplane/sluice-controlplane" --dataplane-socket "$dir/dp.sock" \
+	"$dir/sluice-controlplane" --dataplane-socket "$dir/dp.sock" \
 	--state-dir "$dir/state" --web-root "$dir/web" --port 8080 \
 	>"$dir/cp.out" 2>"$dir/cp.err" &
 cp_pid=$!
