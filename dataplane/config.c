@@ -206,8 +206,9 @@ static const struct opt opts[] = {
 	{ "ctl-socket", "PATH", "control socket (default " SL_CTL_DEFAULT_PATH ")", set_path, 0, 0,
 	  0 },
 	{ "mbufs", "N", "packet buffers (default 32767)", NULL, U32(mbufs), 1023, 16u << 20 },
-	{ "history-mbufs", "N", "buffers for the NACK history (default 16383)", NULL,
-	  U32(history_mbufs), 255, 16u << 20 },
+	{ "history-mbufs", "N",
+	  "NACK history buffers per worker, shared fairly by its video streams (default 16383)",
+	  NULL, U32(history_mbufs), 255, 16u << 20 },
 	{ "max-endpoints", "N", "endpoints per worker (default 1024)", NULL, U32(max_endpoints), 2,
 	  1u << 20 },
 	{ "max-streams", "N", "publisher streams per worker (default 4096)", NULL, U32(max_streams),
@@ -230,6 +231,25 @@ static const struct opt opts[] = {
 	  U32(level_interval_ms), 10, 60000 },
 	{ "pli-interval", "MS", "minimum gap between keyframe requests per stream (default 500)",
 	  NULL, U32(pli_interval_ms), 0, 60000 },
+	{ "ingress-pps", "N", "packets per second an endpoint may send, 0 = no cap (default 3000)",
+	  NULL, U32(ingress_pps), 0, 10000000 },
+	{ "ingress-kbps", "N",
+	  "kbit/s an endpoint may send (SRTP payload), 0 = no cap (default 20000)", NULL,
+	  U32(ingress_kbps), 0, 100000000 },
+	{ "ingress-burst-ms", "MS",
+	  "ingress caps allow this many ms of their rate at once (default 200)", NULL,
+	  U32(ingress_burst_ms), 1, 10000 },
+	{ "nack-percent", "P",
+	  "retransmissions per subscriber: P% of the stream's packet rate (default 25)", NULL,
+	  U32(nack_percent), 1, 100 },
+	{ "nack-burst", "N", "retransmissions a subscriber may get at once (default 64)", NULL,
+	  U32(nack_burst), 1, 4096 },
+	{ "nack-rtt-ms", "MS",
+	  "a packet is retransmitted to a subscriber once per MS, 0 = no dedup (default 50)", NULL,
+	  U32(nack_rtt_ms), 0, 5000 },
+	{ "sr-interval", "MS",
+	  "minimum gap between SRs forwarded per stream; one per compound always (default 200)",
+	  NULL, U32(sr_interval_ms), 0, 60000 },
 	{ "stats", "S", "print counters every S seconds, 0 = only at exit (default 0)", NULL,
 	  U32(stats_s), 0, 86400 },
 	{ "log-level", "LVL", "error, warning, info or debug (default info)", set_log, 0, 0, 0 },
@@ -259,6 +279,13 @@ void sl_config_defaults(struct sl_dp_config *c)
 	c->timeout_s = 30;
 	c->level_interval_ms = 200;
 	c->pli_interval_ms = 500;
+	c->ingress_pps = 3000;
+	c->ingress_kbps = 20000;
+	c->ingress_burst_ms = 200;
+	c->nack_percent = 25;
+	c->nack_burst = 64;
+	c->nack_rtt_ms = 50;
+	c->sr_interval_ms = 200;
 	c->log_level = RTE_LOG_INFO;
 }
 
@@ -351,6 +378,17 @@ static int check(struct sl_dp_config *c, char *err, size_t len)
 		return SL_ERR(
 			err, len,
 			"vdev/pci: no device to serve (e.g. --vdev net_af_packet0,iface=eth1)");
+	if (c->ingress_pps && (uint64_t)c->ingress_pps * c->ingress_burst_ms < 1000)
+		return SL_ERR(
+			err, len,
+			"ingress-pps/ingress-burst-ms: %u packets/s for %u ms is less than one "
+			"packet",
+			c->ingress_pps, c->ingress_burst_ms);
+	if (c->ingress_kbps && (uint64_t)c->ingress_kbps * c->ingress_burst_ms / 8 < c->mtu)
+		return SL_ERR(err, len,
+			      "ingress-kbps/ingress-burst-ms: %u kbit/s for %u ms is less than one "
+			      "%u-byte packet",
+			      c->ingress_kbps, c->ingress_burst_ms, c->mtu);
 	if (c->base_port + c->n_lcores - 1 > 65535)
 		return SL_ERR(err, len, "base-port: %u + workers exceeds 65535", c->base_port);
 	return 0;

@@ -62,6 +62,14 @@ struct sl_dp_config {
 	uint32_t level_interval_ms;
 	uint32_t pli_interval_ms;
 	uint32_t stats_s;
+	/* policing (police.c); 0 disables a rate */
+	uint32_t ingress_pps;
+	uint32_t ingress_kbps;
+	uint32_t ingress_burst_ms;
+	uint32_t nack_percent;
+	uint32_t nack_burst;
+	uint32_t nack_rtt_ms;
+	uint32_t sr_interval_ms;
 	int log_level; /* RTE_LOG_ERR .. RTE_LOG_DEBUG */
 	char **eal_extra;
 	int n_eal_extra;
@@ -81,6 +89,24 @@ struct sl_mbuf_meta {
 	uint16_t payload_off;
 	uint16_t payload_len;
 	uint8_t kind; /* enum sl_pkt_kind */
+};
+
+/* ---- policing state (police.c) ---- */
+
+/*
+ * A token bucket kept as its theoretical arrival time (GCRA) in TSC ticks:
+ * one word, no division on the fast path. Zero = full.
+ */
+struct sl_tb {
+	uint64_t tat;
+};
+
+/* Sequence numbers recently retransmitted to one subscription (NACK dedup). */
+#define SL_RTX_RING 64
+struct sl_rtx_ring {
+	uint32_t ms[SL_RTX_RING]; /* when, in worker milliseconds */
+	uint16_t seq[SL_RTX_RING];
+	uint8_t head, n;
 };
 
 /* ---- worker tables (tables.c) ---- */
@@ -105,6 +131,7 @@ struct sl_endpoint {
 	uint8_t level_min; /* loudest level (lowest -dBov) this interval */
 	uint32_t level_count;
 	uint8_t fir_seq;
+	struct sl_tb in_pkts, in_bytes; /* ingress cap (police.c) */
 };
 
 struct sl_stream {
@@ -115,6 +142,11 @@ struct sl_stream {
 	uint32_t first_sub;
 	uint32_t n_subs;
 	uint64_t last_pli_tsc;
+	/* police.c: SR limiter and measured packet rate (1 s windows) */
+	uint64_t last_sr_tsc;
+	uint64_t win_tsc;
+	uint32_t win_pkts;
+	uint32_t rate_pps;
 };
 
 struct sl_sub {
@@ -131,6 +163,7 @@ struct sl_sub {
 	uint32_t last_out_ts;
 	uint32_t packets;
 	uint32_t octets;
+	struct sl_tb nack; /* retransmission budget (police.c) */
 };
 
 struct rte_hash;
@@ -141,6 +174,10 @@ struct sl_tables {
 	struct sl_stream *streams;
 	struct sl_sub *subs;
 	struct rte_mbuf **hist;         /* max_streams * history, plaintext RTP copies */
+	struct sl_rtx_ring *rtx;        /* max_subs: recent retransmissions (police.c) */
+	uint32_t hist_mbufs;            /* the worker's history pool: shared fairly */
+	uint32_t hist_depth;            /* slots each video stream may use now (history.c) */
+	uint32_t n_video;               /* video streams, for hist_depth */
 	uint32_t free_stream, free_sub; /* free lists (through next_in_ep) */
 	struct rte_hash *by_tuple;      /* 5-tuple -> ep slot */
 	struct rte_hash *by_id;         /* ep id -> ep slot */
@@ -158,6 +195,7 @@ struct sl_tuple_key {
 	uint8_t local_ip[16];
 };
 
+/* hist_mbufs starts unlimited (UINT32_MAX): the creator sets the pool's size. */
 struct sl_tables *sl_tables_create(const char *name, int socket, uint32_t max_eps,
 				   uint32_t max_streams, uint32_t max_subs, uint32_t history);
 void sl_tables_destroy(struct sl_tables *t);
@@ -242,6 +280,19 @@ struct sl_worker {
 	uint64_t next_level, next_timeout_scan, last_drain;
 	uint64_t up_tokens_tsc; /* unknown-source up rate limit */
 	unsigned up_tokens;
+	struct {                  /* police.c: limits in TSC units, set at start-up */
+		uint64_t pkt_tsc; /* ingress: ticks per packet, 0 = no limit */
+		uint64_t byte_fp; /* ingress: ticks per byte << 16, 0 = no limit */
+		uint64_t burst_tsc;
+		uint64_t rtt_ms; /* NACK dedup window */
+		uint64_t ms_tsc;
+		uint64_t sr_tsc;
+		uint32_t nack_percent, nack_burst;
+		/* the compound being handled (feedback.c) */
+		uint64_t now;
+		uint32_t now_ms;
+		unsigned nack_left;
+	} pol;
 	unsigned tx_n;
 	struct rte_mbuf *tx[SL_BURST * 4];
 	uint64_t cnt[SL_CNT_MAX] __rte_cache_aligned;
@@ -272,15 +323,39 @@ void sl_forward_send_rtcp(struct sl_worker *w, uint32_t ep_slot, const uint8_t *
 void sl_feedback_handle(struct sl_worker *w, uint32_t ep_slot, const uint8_t *p, uint16_t len);
 
 /* Send the publisher of stream si a PLI (on a new video subscription: the
- * subscriber cannot decode until the next keyframe). Not rate-limited: it
- * follows control-plane commands, not network input. */
+ * subscriber cannot decode until the next keyframe). Rate-limited with the
+ * subscribers' PLI/FIR (one limiter per stream): subscribing is driven by
+ * participants too. */
 void sl_feedback_request_keyframe(struct sl_worker *w, uint32_t si);
 
 /* Queue an event for the control plane (counted as drop_up_full if full). */
 void sl_feedback_event(struct sl_worker *w, uint32_t ep_id, uint16_t type, uint32_t value,
 		       uint32_t count);
 
+/* police.c: per-endpoint, per-stream and per-subscription limits. */
+#define SL_NACK_PER_COMPOUND 64 /* sequence numbers looked at per RTCP compound */
+void sl_police_init(struct sl_worker *w, const struct sl_dp_config *cfg);
+/* An authenticated packet of len bytes from e at now: false = over the cap (counted). */
+bool sl_police_ingress(struct sl_worker *w, struct sl_endpoint *e, uint16_t len, uint64_t now);
+/* A packet of stream st forwarded: measures its rate. */
+void sl_police_stream_rx(struct sl_worker *w, struct sl_stream *st, uint64_t now);
+/* Start of an RTCP compound: one clock reading, a fresh per-compound cap. */
+void sl_police_compound(struct sl_worker *w);
+/* n sequence numbers of one NACK: how many of them the compound cap lets through
+ * (the rest are counted as drop_nack_limit). */
+unsigned sl_police_nack_take(struct sl_worker *w, unsigned n);
+/* May seq (the subscriber's numbering) be retransmitted to subscription sub?
+ * Refuses duplicates within the RTT window and an empty budget (counted);
+ * true records the retransmission. */
+bool sl_police_nack(struct sl_worker *w, uint32_t sub, uint16_t seq);
+/* May an SR of stream st go out now (one per stream per compound and sr-interval)? */
+bool sl_police_sr(struct sl_worker *w, struct sl_stream *st);
+/* May a keyframe request (PLI/FIR, any cause) go to st's publisher now? */
+bool sl_police_keyframe(struct sl_worker *w, struct sl_stream *st, uint64_t now);
+
 /* history.c */
+/* Fair share of the worker's history pool after a video stream came or went. */
+void sl_history_rebalance(struct sl_tables *t);
 void sl_history_store(struct sl_worker *w, uint32_t stream, const uint8_t *p, uint16_t len,
 		      uint16_t seq);
 /* Returns the stored mbuf (data = RTP packet) or NULL. Not removed. */

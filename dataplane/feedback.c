@@ -3,12 +3,14 @@
  *
  * RTCP from an endpoint says one of three things. As a publisher it sends
  * sender reports: each is rewritten into every subscriber's view (SSRC,
- * RTP timestamp, the subscriber's own packet and octet counts) and sent on.
- * As a subscriber it sends receiver reports (consumed here: the SFU
- * terminates them), NACKs (answered from the stream's history, the same
- * rewritten packet protected again) and keyframe requests (PLI/FIR, sent on
- * to the publisher for the source SSRC, at most one per pli-interval per
- * stream). The compound is validated whole before anything is acted on.
+ * RTP timestamp, the subscriber's own packet and octet counts) and sent on,
+ * at most one per stream per compound and per sr-interval. As a subscriber
+ * it sends receiver reports (consumed here: the SFU terminates them), NACKs
+ * (answered from the stream's history, the same rewritten packet protected
+ * again, within the limits of police.c) and keyframe requests (PLI/FIR,
+ * sent on to the publisher for the source SSRC, at most one per
+ * pli-interval per stream, the PLI of a new subscription included). The
+ * compound is validated whole before anything is acted on.
  */
 #include <string.h>
 
@@ -16,7 +18,7 @@
 
 #include "dp.h"
 
-#define SL_NACK_MAX 64 /* sequence numbers answered per NACK packet */
+#define SL_NACK_MAX SL_NACK_PER_COMPOUND /* sequence numbers read per NACK packet */
 
 static void forward_sr(struct sl_worker *w, uint32_t ep_slot, const uint8_t *p,
 		       const struct sl_rtcp_pkt *pk)
@@ -29,6 +31,8 @@ static void forward_sr(struct sl_worker *w, uint32_t ep_slot, const uint8_t *p,
 		return;
 	si = sl_tables_stream_find(w->t, ep_slot, sr.ssrc);
 	if (si == SL_NONE || w->t->eps[ep_slot].mute[w->t->streams[si].kind])
+		return;
+	if (!sl_police_sr(w, &w->t->streams[si]))
 		return;
 	for (uint32_t s = w->t->streams[si].first_sub; s != SL_NONE;
 	     s = w->t->subs[s].next_in_stream) {
@@ -48,6 +52,20 @@ static void forward_sr(struct sl_worker *w, uint32_t ep_slot, const uint8_t *p,
 	}
 }
 
+/* Sequence numbers a NACK lists (PID + BLP bits per FCI), padding excluded. */
+static unsigned nack_count(const uint8_t *p, const struct sl_rtcp_pkt *pk)
+{
+	const uint8_t *q = p + pk->off;
+	size_t end = pk->len;
+	unsigned n = 0;
+
+	if (q[0] & 0x20) /* validated: 0 < pad <= payload */
+		end -= q[end - 1];
+	for (size_t i = 12; i + 4 <= end; i += 4)
+		n += 1 + (unsigned)__builtin_popcount((unsigned)(q[i + 2] << 8 | q[i + 3]));
+	return n;
+}
+
 static void answer_nack(struct sl_worker *w, uint32_t ep_slot, const uint8_t *p,
 			const struct sl_rtcp_pkt *pk)
 {
@@ -57,7 +75,8 @@ static void answer_nack(struct sl_worker *w, uint32_t ep_slot, const uint8_t *p,
 
 	if (sub == SL_NONE)
 		return;
-	n = sl_rtcp_nack_seqs(p, pk, seqs, SL_NACK_MAX);
+	n = sl_police_nack_take(w, nack_count(p, pk));
+	n = sl_rtcp_nack_seqs(p, pk, seqs, RTE_MIN(n, (unsigned)SL_NACK_MAX));
 	for (unsigned i = 0; i < n; i++) {
 		struct sl_sub *s = &w->t->subs[sub];
 		uint16_t in_seq = sl_sub_unmap_seq(s, seqs[i]);
@@ -67,6 +86,8 @@ static void answer_nack(struct sl_worker *w, uint32_t ep_slot, const uint8_t *p,
 			SL_COUNT(w, drop_nack_miss);
 			continue;
 		}
+		if (!sl_police_nack(w, sub, seqs[i]))
+			continue;
 		SL_COUNT(w, nack_retransmits);
 		sl_forward_fanout(w, rte_pktmbuf_mtod(h, const uint8_t *), rte_pktmbuf_data_len(h),
 				  &sub, 1, true);
@@ -82,7 +103,9 @@ static void push_event(struct sl_worker *w, uint32_t ep_id, uint16_t type, uint3
 		SL_COUNT(w, drop_up_full);
 }
 
-/* A PLI to the publisher of stream si (a new subscriber needs a keyframe). */
+/* A PLI to the publisher of stream si (a new subscriber needs a keyframe),
+ * through the stream's one keyframe limiter: a keyframe already asked for
+ * within pli-interval reaches the new subscriber too. */
 void sl_feedback_request_keyframe(struct sl_worker *w, uint32_t si)
 {
 	struct sl_stream *st = &w->t->streams[si];
@@ -90,7 +113,7 @@ void sl_feedback_request_keyframe(struct sl_worker *w, uint32_t si)
 	uint8_t buf[32];
 	size_t n = sl_rtcp_build_pli(buf, sizeof(buf), pub->fb_ssrc, st->ssrc);
 
-	if (!n)
+	if (!n || !sl_police_keyframe(w, st, rte_rdtsc()))
 		return;
 	SL_COUNT(w, pli_forwarded);
 	sl_forward_send_rtcp(w, st->ep, buf, (uint16_t)n);
@@ -117,11 +140,8 @@ static void keyframe_request(struct sl_worker *w, uint32_t ep_slot, const uint8_
 	if (sub == SL_NONE)
 		return;
 	st = &w->t->streams[w->t->subs[sub].stream];
-	if (st->last_pli_tsc && now - st->last_pli_tsc < w->pli_tsc) {
-		SL_COUNT(w, drop_pli_ratelimit);
+	if (!sl_police_keyframe(w, st, now))
 		return;
-	}
-	st->last_pli_tsc = now;
 	pub = &w->t->eps[st->ep];
 	if (pk->fmt == 4)
 		n = sl_rtcp_build_fir(buf, sizeof(buf), pub->fb_ssrc, st->ssrc, pub->fir_seq++);
@@ -143,6 +163,7 @@ void sl_feedback_handle(struct sl_worker *w, uint32_t ep_slot, const uint8_t *p,
 		SL_COUNT(w, drop_rtcp_malformed);
 		return;
 	}
+	sl_police_compound(w);
 	sl_rtcp_iter_init(&it, p, len);
 	while (sl_rtcp_next(&it, &pk) == 1) {
 		if (pk.type == SL_RTCP_SR)

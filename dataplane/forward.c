@@ -8,7 +8,8 @@
  * and timestamp rewritten into that subscriber's view, and the whole batch
  * protected through one burst call, so a multi-buffer crypto engine can
  * later take the batch as it is. Headers go in front last, from the
- * subscriber's prebuilt flow. No allocation but mbufs from the pool, no
+ * subscriber's prebuilt flow. What an endpoint sends is policed (police.c)
+ * right after authentication, before history or fan-out. No allocation but mbufs from the pool, no
  * locks, no logging: overload shows up as counted drops.
  */
 #include <string.h>
@@ -251,7 +252,7 @@ void sl_forward_rtp(struct sl_worker *w, struct rte_mbuf *m, uint32_t ep_slot, u
 		SL_COUNT(w, drop_rtp_malformed);
 		goto free_pkt;
 	}
-	if (!unprotect(w, e, p, &len, false))
+	if (!unprotect(w, e, p, &len, false) || !sl_police_ingress(w, e, len, e->last_rx_tsc))
 		goto free_pkt;
 	SL_COUNT(w, rtp_in);
 	audio_level(e, p, &ri);
@@ -265,6 +266,7 @@ void sl_forward_rtp(struct sl_worker *w, struct rte_mbuf *m, uint32_t ep_slot, u
 		SL_COUNT(w, drop_muted);
 		goto free_pkt;
 	}
+	sl_police_stream_rx(w, st, e->last_rx_tsc);
 	if (st->kind == SL_MEDIA_VIDEO)
 		sl_history_store(w, si, p, len, ri.seq);
 	for (uint32_t s = st->first_sub; s != SL_NONE; s = w->t->subs[s].next_in_stream) {
@@ -289,7 +291,7 @@ void sl_forward_rtcp(struct sl_worker *w, struct rte_mbuf *m, uint32_t ep_slot, 
 		SL_COUNT(w, drop_rtcp_malformed);
 		goto free_pkt;
 	}
-	if (!unprotect(w, e, p, &len, true))
+	if (!unprotect(w, e, p, &len, true) || !sl_police_ingress(w, e, len, e->last_rx_tsc))
 		goto free_pkt;
 	SL_COUNT(w, rtcp_in);
 	sl_feedback_handle(w, ep_slot, p, len);

@@ -56,14 +56,32 @@ static struct rte_ring *ring(const char *what, unsigned w, unsigned flags, unsig
 	return rte_ring_create(name, SL_RING_SIZE, (int)rte_socket_id(), flags);
 }
 
+/* Each worker's own NACK history pool: no other worker's rooms can take it. */
+static struct rte_mempool *history_pool(const struct sl_dp_config *cfg, unsigned id)
+{
+	char name[RTE_MEMPOOL_NAMESIZE];
+	struct rte_mempool *p;
+
+	snprintf(name, sizeof(name), "sl_hist_%u", id);
+	p = rte_pktmbuf_pool_create(name, cfg->history_mbufs,
+				    RTE_MIN(SL_MBUF_CACHE, cfg->history_mbufs / 2), 0, SL_MBUF_DATA,
+				    (int)rte_socket_id());
+	if (!p)
+		fprintf(stderr,
+			"history-mbufs: cannot allocate %u packet buffers for worker %u: %s (try "
+			"--memory or fewer)\n",
+			cfg->history_mbufs, id, rte_strerror(rte_errno));
+	return p;
+}
+
 static struct sl_worker *worker_create(const struct sl_dp_config *cfg, unsigned id,
-				       struct rte_mempool *pool, struct rte_mempool *hist,
-				       const struct sl_net_local *local)
+				       struct rte_mempool *pool, const struct sl_net_local *local)
 {
 	struct sl_worker *w = rte_zmalloc("sl_worker", sizeof(*w), RTE_CACHE_LINE_SIZE);
+	struct rte_mempool *hist = history_pool(cfg, id);
 	char name[32];
 
-	if (!w)
+	if (!w || !hist)
 		return NULL;
 	w->id = id;
 	w->lcore = cfg->lcore[id + 1];
@@ -80,6 +98,7 @@ static struct sl_worker *worker_create(const struct sl_dp_config *cfg, unsigned 
 	w->level_tsc = w->hz * cfg->level_interval_ms / 1000;
 	w->pli_tsc = w->hz * cfg->pli_interval_ms / 1000;
 	w->drain_tsc = w->hz / 10000; /* 100 us between command/timer checks */
+	sl_police_init(w, cfg);
 	w->cmd_ring = ring("cmd", id, RING_F_SC_DEQ, 0);
 	w->done_ring = ring("done", id, RING_F_SP_ENQ | RING_F_SC_DEQ, 0);
 	w->up_ring = ring("up", id, RING_F_SP_ENQ | RING_F_SC_DEQ, 0);
@@ -96,6 +115,7 @@ static struct sl_worker *worker_create(const struct sl_dp_config *cfg, unsigned 
 			id);
 		return NULL;
 	}
+	w->t->hist_mbufs = cfg->history_mbufs;
 	return w;
 }
 
@@ -114,7 +134,7 @@ static void worker_destroy(struct sl_worker *w)
 	sl_tables_destroy(w->t);
 }
 
-static struct rte_mempool *pools(const struct sl_dp_config *cfg, struct rte_mempool **hist)
+static struct rte_mempool *packet_pool(const struct sl_dp_config *cfg)
 {
 	unsigned priv = RTE_ALIGN(sizeof(struct sl_mbuf_meta), RTE_MBUF_PRIV_ALIGN);
 	struct rte_mempool *p;
@@ -122,14 +142,10 @@ static struct rte_mempool *pools(const struct sl_dp_config *cfg, struct rte_memp
 	/* A per-lcore cache may hold at most n / 1.5 buffers (DPDK's rule). */
 	p = rte_pktmbuf_pool_create("sl_pool", cfg->mbufs, RTE_MIN(SL_MBUF_CACHE, cfg->mbufs / 2),
 				    (uint16_t)priv, SL_MBUF_DATA, (int)rte_socket_id());
-	*hist = rte_pktmbuf_pool_create("sl_hist", cfg->history_mbufs,
-					RTE_MIN(SL_MBUF_CACHE, cfg->history_mbufs / 2), 0,
-					SL_MBUF_DATA, (int)rte_socket_id());
-	if (!p || !*hist) {
+	if (!p) {
 		fprintf(stderr,
-			"mbufs/history-mbufs: cannot allocate %u + %u packet buffers: %s (try "
-			"--memory or fewer)\n",
-			cfg->mbufs, cfg->history_mbufs, rte_strerror(rte_errno));
+			"mbufs: cannot allocate %u packet buffers: %s (try --memory or fewer)\n",
+			cfg->mbufs, rte_strerror(rte_errno));
 		return NULL;
 	}
 	return p;
@@ -179,14 +195,14 @@ static int run(struct sl_dp_config *cfg)
 {
 	static struct sl_worker *ws[SL_MAX_WORKERS];
 	unsigned n = cfg->n_lcores - 1, rx_flags;
-	struct rte_mempool *pool, *hist;
+	struct rte_mempool *pool;
 	struct sl_ctl_server *srv;
 	struct rte_ether_addr mac;
 	bool tx_csum, steering;
 
 	if (check_lcores(cfg) || sl_srtp_init(true) != 0)
 		return 1;
-	pool = pools(cfg, &hist);
+	pool = packet_pool(cfg);
 	if (!pool)
 		return 1;
 	if (sl_port_setup(cfg, (uint16_t)n, pool, &rx_flags, &tx_csum, &steering) != 0) {
@@ -197,7 +213,7 @@ static int run(struct sl_dp_config *cfg)
 	memcpy(cfg->local.mac, mac.addr_bytes, 6);
 	sl_net_ip6_link_local(cfg->local.mac, cfg->local.ip6_ll);
 	for (unsigned i = 0; i < n; i++) {
-		ws[i] = worker_create(cfg, i, pool, hist, &cfg->local);
+		ws[i] = worker_create(cfg, i, pool, &cfg->local);
 		if (!ws[i])
 			return 1;
 		ws[i]->all = ws;

@@ -48,16 +48,19 @@ struct sl_tables *sl_tables_create(const char *name, int socket, uint32_t max_ep
 	t->max_streams = max_streams;
 	t->max_subs = max_subs;
 	t->history = history;
+	t->hist_mbufs = UINT32_MAX;
+	t->hist_depth = history;
 	t->eps = rte_zmalloc_socket("sl_eps", sizeof(*t->eps) * max_eps, 0, socket);
 	t->streams = rte_zmalloc_socket("sl_streams", sizeof(*t->streams) * max_streams, 0, socket);
 	t->subs = rte_zmalloc_socket("sl_subs", sizeof(*t->subs) * max_subs, 0, socket);
+	t->rtx = rte_zmalloc_socket("sl_rtx", sizeof(*t->rtx) * max_subs, 0, socket);
 	if (history)
 		t->hist = rte_zmalloc_socket(
 			"sl_hist", sizeof(*t->hist) * (size_t)max_streams * history, 0, socket);
 	t->by_tuple = hash_create(name, "tuple", socket, max_eps, sizeof(struct sl_tuple_key));
 	t->by_id = hash_create(name, "id", socket, max_eps, sizeof(uint32_t));
-	if (!t->eps || !t->streams || !t->subs || (history && !t->hist) || !t->by_tuple ||
-	    !t->by_id) {
+	if (!t->eps || !t->streams || !t->subs || !t->rtx || (history && !t->hist) ||
+	    !t->by_tuple || !t->by_id) {
 		sl_tables_destroy(t);
 		return NULL;
 	}
@@ -85,6 +88,7 @@ void sl_tables_destroy(struct sl_tables *t)
 	rte_hash_free(t->by_tuple);
 	rte_hash_free(t->by_id);
 	rte_free(t->hist);
+	rte_free(t->rtx);
 	rte_free(t->subs);
 	rte_free(t->streams);
 	rte_free(t->eps);
@@ -272,6 +276,10 @@ static void stream_free(struct sl_tables *t, uint32_t si)
 	if (*pp == si)
 		*pp = st->next_in_ep;
 	history_drop(t, si);
+	if (st->kind == SL_MEDIA_VIDEO) {
+		t->n_video--;
+		sl_history_rebalance(t);
+	}
 	memset(st, 0, sizeof(*st));
 	st->ep = SL_NONE;
 	st->next_in_ep = t->free_stream;
@@ -337,8 +345,16 @@ static uint32_t stream_get(struct sl_tables *t, uint32_t ep, uint32_t ssrc, uint
 	st->first_sub = SL_NONE;
 	st->n_subs = 0;
 	st->last_pli_tsc = 0;
+	st->last_sr_tsc = 0;
+	st->win_tsc = 0;
+	st->win_pkts = 0;
+	st->rate_pps = 0;
 	st->next_in_ep = t->eps[ep].first_stream;
 	t->eps[ep].first_stream = si;
+	if (kind == SL_MEDIA_VIDEO) {
+		t->n_video++;
+		sl_history_rebalance(t);
+	}
 	return si;
 }
 
@@ -405,6 +421,7 @@ int sl_tables_subscribe(struct sl_tables *t, const struct sl_ctl_sub *m)
 	s = &t->subs[sub];
 	t->free_sub = s->next_in_ep;
 	memset(s, 0, sizeof(*s));
+	memset(&t->rtx[sub], 0, sizeof(t->rtx[sub]));
 	s->ep = se;
 	s->dst_ssrc = m->dst_ssrc;
 	s->next_in_ep = t->eps[se].first_sub;

@@ -285,7 +285,11 @@ struct sl_ctl_event {
 	X(drop_up_full)        \
 	X(drop_handoff_full)   \
 	X(drop_protect)        \
-	X(drop_fanout_limit)
+	X(drop_fanout_limit)   \
+	X(drop_nack_limit)     \
+	X(drop_nack_dup)       \
+	X(drop_sr_limit)       \
+	X(drop_ingress_limit)
 
 enum sl_counter {
 #define SL_COUNTER_ENUM(name) SL_CNT_##name,

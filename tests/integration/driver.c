@@ -55,10 +55,28 @@ static long now_ms(void)
 	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+const char *const *drv_extra_args;
+
 static int spawn(const char *dataplane, unsigned n_workers)
 {
 	char vdev[160], sock[96], prefix[64], log[96];
 	const char *lcores = n_workers == 1 ? "0,1" : "0@0,1@1,2@1";
+	const char *argv[64] = { dataplane,  "--vdev",           vdev,      "--ipv4",
+				 "10.0.0.1", "--ipv6",           "fd00::1", "--lcores",
+				 lcores,     "--huge",           "off",     "--memory",
+				 "512",      "--mbufs",          "8191",    "--history-mbufs",
+				 "2047",     "--max-streams",    "256",     "--max-subs",
+				 "1024",     "--max-endpoints",  "64",      "--history",
+				 "128",      "--timeout",        "2",       "--pli-interval",
+				 "500",      "--level-interval", "100",     "--file-prefix",
+				 prefix,     "--ctl-socket",     sock,      "--log-level",
+				 "warning" };
+	unsigned n = 0;
+
+	while (argv[n])
+		n++;
+	for (unsigned i = 0; drv_extra_args && drv_extra_args[i] && n < 63; i++)
+		argv[n++] = drv_extra_args[i];
 
 	snprintf(vdev, sizeof(vdev),
 		 "net_memif0,role=server,socket=%s/memif.sock,mac=02:00:00:00:00:01", dir);
@@ -74,12 +92,7 @@ static int spawn(const char *dataplane, unsigned n_workers)
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		if (!freopen(log, "w", stdout) || dup2(fileno(stdout), 2) < 0)
 			_exit(127);
-		execl(dataplane, dataplane, "--vdev", vdev, "--ipv4", "10.0.0.1", "--ipv6",
-		      "fd00::1", "--lcores", lcores, "--huge", "off", "--memory", "512", "--mbufs",
-		      "8191", "--history-mbufs", "2047", "--max-streams", "256", "--max-subs",
-		      "1024", "--max-endpoints", "64", "--history", "128", "--timeout", "2",
-		      "--pli-interval", "500", "--level-interval", "100", "--file-prefix", prefix,
-		      "--ctl-socket", sock, "--log-level", "warning", (char *)NULL);
+		execv(dataplane, (char *const *)argv);
 		_exit(127);
 	}
 	return 0;

@@ -23,6 +23,10 @@
 extern const uint8_t drv_dp_mac[6], drv_my_mac[6];
 extern const uint8_t drv_dp_ip4[4], drv_my_ip4[4], drv_dp_ip6[16], drv_my_ip6[16];
 
+/* Options appended to the dataplane's command line (NULL-terminated), if set
+ * before drv_start. */
+extern const char *const *drv_extra_args;
+
 /* Start the dataplane with n workers and attach; 0 or -errno. */
 int drv_start(const char *dataplane, unsigned n_workers, const char *prog);
 void drv_stop(void);

@@ -75,12 +75,16 @@ int drv_subscribe(const struct drv_ep *sub, struct drv_ep *pub, uint32_t src, ui
 				.kind = kind };
 	uint8_t got[2048];
 	bool rtcp = false;
+	uint64_t limited = drv_counter(SL_CNT_drop_pli_ratelimit);
 	int r = drv_call(&m, unsubscribe ? SL_CTL_UNSUBSCRIBE : SL_CTL_SUBSCRIBE, sizeof(m));
 
 	if (r || unsubscribe || kind != SL_MEDIA_VIDEO)
 		return r;
 	/* A new video subscriber needs a keyframe: the publisher gets a PLI
-	 * for src at once. */
+	 * for src at once, unless the stream's keyframe limiter held it back
+	 * (a PLI went out within pli-interval; its keyframe serves both). */
+	if (drv_counter(SL_CNT_drop_pli_ratelimit) > limited)
+		return 0;
 	r = drv_ep_recv(pub, got, 1000, &rtcp);
 	if (r < 12 || !rtcp || got[1] != 206 || (got[0] & 0x1f) != 1 ||
 	    ((uint32_t)got[8] << 24 | (uint32_t)got[9] << 16 | (uint32_t)got[10] << 8 | got[11]) !=

@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -515,7 +516,10 @@ static void nack_pli_sr(void **state)
 	assert_int_equal(drv_ep_send(&sub, buf, n, true), 0);
 	expect_rtp(&sub, pkt[2], len[2], 0xd00d, 2002, 18000);
 
-	/* PLI: reaches the publisher as a PLI for the source SSRC. */
+	/* PLI: reaches the publisher as a PLI for the source SSRC, once the
+	 * subscription's own PLI is a pli-interval (500 ms) old: the two go
+	 * through one limiter per stream. */
+	usleep(600 * 1000);
 	n = rtcp_pkt(buf, 206, 1, 0x5b, 0xd00d);
 	assert_int_equal(drv_ep_send(&sub, buf, n, true), 0);
 	r = drv_ep_recv(&pub, got, WAIT, &rtcp);
