@@ -132,6 +132,7 @@ struct sl_endpoint {
 	uint32_t level_count;
 	uint8_t fir_seq;
 	struct sl_tb in_pkts, in_bytes; /* ingress cap (police.c) */
+	struct sl_tb keyframes;         /* keyframe requests to it, all streams (police.c) */
 };
 
 struct sl_stream {
@@ -334,6 +335,7 @@ void sl_feedback_event(struct sl_worker *w, uint32_t ep_id, uint16_t type, uint3
 
 /* police.c: per-endpoint, per-stream and per-subscription limits. */
 #define SL_NACK_PER_COMPOUND 64 /* sequence numbers looked at per RTCP compound */
+#define SL_KEYFRAMES_PER_EP  4  /* keyframe requests to a publisher per pli-interval */
 void sl_police_init(struct sl_worker *w, const struct sl_dp_config *cfg);
 /* An authenticated packet of len bytes from e at now: false = over the cap (counted). */
 bool sl_police_ingress(struct sl_worker *w, struct sl_endpoint *e, uint16_t len, uint64_t now);

@@ -18,7 +18,10 @@
  *   stream's measured packet rate with a --nack-burst allowance;
  * - SR, per stream: one per compound and per --sr-interval;
  * - keyframe requests, per stream: one limiter (--pli-interval) for the PLI
- *   sent on a new subscription and for subscribers' PLI/FIR.
+ *   sent on a new subscription and for subscribers' PLI/FIR; and per
+ *   publisher SL_KEYFRAMES_PER_EP per interval over all its streams, which
+ *   survives the stream slot (unsubscribing the last subscriber frees it,
+ *   so subscribe/unsubscribe churn would otherwise start afresh each time).
  * Whatever is refused is counted, by reason.
  */
 #include <rte_cycles.h>
@@ -136,7 +139,11 @@ bool sl_police_sr(struct sl_worker *w, struct sl_stream *st)
 
 bool sl_police_keyframe(struct sl_worker *w, struct sl_stream *st, uint64_t now)
 {
-	if (st->last_pli_tsc && now - st->last_pli_tsc < w->pli_tsc) {
+	struct sl_endpoint *pub = &w->t->eps[st->ep];
+	uint64_t cost = w->pli_tsc / SL_KEYFRAMES_PER_EP;
+
+	if ((st->last_pli_tsc && now - st->last_pli_tsc < w->pli_tsc) ||
+	    !tb_take(&pub->keyframes, now, cost, cost * (SL_KEYFRAMES_PER_EP - 1))) {
 		SL_COUNT(w, drop_pli_ratelimit);
 		return false;
 	}
