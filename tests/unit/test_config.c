@@ -157,6 +157,75 @@ static void eal_args(void **state)
 	assert_true(has_arg(argv, argc, "0000:01:00.0"));
 }
 
+/* The policing options (police.c): defaults, values, refusals, --help. */
+static void policing_options(void **state)
+{
+	static const struct {
+		const char *flag, *value, *expect;
+	} bad[] = {
+		{ "--ingress-pps", "-5", "ingress-pps" },
+		{ "--ingress-pps", "1x", "ingress-pps" },
+		{ "--ingress-kbps", "100000001", "ingress-kbps" },
+		{ "--ingress-burst-ms", "0", "ingress-burst-ms" },
+		{ "--nack-percent", "0", "nack-percent" },
+		{ "--nack-percent", "101", "nack-percent" },
+		{ "--nack-burst", "0", "nack-burst" },
+		{ "--nack-rtt-ms", "99999", "nack-rtt-ms" },
+		{ "--sr-interval", "abc", "sr-interval" },
+	};
+	static const char *const names[] = { "--ingress-pps",      "--ingress-kbps",
+					     "--ingress-burst-ms", "--nack-percent",
+					     "--nack-burst",       "--nack-rtt-ms",
+					     "--sr-interval" };
+	struct sl_dp_config c;
+	char err[256], *help = NULL;
+	size_t help_len = 0;
+	FILE *f;
+
+	(void)state;
+	assert_int_equal(PARSE(&c, err, BASE), 0);
+	assert_int_equal(c.ingress_pps, 3000);
+	assert_int_equal(c.ingress_kbps, 20000);
+	assert_int_equal(c.ingress_burst_ms, 200);
+	assert_int_equal(c.nack_percent, 25);
+	assert_int_equal(c.nack_burst, 64);
+	assert_int_equal(c.nack_rtt_ms, 50);
+	assert_int_equal(c.sr_interval_ms, 200);
+	assert_int_equal(PARSE(&c, err, BASE, "--ingress-pps", "0", "--ingress-kbps", "0",
+			       "--nack-percent", "100", "--nack-burst", "8", "--nack-rtt-ms", "0",
+			       "--sr-interval", "0", "--ingress-burst-ms", "1"),
+			 0);
+	assert_int_equal(c.ingress_pps, 0);
+	assert_int_equal(c.ingress_kbps, 0);
+	assert_int_equal(c.nack_percent, 100);
+	assert_int_equal(c.nack_burst, 8);
+	assert_int_equal(c.nack_rtt_ms, 0);
+	assert_int_equal(c.sr_interval_ms, 0);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err[0] = '\0';
+		assert_int_equal(PARSE(&c, err, BASE, (char *)bad[i].flag, (char *)bad[i].value),
+				 -EINVAL);
+		if (!strstr(err, bad[i].expect))
+			fail_msg("%s %s: message '%s' does not name %s", bad[i].flag, bad[i].value,
+				 err, bad[i].expect);
+	}
+	/* A bucket that cannot hold one packet is refused, naming both settings. */
+	assert_int_equal(PARSE(&c, err, BASE, "--ingress-pps", "5", "--ingress-burst-ms", "100"),
+			 -EINVAL);
+	assert_non_null(strstr(err, "ingress-pps/ingress-burst-ms"));
+	assert_int_equal(PARSE(&c, err, BASE, "--ingress-kbps", "100", "--ingress-burst-ms", "100"),
+			 -EINVAL);
+	assert_non_null(strstr(err, "ingress-kbps/ingress-burst-ms"));
+	f = open_memstream(&help, &help_len);
+	assert_non_null(f);
+	sl_config_usage(f);
+	fclose(f);
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (!strstr(help, names[i]))
+			fail_msg("--help does not list %s", names[i]);
+	free(help);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -164,6 +233,7 @@ int main(void)
 		cmocka_unit_test(bad_values_name_the_setting),
 		cmocka_unit_test(config_file_and_override),
 		cmocka_unit_test(eal_args),
+		cmocka_unit_test(policing_options),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
