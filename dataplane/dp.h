@@ -148,6 +148,7 @@ struct sl_stream {
 	uint64_t win_tsc;
 	uint32_t win_pkts;
 	uint32_t rate_pps;
+	uint64_t nack_tsc; /* ticks per retransmission to one subscription, 0 = 1 s */
 };
 
 struct sl_sub {

@@ -72,8 +72,13 @@ void sl_police_stream_rx(struct sl_worker *w, struct sl_stream *st, uint64_t now
 	st->win_pkts++;
 	if (now - st->win_tsc < w->hz)
 		return;
-	if (st->win_tsc) /* once a second per stream: one division */
+	if (st->win_tsc) { /* once a second per stream: the divisions */
+		uint64_t r;
+
 		st->rate_pps = (uint32_t)((uint64_t)st->win_pkts * w->hz / (now - st->win_tsc));
+		r = (uint64_t)st->rate_pps * w->pol.nack_percent;
+		st->nack_tsc = r ? w->hz * 100 / r : 0;
+	}
 	st->win_tsc = now;
 	st->win_pkts = 0;
 }
@@ -106,8 +111,10 @@ bool sl_police_nack(struct sl_worker *w, uint32_t sub, uint16_t seq)
 {
 	struct sl_sub *s = &w->t->subs[sub];
 	struct sl_rtx_ring *r = &w->t->rtx[sub];
-	uint64_t rate = (uint64_t)w->t->streams[s->stream].rate_pps * w->pol.nack_percent;
-	uint64_t cost = rate ? w->hz * 100 / rate : w->hz; /* ticks per retransmission */
+	uint64_t cost = w->t->streams[s->stream].nack_tsc;
+
+	if (!cost) /* no rate measured yet: the burst, then one a second */
+		cost = w->hz;
 
 	if (rtx_recent(r, seq, w->pol.now_ms, w->pol.rtt_ms)) {
 		SL_COUNT(w, drop_nack_dup);

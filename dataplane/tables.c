@@ -349,6 +349,7 @@ static uint32_t stream_get(struct sl_tables *t, uint32_t ep, uint32_t ssrc, uint
 	st->win_tsc = 0;
 	st->win_pkts = 0;
 	st->rate_pps = 0;
+	st->nack_tsc = 0;
 	st->next_in_ep = t->eps[ep].first_stream;
 	t->eps[ep].first_stream = si;
 	if (kind == SL_MEDIA_VIDEO) {
