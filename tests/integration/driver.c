@@ -77,7 +77,7 @@ static int spawn(const char *dataplane, unsigned n_workers)
 		execl(dataplane, dataplane, "--vdev", vdev, "--ipv4", "10.0.0.1", "--ipv6",
 		      "fd00::1", "--lcores", lcores, "--huge", "off", "--memory", "512", "--mbufs",
 		      "8191", "--history-mbufs", "2047", "--max-streams", "256", "--max-subs",
-		      "1024", "--max-endpoints", "64", "--history", "128", "--timeout", "2",
+		      "4096", "--max-endpoints", "64", "--history", "128", "--timeout", "2",
 		      "--pli-interval", "500", "--level-interval", "100", "--file-prefix", prefix,
 		      "--ctl-socket", sock, "--log-level", "warning", (char *)NULL);
 		_exit(127);
