@@ -81,6 +81,9 @@ struct sl_participant {
 	uint32_t pub_ssrc[3]; /* by kind (1 audio, 2 video); 0 = none */
 	struct sl_slot slots[SL_SDP_MAX_MEDIA];
 	unsigned n_slots;
+	/* Every dst SSRC its endpoint was ever given (room.c): never again. */
+	uint32_t dst_used[SL_CTL_MAX_DST_SSRCS];
+	unsigned n_dst_used;
 	struct sl_sdp_offer *offer; /* the last offer sent */
 	uint32_t offer_version;
 	bool offer_pending; /* sent, not answered */

@@ -300,18 +300,34 @@ static bool has_slot(const struct sl_participant *p, uint32_t ep, uint8_t kind, 
 	return false;
 }
 
-static uint32_t pick_dst_ssrc(const struct sl_participant *p, uint32_t want)
+/*
+ * A fresh SSRC for a stream p receives. It names an SRTP stream under p's
+ * key, so it is random (CSPRNG), never 0, never one p publishes, and never
+ * one p's endpoint was given before (an old SSRC would reuse keystream).
+ * The caller checks p->n_dst_used < SL_CTL_MAX_DST_SSRCS first (past it
+ * the dataplane refuses the subscription: the participant must rejoin).
+ */
+static uint32_t pick_dst_ssrc(struct sl_participant *p)
 {
-	for (;;) {
-		bool used = !want;
+	uint32_t v;
+	bool used;
 
-		for (unsigned i = 0; i < p->n_slots && !used; i++)
-			used = p->slots[i].dst_ssrc == want && p->slots[i].dir != SL_SDP_INACTIVE;
-		used = used || want == p->pub_ssrc[1] || want == p->pub_ssrc[2];
-		if (!used)
-			return want;
-		sl_random(&want, sizeof(want));
-	}
+	do {
+		sl_random(&v, sizeof(v));
+		used = !v || v == p->pub_ssrc[SL_SDP_KIND_AUDIO] ||
+		       v == p->pub_ssrc[SL_SDP_KIND_VIDEO];
+		for (unsigned i = 0; i < p->n_dst_used && !used; i++)
+			used = p->dst_used[i] == v;
+	} while (used);
+	p->dst_used[p->n_dst_used++] = v;
+	return v;
+}
+
+/* p now publishes on one of its dst SSRCs: that stream must move. */
+static bool dst_clashes(const struct sl_participant *p, const struct sl_slot *s)
+{
+	return s->dst_ssrc == p->pub_ssrc[SL_SDP_KIND_AUDIO] ||
+	       s->dst_ssrc == p->pub_ssrc[SL_SDP_KIND_VIDEO];
 }
 
 /* Send SUBSCRIBE or UNSUBSCRIBE for p's slot s. */
@@ -345,7 +361,7 @@ static bool slots_reconcile(struct sl_participant *p)
 	for (unsigned i = 2; i < p->n_slots; i++) {
 		struct sl_slot *s = &p->slots[i];
 
-		if (s->dir == SL_SDP_SENDONLY && !slot_wanted(r, p, s)) {
+		if (s->dir == SL_SDP_SENDONLY && (!slot_wanted(r, p, s) || dst_clashes(p, s))) {
 			unsubscribe(p, s);
 			s->dir = SL_SDP_INACTIVE;
 			s->answered = false;
@@ -359,6 +375,11 @@ static bool slots_reconcile(struct sl_participant *p)
 			if (q == p || !q->pub_ssrc[kind] ||
 			    has_slot(p, q->ep_id, kind, q->pub_ssrc[kind]))
 				continue;
+			if (p->n_dst_used >= SL_CTL_MAX_DST_SSRCS) {
+				sl_warn("participant %s: no stream SSRC left; it must rejoin",
+					p->id);
+				continue;
+			}
 			for (unsigned i = 2; i < p->n_slots && !s; i++)
 				if (p->slots[i].dir == SL_SDP_INACTIVE &&
 				    p->slots[i].kind == kind && !p->offer_pending)
@@ -377,7 +398,7 @@ static bool slots_reconcile(struct sl_participant *p)
 			s->dir = SL_SDP_SENDONLY;
 			s->src_ep = q->ep_id;
 			s->src_ssrc = q->pub_ssrc[kind];
-			s->dst_ssrc = pick_dst_ssrc(p, s->src_ssrc);
+			s->dst_ssrc = pick_dst_ssrc(p);
 			s->answered = s->subscribed = false;
 			changed = true;
 		}

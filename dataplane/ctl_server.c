@@ -245,8 +245,8 @@ static void wipe_keys(struct sl_ctl_ep *m)
 /* Create both SRTP contexts; the keys in m are wiped whatever happens. */
 static int make_contexts(struct sl_ctl_ep *m, struct sl_cmd *c)
 {
-	c->u.ep.rx = sl_srtp_create(m->profile, m->rx.key, m->rx.salt, true, SL_EP_MAX_SSRCS);
-	c->u.ep.tx = sl_srtp_create(m->profile, m->tx.key, m->tx.salt, false, SL_EP_MAX_SSRCS);
+	c->u.ep.rx = sl_srtp_create(m->profile, m->rx.key, m->rx.salt, true, SL_EP_MAX_RX_SSRCS);
+	c->u.ep.tx = sl_srtp_create(m->profile, m->tx.key, m->tx.salt, false, SL_EP_MAX_TX_SSRCS);
 	wipe_keys(m);
 	if (!c->u.ep.rx || !c->u.ep.tx) {
 		sl_srtp_destroy(c->u.ep.rx);

@@ -25,12 +25,25 @@
 #include <sluice/net.h>
 #include <sluice/srtp.h>
 
-#define SL_MAX_WORKERS  16
-#define SL_MAX_VDEVS    8
-#define SL_BURST        32
-#define SL_MAX_FANOUT   256 /* subscribers served per packet; more are counted as drops */
-#define SL_EP_MAX_SSRCS 16  /* SSRCs an endpoint may send (RTP + RTCP) */
-#define SL_UP_PER_SEC   200 /* unknown-source packets sent up per second and worker */
+#define SL_MAX_WORKERS 16
+#define SL_MAX_VDEVS   8
+#define SL_BURST       32
+#define SL_MAX_FANOUT  256 /* subscribers served per packet; more are counted as drops */
+/*
+ * SSRCs one endpoint's SRTP contexts track at once. Outbound: one per
+ * subscription plus our RTCP SSRC; a meeting of 32 (the control plane's
+ * largest) needs 2 * 31 + 1 = 63, and unsubscribing releases its SSRC, so
+ * churn does not fill it. Inbound: what the endpoint publishes (RTP, RTX)
+ * and the SSRCs its RTCP comes from (browsers may use one per m= section, 64
+ * at most); inbound SSRCs are kept for the endpoint's life (their replay
+ * state must not be forgotten), so the room also covers re-publishing with
+ * fresh SSRCs. Past the cap a new SSRC is dropped as drop_ssrc_limit.
+ */
+#define SL_EP_MAX_TX_SSRCS 128
+#define SL_EP_MAX_RX_SSRCS 128
+/* Out sequence numbers a subscription remembers sending (NACK, reuse check). */
+#define SL_SUB_SENT_BITS 1024
+#define SL_UP_PER_SEC    200 /* unknown-source packets sent up per second and worker */
 
 enum sl_huge_mode { SL_HUGE_AUTO, SL_HUGE_ON, SL_HUGE_OFF };
 
@@ -166,6 +179,17 @@ struct sl_sub {
 	uint32_t packets;
 	uint32_t octets;
 	struct sl_tb nack; /* retransmission budget (police.c) */
+	/*
+	 * Out seqs extended past 16 bits (wrapping uint32, compared by signed
+	 * difference). out_hi is the highest mapped; everything at or before
+	 * out_floor belongs to an earlier mapping (before the start or the last
+	 * re-point) and is never sent or retransmitted again. sent[] has a bit
+	 * per out seq in (out_hi - SL_SUB_SENT_BITS, out_hi]: sent in the
+	 * current mapping.
+	 */
+	uint32_t out_hi;
+	uint32_t out_floor;
+	uint64_t sent[SL_SUB_SENT_BITS / 64];
 };
 
 struct rte_hash;
@@ -215,11 +239,25 @@ int sl_tables_subscribe(struct sl_tables *t, const struct sl_ctl_sub *m);
 int sl_tables_unsubscribe(struct sl_tables *t, const struct sl_ctl_sub *m);
 uint32_t sl_tables_stream_find(const struct sl_tables *t, uint32_t ep, uint32_t ssrc);
 uint32_t sl_tables_sub_by_dst(const struct sl_tables *t, uint32_t ep, uint32_t dst_ssrc);
-/* Map an incoming seq/ts into the subscription's view (advances state). */
-void sl_sub_map(struct sl_sub *s, uint16_t in_seq, uint32_t in_ts, uint16_t *out_seq,
-		uint32_t *out_ts);
-/* Map back an out seq (for NACK): the publisher's seq. */
+/*
+ * Map an incoming seq/ts into the subscription's view and mark the out seq
+ * sent. Returns 0, or -EALREADY when the packet must not be sent because its
+ * SRTP index may already carry another packet: it maps at or before the
+ * start of the current mapping (a late packet from before a re-point), onto
+ * an out seq already sent, or too far back to tell. State is unchanged then.
+ */
+int sl_sub_map(struct sl_sub *s, uint16_t in_seq, uint32_t in_ts, uint16_t *out_seq,
+	       uint32_t *out_ts);
+/* Map back an out seq: the publisher's seq under the current mapping. */
 uint16_t sl_sub_unmap_seq(const struct sl_sub *s, uint16_t out_seq);
+/*
+ * NACK: may out_seq be retransmitted? Only if this subscription sent it in
+ * its current mapping and it is within the last SL_SUB_SENT_BITS; then
+ * *in_seq is the publisher's seq to take from the history. 0 or -ENOENT.
+ */
+int sl_sub_resend_seq(const struct sl_sub *s, uint16_t out_seq, uint16_t *in_seq);
+/* Mute or unmute an endpoint's kind; muting drops its streams' history. */
+int sl_tables_mute(struct sl_tables *t, uint32_t slot, uint8_t kind, bool muted);
 /* Flow (egress header description) from an endpoint address. */
 void sl_flow_from_addr(struct sl_net_flow *f, const struct sl_ctl_addr *a,
 		       const struct sl_net_local *local);

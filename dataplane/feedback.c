@@ -79,9 +79,14 @@ static void answer_nack(struct sl_worker *w, uint32_t ep_slot, const uint8_t *p,
 	n = sl_rtcp_nack_seqs(p, pk, seqs, RTE_MIN(n, (unsigned)SL_NACK_MAX));
 	for (unsigned i = 0; i < n; i++) {
 		struct sl_sub *s = &w->t->subs[sub];
-		uint16_t in_seq = sl_sub_unmap_seq(s, seqs[i]);
-		struct rte_mbuf *h = sl_history_get(w, s->stream, in_seq);
+		uint16_t in_seq;
+		struct rte_mbuf *h;
 
+		if (sl_sub_resend_seq(s, seqs[i], &in_seq) != 0) {
+			SL_COUNT(w, drop_nack_unsent); /* not sent by this mapping */
+			continue;
+		}
+		h = sl_history_get(w, s->stream, in_seq);
 		if (!h) {
 			SL_COUNT(w, drop_nack_miss);
 			continue;

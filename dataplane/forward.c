@@ -32,6 +32,9 @@ static void count_srtp_error(struct sl_worker *w, uint8_t status, bool rtcp)
 	case SL_SRTP_ERR_REPLAY:
 		SL_COUNT(w, drop_replay);
 		break;
+	case SL_SRTP_ERR_LIMIT:
+		SL_COUNT(w, drop_ssrc_limit);
+		break;
 	case SL_SRTP_ERR_FORMAT:
 		if (rtcp)
 			SL_COUNT(w, drop_rtcp_malformed);
@@ -111,7 +114,12 @@ static void protect_and_emit(struct sl_worker *w, struct sl_srtp_op *ops, struct
 		sl_srtp_protect_burst(ops, n);
 	for (unsigned i = 0; i < n; i++) {
 		if (ops[i].status != SL_SRTP_OK) {
-			SL_COUNT(w, drop_protect);
+			if (ops[i].status == SL_SRTP_ERR_LIMIT)
+				SL_COUNT(w, drop_ssrc_limit);
+			else if (ops[i].status == SL_SRTP_ERR_RETIRED)
+				SL_COUNT(w, drop_index_reuse);
+			else
+				SL_COUNT(w, drop_protect);
 			rte_pktmbuf_free(ms[i]);
 			continue;
 		}
@@ -153,7 +161,12 @@ static void fanout_batch(struct sl_worker *w, const uint8_t *p, uint16_t len,
 			seq = (uint16_t)(ri->seq + s->seq_delta);
 			ts = ri->ts + s->ts_delta;
 		} else {
-			sl_sub_map(s, ri->seq, ri->ts, &seq, &ts);
+			if (sl_sub_map(s, ri->seq, ri->ts, &seq, &ts) != 0) {
+				/* its index may carry another packet already */
+				SL_COUNT(w, drop_index_reuse);
+				rte_pktmbuf_free(ms[i]);
+				continue;
+			}
 			s->packets++;
 			s->octets += len - ri->hdr_len;
 		}

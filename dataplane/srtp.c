@@ -7,10 +7,19 @@
  * SSRCs one endpoint may make it track (an inbound SSRC counts only once a
  * packet of it has authenticated, so forgeries cannot fill the table), the
  * mapping of libsrtp2's errors onto per-packet verdicts, and burst calls so
- * a multi-buffer engine can later replace the per-packet loop. Outbound
- * contexts allow re-protecting an index (NACK retransmissions re-send the
- * very same packet, so no keystream is reused on different plaintext).
+ * a multi-buffer engine can later replace the per-packet loop.
+ *
+ * Outbound contexts allow re-protecting an index, for NACK retransmissions
+ * of the very same packet; that no index ever carries two different
+ * plaintexts is the caller's job (tables.c: every subscription has its own
+ * never-reused SSRC and remembers which indices it sent). What this file
+ * guarantees is the SSRC half: an SSRC retired with sl_srtp_retire() loses
+ * its state (the libsrtp2 stream is removed) and is never protected again,
+ * so a new stream can never restart an old SSRC's index space. The retired
+ * record is a sorted array of SL_SRTP_MAX_RETIRED entries; when it is full
+ * the context is sealed: it keeps the SSRCs it tracks and takes no new one.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,16 +33,18 @@
 #include "bytes.h"
 #include "srtp_ossl.h"
 
-#define SL_SRTP_MAX_SSRCS 64
-#define SL_SRTP_WINDOW    1024
+#define SL_SRTP_WINDOW 1024
 
 struct sl_srtp {
 	srtp_t session;
 	uint16_t profile;
 	bool inbound;
+	bool sealed; /* outbound: retired record overflowed, no new SSRC */
 	unsigned max_ssrcs;
 	unsigned n_ssrcs;
-	uint32_t ssrcs[SL_SRTP_MAX_SSRCS];
+	unsigned n_retired;
+	uint32_t *retired; /* outbound: sorted, SL_SRTP_MAX_RETIRED entries */
+	uint32_t ssrcs[];  /* max_ssrcs entries: the SSRCs libsrtp2 tracks */
 };
 
 static bool srtp_ready, ossl_ready;
@@ -127,9 +138,14 @@ struct sl_srtp *sl_srtp_create(uint16_t profile, const uint8_t *key, const uint8
 	if (!srtp_ready || !key || !salt || max_ssrcs == 0 || max_ssrcs > SL_SRTP_MAX_SSRCS ||
 	    libsrtp_profile(profile, &p) != 0)
 		return NULL;
-	s = calloc(1, sizeof(*s));
+	s = calloc(1, sizeof(*s) + sizeof(s->ssrcs[0]) * max_ssrcs);
 	if (!s)
 		return NULL;
+	if (!inbound) {
+		s->retired = calloc(SL_SRTP_MAX_RETIRED, sizeof(*s->retired));
+		if (!s->retired)
+			goto free_ctx;
+	}
 	memset(&pol, 0, sizeof(pol));
 	if (srtp_crypto_policy_set_from_profile_for_rtp(&pol.rtp, p) != srtp_err_status_ok ||
 	    srtp_crypto_policy_set_from_profile_for_rtcp(&pol.rtcp, p) != srtp_err_status_ok)
@@ -149,6 +165,7 @@ struct sl_srtp *sl_srtp_create(uint16_t profile, const uint8_t *key, const uint8
 	s->max_ssrcs = max_ssrcs;
 	return s;
 free_ctx:
+	free(s->retired);
 	free(s);
 	return NULL;
 }
@@ -158,7 +175,8 @@ void sl_srtp_destroy(struct sl_srtp *s)
 	if (!s)
 		return;
 	srtp_dealloc(s->session); /* libsrtp2 zeroes its key material */
-	OPENSSL_cleanse(s, sizeof(*s));
+	free(s->retired);
+	OPENSSL_cleanse(s, sizeof(*s) + sizeof(s->ssrcs[0]) * s->max_ssrcs);
 	free(s);
 }
 
@@ -168,6 +186,72 @@ static bool ssrc_known(const struct sl_srtp *s, uint32_t ssrc)
 		if (s->ssrcs[i] == ssrc)
 			return true;
 	return false;
+}
+
+/* Index of the first retired entry >= ssrc. */
+static unsigned retired_pos(const struct sl_srtp *s, uint32_t ssrc)
+{
+	unsigned lo = 0, hi = s->n_retired;
+
+	while (lo < hi) {
+		unsigned mid = lo + (hi - lo) / 2;
+
+		if (s->retired[mid] < ssrc)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static bool retired_has(const struct sl_srtp *s, uint32_t ssrc)
+{
+	unsigned i;
+
+	if (!s->retired)
+		return false;
+	i = retired_pos(s, ssrc);
+	return i < s->n_retired && s->retired[i] == ssrc;
+}
+
+int sl_srtp_retire(struct sl_srtp *s, uint32_t ssrc)
+{
+	unsigned i;
+
+	if (!s || s->inbound || !s->retired)
+		return -EINVAL;
+	if (retired_has(s, ssrc))
+		return 0;
+	if (s->n_retired == SL_SRTP_MAX_RETIRED) {
+		s->sealed = true; /* keep what we track: never forget, never reuse */
+		return -ENOSPC;
+	}
+	for (i = 0; i < s->n_ssrcs; i++) {
+		if (s->ssrcs[i] == ssrc) {
+			srtp_remove_stream(s->session, htonl(ssrc));
+			s->ssrcs[i] = s->ssrcs[--s->n_ssrcs];
+			break;
+		}
+	}
+	i = retired_pos(s, ssrc);
+	memmove(&s->retired[i + 1], &s->retired[i], (s->n_retired - i) * sizeof(s->retired[0]));
+	s->retired[i] = ssrc;
+	s->n_retired++;
+	return 0;
+}
+
+bool sl_srtp_ssrc_used(const struct sl_srtp *s, uint32_t ssrc)
+{
+	if (!s)
+		return false;
+	return ssrc_known(s, ssrc) || (!s->inbound && (s->sealed || retired_has(s, ssrc)));
+}
+
+unsigned sl_srtp_retired_room(const struct sl_srtp *s)
+{
+	if (!s || s->inbound || !s->retired || s->sealed)
+		return 0;
+	return SL_SRTP_MAX_RETIRED - s->n_retired;
 }
 
 static uint8_t status_of(srtp_err_status_t st)
@@ -206,8 +290,12 @@ static uint8_t one(struct sl_srtp_op *op, bool protect, bool rtcp)
 		return SL_SRTP_ERR_FORMAT;
 	ssrc = rd32(op->buf + (rtcp ? 4 : 8));
 	known = ssrc_known(s, ssrc);
-	if (!known && s->n_ssrcs == s->max_ssrcs)
-		return SL_SRTP_ERR_OTHER;
+	if (!known) {
+		if (protect && retired_has(s, ssrc))
+			return SL_SRTP_ERR_RETIRED;
+		if (s->n_ssrcs == s->max_ssrcs || (protect && s->sealed))
+			return SL_SRTP_ERR_LIMIT;
+	}
 	if (protect)
 		st = rtcp ? srtp_protect_rtcp(s->session, op->buf, &len)
 			  : srtp_protect(s->session, op->buf, &len);

@@ -10,6 +10,15 @@
  * singly linked index lists, which stay short (an endpoint publishes a few
  * streams; a stream has one subscription per receiver). One worker owns a
  * table; nothing here is thread-safe and nothing needs to be.
+ *
+ * SRTP index safety lives here too. A subscription is named by its
+ * destination SSRC, and a new one is refused (-EADDRINUSE) on any SSRC the
+ * subscriber's outbound context has ever used, live or retired, or on our
+ * RTCP SSRC; freeing a subscription retires its SSRC in that context. Within
+ * a subscription, sl_sub_map() never hands out an out seq twice and, after
+ * a re-point, only ever moves forward, and sl_sub_resend_seq() lets a NACK
+ * re-send only what this mapping sent: so an (SSRC, index) pair carries one
+ * plaintext, the only repeat being the exact retransmission.
  */
 #include <errno.h>
 #include <string.h>
@@ -20,6 +29,9 @@
 #include <rte_random.h>
 
 #include "dp.h"
+
+/* The retired record must outlast every dst_ssrc the protocol allows. */
+_Static_assert(SL_SRTP_MAX_RETIRED >= SL_CTL_MAX_DST_SSRCS, "retired record too small");
 
 static struct rte_hash *hash_create(const char *name, const char *what, int socket,
 				    uint32_t entries, uint32_t key_len)
@@ -243,6 +255,8 @@ static void sub_free(struct sl_tables *t, uint32_t sub)
 {
 	struct sl_sub *s = &t->subs[sub];
 
+	/* Never again under this key (if the record is full, the context seals). */
+	sl_srtp_retire(t->eps[s->ep].tx, s->dst_ssrc);
 	stream_unlink_sub(t, s->stream, sub);
 	ep_unlink_sub(t, s->ep, sub);
 	memset(s, 0, sizeof(*s));
@@ -394,21 +408,49 @@ static int sub_repoint(struct sl_tables *t, uint32_t sub, uint32_t si)
 	return 0;
 }
 
+/*
+ * May a NEW subscription of endpoint se use dst? Not if its outbound context
+ * has ever used it (live or retired) or it is our RTCP SSRC: -EADDRINUSE.
+ * Not if the retired record could not take every live subscription's SSRC
+ * and this one's: -EDQUOT (the context would have to seal).
+ */
+static int dst_check(const struct sl_tables *t, uint32_t se, uint32_t dst)
+{
+	const struct sl_endpoint *e = &t->eps[se];
+	unsigned n = 1;
+
+	if (e->tx) {
+		for (uint32_t i = e->first_sub; i != SL_NONE; i = t->subs[i].next_in_ep)
+			n++;
+		if (sl_srtp_retired_room(e->tx) < n)
+			return -EDQUOT;
+	}
+	if (dst == e->fb_ssrc || sl_srtp_ssrc_used(e->tx, dst))
+		return -EADDRINUSE;
+	return 0;
+}
+
 int sl_tables_subscribe(struct sl_tables *t, const struct sl_ctl_sub *m)
 {
 	uint32_t se = sl_tables_ep_by_id(t, m->subscriber);
 	uint32_t pe = sl_tables_ep_by_id(t, m->publisher);
 	uint32_t si, sub;
 	struct sl_sub *s;
+	int rc;
 
 	if (se == SL_NONE || pe == SL_NONE)
 		return -ENOENT;
 	if (t->eps[se].room != t->eps[pe].room || se == pe)
 		return -EINVAL;
+	sub = sl_tables_sub_by_dst(t, se, m->dst_ssrc);
+	if (sub == SL_NONE) {
+		rc = dst_check(t, se, m->dst_ssrc);
+		if (rc)
+			return rc;
+	}
 	si = stream_get(t, pe, m->src_ssrc, m->kind);
 	if (si == SL_NONE)
 		return sl_tables_stream_find(t, pe, m->src_ssrc) != SL_NONE ? -EINVAL : -ENOSPC;
-	sub = sl_tables_sub_by_dst(t, se, m->dst_ssrc);
 	if (sub != SL_NONE)
 		return sub_repoint(t, sub, si);
 	if (sub_of(t, se, si) != SL_NONE)
@@ -451,30 +493,112 @@ int sl_tables_unsubscribe(struct sl_tables *t, const struct sl_ctl_sub *m)
 	return 0;
 }
 
-void sl_sub_map(struct sl_sub *s, uint16_t in_seq, uint32_t in_ts, uint16_t *out_seq,
-		uint32_t *out_ts)
+int sl_tables_mute(struct sl_tables *t, uint32_t slot, uint8_t kind, bool muted)
 {
+	struct sl_endpoint *e = &t->eps[slot];
+
+	if (kind != SL_MEDIA_AUDIO && kind != SL_MEDIA_VIDEO)
+		return -EINVAL;
+	e->mute[kind] = muted;
+	if (!muted)
+		return 0;
+	/* Nothing sent before the mute may be fetched again by a NACK. */
+	for (uint32_t i = e->first_stream; i != SL_NONE; i = t->streams[i].next_in_ep)
+		if (t->streams[i].kind == kind)
+			history_drop(t, i);
+	return 0;
+}
+
+static bool sent_get(const struct sl_sub *s, uint32_t ext)
+{
+	uint32_t b = ext % SL_SUB_SENT_BITS;
+
+	return (s->sent[b / 64] >> (b % 64)) & 1;
+}
+
+static void sent_put(struct sl_sub *s, uint32_t ext, bool on)
+{
+	uint32_t b = ext % SL_SUB_SENT_BITS;
+	uint64_t bit = (uint64_t)1 << (b % 64);
+
+	if (on)
+		s->sent[b / 64] |= bit;
+	else
+		s->sent[b / 64] &= ~bit;
+}
+
+/* A 16-bit out seq extended to the value nearest out_hi. */
+static uint32_t out_extend(const struct sl_sub *s, uint16_t seq)
+{
+	int16_t d = (int16_t)(uint16_t)(seq - (uint16_t)s->out_hi);
+
+	return s->out_hi + (uint32_t)(int32_t)d;
+}
+
+int sl_sub_map(struct sl_sub *s, uint16_t in_seq, uint32_t in_ts, uint16_t *out_seq,
+	       uint32_t *out_ts)
+{
+	uint32_t ext;
+	int32_t ahead;
+	uint16_t seq;
+
 	if (!s->started) {
 		s->seq_delta = 0;
 		s->ts_delta = 0;
 		s->started = true;
+		s->resync = false;
 		s->last_out_seq = in_seq - 1;
 		s->last_out_ts = in_ts;
+		s->out_hi = (uint32_t)(uint16_t)(in_seq - 1);
+		s->out_floor = s->out_hi;
+		memset(s->sent, 0, sizeof(s->sent));
 	} else if (s->resync) {
-		/* New source: go on from where the subscriber's view stands. */
+		/* New source: go on from where the subscriber's view stands;
+		 * everything up to here belongs to the old mapping. */
 		s->seq_delta = (uint16_t)(s->last_out_seq + 1 - in_seq);
 		s->ts_delta = s->last_out_ts + 1 - in_ts;
 		s->resync = false;
+		s->out_floor = s->out_hi;
 	}
-	*out_seq = (uint16_t)(in_seq + s->seq_delta);
+	seq = (uint16_t)(in_seq + s->seq_delta);
+	ext = out_extend(s, seq);
+	ahead = (int32_t)(ext - s->out_hi);
+	if ((int32_t)(ext - s->out_floor) <= 0 || ahead <= -(int32_t)SL_SUB_SENT_BITS ||
+	    (ahead <= 0 && sent_get(s, ext)))
+		return -EALREADY;
+	if (ahead > 0) {
+		if (ahead >= (int32_t)SL_SUB_SENT_BITS)
+			memset(s->sent, 0, sizeof(s->sent));
+		else
+			for (uint32_t x = s->out_hi + 1; x != ext; x++)
+				sent_put(s, x, false);
+		s->out_hi = ext;
+		s->last_out_seq = seq;
+		s->last_out_ts = in_ts + s->ts_delta;
+	}
+	sent_put(s, ext, true);
+	*out_seq = seq;
 	*out_ts = in_ts + s->ts_delta;
-	if ((int16_t)(*out_seq - s->last_out_seq) > 0) {
-		s->last_out_seq = *out_seq;
-		s->last_out_ts = *out_ts;
-	}
+	return 0;
 }
 
 uint16_t sl_sub_unmap_seq(const struct sl_sub *s, uint16_t out_seq)
 {
 	return (uint16_t)(out_seq - s->seq_delta);
+}
+
+int sl_sub_resend_seq(const struct sl_sub *s, uint16_t out_seq, uint16_t *in_seq)
+{
+	uint32_t ext;
+	int32_t back;
+
+	if (!s->started || s->resync) /* re-pointed: this mapping sent nothing yet */
+		return -ENOENT;
+	ext = out_extend(s, out_seq);
+	back = (int32_t)(s->out_hi - ext);
+	if (back < 0 || back >= (int32_t)SL_SUB_SENT_BITS || (int32_t)(ext - s->out_floor) <= 0 ||
+	    !sent_get(s, ext))
+		return -ENOENT;
+	*in_seq = sl_sub_unmap_seq(s, out_seq);
+	return 0;
 }

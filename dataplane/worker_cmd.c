@@ -73,8 +73,7 @@ static void mute(struct sl_worker *w, struct sl_cmd *c)
 		c->status = -ENOENT;
 		return;
 	}
-	w->t->eps[slot].mute[c->u.mute.kind] = c->u.mute.muted;
-	c->status = 0;
+	c->status = sl_tables_mute(w->t, slot, c->u.mute.kind, c->u.mute.muted);
 }
 
 /* A fresh or re-pointed video subscription starts at the next keyframe:

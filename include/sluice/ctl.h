@@ -145,11 +145,23 @@ enum sl_media_kind {
  * A subscription is named by (subscriber, dst_ssrc): subscribing again with
  * a dst_ssrc the subscriber already receives re-points that stream to the
  * new (publisher, src_ssrc), and the subscriber's view stays continuous
- * (sequence numbers go on by one, timestamps move forward). A fresh
- * subscription starts with out seq/ts = in seq/ts. UNSUBSCRIBE names
- * (subscriber, publisher, src_ssrc). Receiving the same (publisher,
- * src_ssrc) twice is -EEXIST.
+ * (sequence numbers go on by one, timestamps move forward; packets of the
+ * new source that would map at or before the switch are dropped, counted as
+ * drop_index_reuse). A fresh subscription starts with out seq/ts = in
+ * seq/ts. UNSUBSCRIBE names (subscriber, publisher, src_ssrc). Receiving
+ * the same (publisher, src_ssrc) twice is -EEXIST.
+ *
+ * dst_ssrc is the SRTP stream under the subscriber's key, so it is never
+ * reused: a SUBSCRIBE that would start a NEW subscription on a dst_ssrc the
+ * subscriber's outbound SRTP context has ever used (a live or a former
+ * subscription, or the dataplane's own RTCP SSRC) is refused with
+ * -EADDRINUSE, and one past SL_CTL_MAX_DST_SSRCS distinct dst_ssrcs in the
+ * context's life with -EDQUOT. The control plane picks dst_ssrcs at random
+ * (never 0, never one the subscriber publishes) and never repeats one for
+ * an endpoint. New keys (EP_UPDATE with SL_EP_UPD_KEYS) start a new context
+ * and a new record.
  */
+#define SL_CTL_MAX_DST_SSRCS 4096
 struct sl_ctl_sub {
 	struct sl_ctl_hdr h;
 	uint32_t subscriber;
@@ -289,7 +301,9 @@ struct sl_ctl_event {
 	X(drop_nack_limit)     \
 	X(drop_nack_dup)       \
 	X(drop_sr_limit)       \
-	X(drop_ingress_limit)
+	X(drop_ingress_limit)  \
+	X(drop_index_reuse)    \
+	X(drop_nack_unsent)
 
 enum sl_counter {
 #define SL_COUNTER_ENUM(name) SL_CNT_##name,

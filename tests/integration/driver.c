@@ -66,7 +66,7 @@ static int spawn(const char *dataplane, unsigned n_workers)
 				 lcores,     "--huge",           "off",     "--memory",
 				 "512",      "--mbufs",          "8191",    "--history-mbufs",
 				 "2047",     "--max-streams",    "256",     "--max-subs",
-				 "1024",     "--max-endpoints",  "64",      "--history",
+				 "4096",     "--max-endpoints",  "64",      "--history",
 				 "128",      "--timeout",        "2",       "--pli-interval",
 				 "500",      "--level-interval", "100",     "--file-prefix",
 				 prefix,     "--ctl-socket",     sock,      "--log-level",

@@ -45,7 +45,7 @@ int drv_ep_add(struct drv_ep *e)
 	key_of(e->id, 1, &k, e->profile);
 	e->send = sl_srtp_create(e->profile, k.key, k.salt, false, 16);
 	key_of(e->id, 2, &k, e->profile);
-	e->recv = sl_srtp_create(e->profile, k.key, k.salt, true, 32);
+	e->recv = sl_srtp_create(e->profile, k.key, k.salt, true, 64);
 	if (!e->send || !e->recv)
 		return -ENOMEM;
 	return drv_call(&m, SL_CTL_EP_ADD, sizeof(m));

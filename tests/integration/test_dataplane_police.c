@@ -345,13 +345,14 @@ static void pli_subscribe_churn(void **state)
 	double t0, el;
 
 	(void)state;
-	/* The stream stays (keep holds it): s comes and goes 20 times. */
+	/* The stream stays (keep holds it): s comes and goes 20 times (each
+	 * time on a fresh destination SSRC: a used one is never taken again). */
 	assert_int_equal(drv_subscribe(&keep, &pub, 0x7500, 0xe500, SL_MEDIA_VIDEO, false), 0);
 	rl0 = drv_counter(SL_CNT_drop_pli_ratelimit);
 	t0 = now_s();
 	for (int i = 0; i < 20; i++) {
-		assert_int_equal(sub_raw(&s, &pub, 0x7500, 0xe501, false), 0);
-		assert_int_equal(sub_raw(&s, &pub, 0x7500, 0xe501, true), 0);
+		assert_int_equal(sub_raw(&s, &pub, 0x7500, 0xe501 + i, false), 0);
+		assert_int_equal(sub_raw(&s, &pub, 0x7500, 0xe501 + i, true), 0);
 	}
 	el = now_s() - t0;
 	n = plis(&pub);
@@ -365,8 +366,8 @@ static void pli_subscribe_churn(void **state)
 	usleep(600 * 1000);
 	t0 = now_s();
 	for (int i = 0; i < 20; i++) {
-		assert_int_equal(sub_raw(&s, &pub, 0x7500, 0xe501, false), 0);
-		assert_int_equal(sub_raw(&s, &pub, 0x7500, 0xe501, true), 0);
+		assert_int_equal(sub_raw(&s, &pub, 0x7500, 0xe601 + i, false), 0);
+		assert_int_equal(sub_raw(&s, &pub, 0x7500, 0xe601 + i, true), 0);
 	}
 	el = now_s() - t0;
 	n = plis(&pub);

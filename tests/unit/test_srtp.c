@@ -14,8 +14,10 @@
  * sizes 0..1400 and SRTCP. Then the security properties: forged and
  * replayed packets fail without changing state, short and malformed
  * packets fail without reading or writing out of bounds (run it under
- * ASan), the SSRC bound holds and forged packets cannot fill it.
+ * ASan), the SSRC bound holds and forged packets cannot fill it, and a
+ * retired outbound SSRC is never protected again.
  */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -477,13 +479,79 @@ static void ssrc_bound_and_forgeries(void **state)
 		op.ctx = rx;
 		op.cap = op.len;
 		sl_srtp_unprotect_burst(&op, 1);
-		assert_int_equal(op.status, i < 2 ? SL_SRTP_OK : SL_SRTP_ERR_OTHER);
+		assert_int_equal(op.status, i < 2 ? SL_SRTP_OK : SL_SRTP_ERR_LIMIT);
 	}
 	assert_null(sl_srtp_create(0x1234, key, salt, true, 2));
 	assert_null(sl_srtp_create(SL_SRTP_AEAD_AES_128_GCM, key, salt, true, 0));
 	sl_srtp_destroy(tx);
 	sl_srtp_destroy(rx);
 	sl_srtp_destroy(NULL);
+}
+
+/* Protect one RTP packet of ssrc/seq on tx; the status. */
+static uint8_t protect_one(struct sl_srtp *tx, uint32_t ssrc, uint16_t seq)
+{
+	uint8_t buf[BUF];
+	struct sl_srtp_op op = { .ctx = tx, .buf = buf, .cap = BUF };
+
+	op.len = make_rtp(0, buf);
+	buf[2] = (uint8_t)(seq >> 8);
+	buf[3] = (uint8_t)seq;
+	put32(buf + 8, ssrc);
+	sl_srtp_protect_burst(&op, 1);
+	return op.status;
+}
+
+/*
+ * Outbound SSRCs: the cap refuses a new SSRC as SL_SRTP_ERR_LIMIT, retiring
+ * frees its place, a retired SSRC (used or not) is never protected again,
+ * and a full retired record seals the context instead of forgetting.
+ */
+static void retire_never_reuses(void **state)
+{
+	uint8_t key[32], salt[14];
+
+	(void)state;
+	for (size_t p = 0; p < 3; p++) {
+		struct sl_srtp *tx, *rx;
+		unsigned room;
+
+		key_for(profiles[p], key, salt, 9);
+		tx = sl_srtp_create(profiles[p], key, salt, false, 2);
+		rx = sl_srtp_create(profiles[p], key, salt, true, 2);
+		assert_non_null(tx);
+		room = sl_srtp_retired_room(tx);
+		assert_int_equal(room, SL_SRTP_MAX_RETIRED);
+		assert_int_equal(protect_one(tx, 0xa, 10), SL_SRTP_OK);
+		assert_int_equal(protect_one(tx, 0xb, 10), SL_SRTP_OK);
+		assert_int_equal(protect_one(tx, 0xc, 10), SL_SRTP_ERR_LIMIT);
+		assert_false(sl_srtp_ssrc_used(tx, 0xc));
+		assert_true(sl_srtp_ssrc_used(tx, 0xa));
+		assert_int_equal(sl_srtp_retire(tx, 0xa), 0);
+		assert_int_equal(sl_srtp_retire(tx, 0xa), 0); /* twice: no-op */
+		assert_int_equal(sl_srtp_retire(tx, 0xd), 0); /* never used */
+		assert_int_equal(sl_srtp_retired_room(tx), room - 2);
+		assert_true(sl_srtp_ssrc_used(tx, 0xa));
+		assert_true(sl_srtp_ssrc_used(tx, 0xd));
+		/* Same index, other plaintext: refused, never protected again. */
+		assert_int_equal(protect_one(tx, 0xa, 10), SL_SRTP_ERR_RETIRED);
+		assert_int_equal(protect_one(tx, 0xa, 11), SL_SRTP_ERR_RETIRED);
+		assert_int_equal(protect_one(tx, 0xd, 1), SL_SRTP_ERR_RETIRED);
+		assert_int_equal(protect_one(tx, 0xc, 10), SL_SRTP_OK); /* its place is free */
+		assert_int_equal(sl_srtp_retire(rx, 0xa), -EINVAL);
+		assert_int_equal(sl_srtp_retire(NULL, 0xa), -EINVAL);
+		/* Fill the record: the context seals and takes no new SSRC. */
+		for (uint32_t i = 0; i < room - 2; i++)
+			assert_int_equal(sl_srtp_retire(tx, 0x100000 + i), 0);
+		assert_int_equal(sl_srtp_retired_room(tx), 0);
+		assert_int_equal(sl_srtp_retire(tx, 0xb), -ENOSPC);
+		assert_true(sl_srtp_ssrc_used(tx, 0xe));
+		assert_int_equal(protect_one(tx, 0xe, 1), SL_SRTP_ERR_LIMIT);
+		assert_int_equal(protect_one(tx, 0xb, 11), SL_SRTP_OK); /* still tracked */
+		assert_int_equal(protect_one(tx, 0xc, 11), SL_SRTP_OK);
+		sl_srtp_destroy(tx);
+		sl_srtp_destroy(rx);
+	}
 }
 
 /*
@@ -857,6 +925,7 @@ int main(void)
 		cmocka_unit_test(malformed_headers_fail),
 		cmocka_unit_test(protect_needs_exact_room),
 		cmocka_unit_test(ssrc_bound_and_forgeries),
+		cmocka_unit_test(retire_never_reuses),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
