@@ -25,6 +25,7 @@
 #include <rte_lcore.h>
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
+#include <rte_random.h>
 
 #include "dp.h"
 
@@ -32,10 +33,31 @@
 #define SL_MBUF_CACHE 256
 #define SL_MBUF_DATA  (2048 + RTE_PKTMBUF_HEADROOM)
 
+static volatile sig_atomic_t print_requested;
+
 static void on_signal(int sig)
 {
 	(void)sig;
 	sl_quit = true;
+}
+
+/* SIGUSR1: the main lcore prints the counters on stderr and carries on. */
+static void on_usr1(int sig)
+{
+	(void)sig;
+	print_requested = 1;
+}
+
+static void signals(void)
+{
+	struct sigaction sa = { .sa_flags = SA_RESTART };
+
+	sigemptyset(&sa.sa_mask);
+	sa.sa_handler = on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sa.sa_handler = on_usr1;
+	sigaction(SIGUSR1, &sa, NULL);
 }
 
 static void no_core_dumps(void)
@@ -83,13 +105,15 @@ static struct sl_worker *worker_create(const struct sl_dp_config *cfg, unsigned 
 	w->cmd_ring = ring("cmd", id, RING_F_SC_DEQ, 0);
 	w->done_ring = ring("done", id, RING_F_SP_ENQ | RING_F_SC_DEQ, 0);
 	w->up_ring = ring("up", id, RING_F_SP_ENQ | RING_F_SC_DEQ, 0);
+	w->up_prio_ring = ring("upprio", id, RING_F_SP_ENQ | RING_F_SC_DEQ, 0);
+	w->up_src_seed = (uint32_t)rte_rand();
 	w->ev_ring = ring("ev", id, RING_F_SP_ENQ | RING_F_SC_DEQ, sizeof(struct sl_event_msg));
 	w->handoff_ring = ring("handoff", id, RING_F_SC_DEQ, 0);
 	snprintf(name, sizeof(name), "sl_w%u", id);
 	w->t = sl_tables_create(name, (int)rte_socket_id(), cfg->max_endpoints, cfg->max_streams,
 				cfg->max_subs, cfg->history);
-	if (!w->cmd_ring || !w->done_ring || !w->up_ring || !w->ev_ring || !w->handoff_ring ||
-	    !w->t) {
+	if (!w->cmd_ring || !w->done_ring || !w->up_ring || !w->up_prio_ring || !w->ev_ring ||
+	    !w->handoff_ring || !w->t) {
 		fprintf(stderr,
 			"max-endpoints/max-streams/max-subs/history: not enough memory for worker "
 			"%u's tables (try --memory or smaller limits)\n",
@@ -159,6 +183,12 @@ static void serve(struct sl_ctl_server *srv, struct sl_worker **ws, unsigned n,
 
 	while (!sl_quit) {
 		sl_ctl_server_poll(srv, 1);
+		if (print_requested) {
+			print_requested = 0;
+			sl_counters_sum(ws, n, sl_ctl_server_counters(srv), v);
+			sl_counters_print(stderr, v);
+			fflush(stderr);
+		}
 		if (cfg->stats_s && rte_rdtsc() >= next_stats) {
 			sl_counters_sum(ws, n, sl_ctl_server_counters(srv), v);
 			sl_counters_print(stdout, v);
@@ -234,6 +264,7 @@ int main(int argc, char **argv)
 	int eal_argc, rc;
 
 	no_core_dumps();
+	signals(); /* before anything: a SIGUSR1 during start-up must not kill us */
 	rc = sl_config_parse(argc, argv, &cfg, err, sizeof(err));
 	if (rc == 1) {
 		sl_config_usage(stdout);
@@ -243,8 +274,6 @@ int main(int argc, char **argv)
 		fprintf(stderr, "sluice-dataplane: %s\n", err);
 		return 2;
 	}
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
 	eal_argc = sl_config_eal_args(&cfg, eal_argv, (int)RTE_DIM(eal_argv));
 	if (rte_eal_init(eal_argc, eal_argv) < 0) {
 		fprintf(stderr,

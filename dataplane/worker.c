@@ -13,6 +13,7 @@
 
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
+#include <rte_jhash.h>
 #include <rte_prefetch.h>
 
 #include <sluice/rtp.h>
@@ -77,9 +78,32 @@ static void addr_from_info(struct sl_ctl_addr *a, const struct sl_net_info *ni)
 	memcpy(a->local_ip, ni->dst_ip, ni->ip_version == 4 ? 4 : 16);
 }
 
+/* Take a token if there is one; refill at rate per second up to burst. */
+static bool bucket_take(struct sl_bucket *b, uint64_t now, uint64_t hz, uint32_t rate,
+			uint32_t burst)
+{
+	uint64_t elapsed = now - b->tsc;
+
+	if (elapsed >= hz) {
+		b->tokens = burst;
+		b->tsc = now;
+	} else {
+		uint64_t add = elapsed * rate / hz;
+
+		if (add) {
+			b->tokens = (uint32_t)RTE_MIN((uint64_t)burst, b->tokens + add);
+			b->tsc += add * hz / rate;
+		}
+	}
+	if (b->tokens == 0)
+		return false;
+	b->tokens--;
+	return true;
+}
+
 /* Hand a packet to the main lcore for the control plane. Consumes m. */
-static void send_up(struct sl_worker *w, struct rte_mbuf *m, const struct sl_net_info *ni,
-		    uint8_t kind)
+static void send_up_ring(struct sl_worker *w, struct rte_mbuf *m, const struct sl_net_info *ni,
+			 uint8_t kind, struct rte_ring *r)
 {
 	struct sl_mbuf_meta *meta = rte_mbuf_to_priv(m);
 
@@ -92,7 +116,7 @@ static void send_up(struct sl_worker *w, struct rte_mbuf *m, const struct sl_net
 	meta->payload_off = ni->payload_off;
 	meta->payload_len = ni->payload_len;
 	meta->kind = kind;
-	if (rte_ring_sp_enqueue(w->up_ring, m) != 0) {
+	if (rte_ring_sp_enqueue(r, m) != 0) {
 		SL_COUNT(w, drop_up_full);
 		rte_pktmbuf_free(m);
 		return;
@@ -103,6 +127,46 @@ static void send_up(struct sl_worker *w, struct rte_mbuf *m, const struct sl_net
 		SL_COUNT(w, dtls_up);
 	else
 		SL_COUNT(w, unknown_up);
+}
+
+static void send_up(struct sl_worker *w, struct rte_mbuf *m, const struct sl_net_info *ni,
+		    uint8_t kind)
+{
+	send_up_ring(w, m, ni, kind, w->up_ring);
+}
+
+/*
+ * STUN/DTLS: from an installed endpoint's 5-tuple through its own bucket
+ * and the priority ring; from anything else through the source's and the
+ * worker's buckets. A flood from other tuples cannot reach the priority ring.
+ */
+static void control_up(struct sl_worker *w, struct rte_mbuf *m, const struct sl_net_info *ni,
+		       uint8_t kind)
+{
+	uint64_t now = rte_rdtsc();
+	struct sl_ctl_addr a;
+	struct sl_tuple_key k;
+	uint32_t slot, h;
+
+	addr_from_info(&a, ni);
+	sl_tuple_key_from_addr(&k, &a);
+	slot = sl_tables_ep_by_tuple(w->t, &k);
+	if (slot != SL_NONE) {
+		if (!bucket_take(&w->t->eps[slot].up, now, w->hz, SL_UP_EP_PER_SEC, SL_UP_EP_BURST))
+			goto refuse;
+		send_up_ring(w, m, ni, kind, w->up_prio_ring);
+		return;
+	}
+	h = rte_jhash(ni->src_ip, ni->ip_version == 4 ? 4 : 16, w->up_src_seed) &
+	    (SL_UP_SRC_SLOTS - 1);
+	if (!bucket_take(&w->up_src[h], now, w->hz, SL_UP_SRC_PER_SEC, SL_UP_SRC_BURST) ||
+	    !bucket_take(&w->up_unval, now, w->hz, SL_UP_UNVAL_PER_SEC, SL_UP_UNVAL_BURST))
+		goto refuse;
+	send_up(w, m, ni, kind);
+	return;
+refuse:
+	SL_COUNT(w, drop_up_ratelimit);
+	rte_pktmbuf_free(m);
 }
 
 /* RTP/RTCP from no endpoint: counted, a few per second go up, no state. */
@@ -174,10 +238,10 @@ static void udp(struct sl_worker *w, struct rte_mbuf *m, const struct sl_net_inf
 	}
 	switch (sl_demux(pl, ni->payload_len)) {
 	case SL_DEMUX_STUN:
-		send_up(w, m, ni, SL_PKT_STUN);
+		control_up(w, m, ni, SL_PKT_STUN);
 		break;
 	case SL_DEMUX_DTLS:
-		send_up(w, m, ni, SL_PKT_DTLS);
+		control_up(w, m, ni, SL_PKT_DTLS);
 		break;
 	case SL_DEMUX_RTP:
 		media(w, m, ni, false);
