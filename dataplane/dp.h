@@ -268,7 +268,8 @@ struct sl_worker {
 	uint64_t next_level, next_timeout_scan, last_drain;
 	uint64_t up_tokens_tsc; /* unknown-source up rate limit */
 	unsigned up_tokens;
-	volatile bool port_down;                  /* set by main while the link is down: no rx/tx */
+	volatile bool port_down; /* set by main while the link is down: no rx/tx */
+	bool link_check; /* the PMD unmaps its rings on link down (memif): check before bursts */
 	struct sl_bucket up_unval;                /* unvalidated STUN/DTLS, whole worker */
 	uint32_t up_src_seed;                     /* random: hash of the source address */
 	struct sl_bucket up_src[SL_UP_SRC_SLOTS]; /* ... per source address */
@@ -279,6 +280,8 @@ struct sl_worker {
 
 /* worker.c */
 int sl_worker_main(void *arg);
+/* For ports whose rings can vanish mid-burst (net_memif): see worker.c. */
+void sl_worker_guard_install(void);
 void sl_worker_tx(struct sl_worker *w, struct rte_mbuf *m);
 void sl_worker_tx_flush(struct sl_worker *w);
 void sl_worker_apply_cmd(struct sl_worker *w, struct sl_cmd *c);

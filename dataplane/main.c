@@ -175,6 +175,28 @@ static int check_lcores(const struct sl_dp_config *cfg)
 	return 0;
 }
 
+/*
+ * Workers stop rx/tx on a port whose link is down (a memif peer that went
+ * away unmaps the rings under them) and resume when it comes back.
+ */
+static void watch_link(struct sl_worker **ws, unsigned n, const struct sl_dp_config *cfg)
+{
+	static int last = -1;
+	struct rte_eth_link l = { 0 };
+	int up;
+
+	up = rte_eth_link_get_nowait((uint16_t)cfg->port_id, &l) == 0 &&
+	     l.link_status == RTE_ETH_LINK_UP;
+	if (up == last)
+		return;
+	for (unsigned i = 0; i < n; i++)
+		ws[i]->port_down = !up;
+	if (last != -1)
+		fprintf(stderr, "sluice-dataplane: port %u link %s\n", cfg->port_id,
+			up ? "up: workers resume" : "down: workers stop rx/tx");
+	last = up;
+}
+
 static void serve(struct sl_ctl_server *srv, struct sl_worker **ws, unsigned n,
 		  const struct sl_dp_config *cfg)
 {
@@ -183,6 +205,7 @@ static void serve(struct sl_ctl_server *srv, struct sl_worker **ws, unsigned n,
 
 	while (!sl_quit) {
 		sl_ctl_server_poll(srv, 1);
+		watch_link(ws, n, cfg);
 		if (print_requested) {
 			print_requested = 0;
 			sl_counters_sum(ws, n, sl_ctl_server_counters(srv), v);
@@ -212,7 +235,8 @@ static int run(struct sl_dp_config *cfg)
 	struct rte_mempool *pool, *hist;
 	struct sl_ctl_server *srv;
 	struct rte_ether_addr mac;
-	bool tx_csum, steering;
+	bool tx_csum, steering, memif;
+	struct rte_eth_dev_info di;
 
 	if (check_lcores(cfg) || sl_srtp_init(true) != 0)
 		return 1;
@@ -226,14 +250,19 @@ static int run(struct sl_dp_config *cfg)
 	rte_eth_macaddr_get((uint16_t)cfg->port_id, &mac);
 	memcpy(cfg->local.mac, mac.addr_bytes, 6);
 	sl_net_ip6_link_local(cfg->local.mac, cfg->local.ip6_ll);
+	memif = rte_eth_dev_info_get((uint16_t)cfg->port_id, &di) == 0 && di.driver_name &&
+		strcmp(di.driver_name, "net_memif") == 0;
 	for (unsigned i = 0; i < n; i++) {
 		ws[i] = worker_create(cfg, i, pool, hist, &cfg->local);
 		if (!ws[i])
 			return 1;
+		ws[i]->link_check = memif;
 		ws[i]->all = ws;
 		ws[i]->rx_flags = rx_flags;
 		ws[i]->tx_udp_csum_offload = tx_csum;
 	}
+	if (memif)
+		sl_worker_guard_install();
 	srv = sl_ctl_server_create(cfg, ws, n, pool);
 	if (!srv)
 		return 1;

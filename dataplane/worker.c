@@ -9,6 +9,8 @@
  * timers (audio-level reports, liveness). No locks, no allocation but mbufs,
  * no syscalls, no logging above debug.
  */
+#include <setjmp.h>
+#include <signal.h>
 #include <string.h>
 
 #include <rte_cycles.h>
@@ -24,22 +26,111 @@
 
 volatile bool sl_quit;
 
+/*
+ * Is the port usable? Main sets port_down when it sees the link go down;
+ * for PMDs that unmap their rings the moment the peer goes (net_memif,
+ * which crashes in tx_burst afterwards) the worker also asks the PMD itself
+ * before each burst, which for those costs a few loads.
+ */
+static bool port_usable(const struct sl_worker *w)
+{
+	struct rte_eth_link l;
+
+	if (w->port_down)
+		return false;
+	if (!w->link_check)
+		return true;
+	return rte_eth_link_get_nowait(w->port, &l) == 0 && l.link_status == RTE_ETH_LINK_UP;
+}
+
+/*
+ * net_memif unmaps the shared rings from its interrupt thread when the peer
+ * goes, without waiting for a burst that is copying into them (it sets the
+ * link down first, then unmaps some microseconds later). Checking the link
+ * before each burst closes most of that window; a worker preempted in the
+ * middle of a burst can still fault. For such ports (link_check) bursts are
+ * short and guarded: a SIGSEGV inside one, while the link is down, jumps
+ * back out of the PMD and the burst counts as lost (its mbufs leak: the PMD
+ * may have freed some of them). Any other fault still kills the process.
+ */
+#define SL_CHECKED_BURST 8
+
+static __thread sigjmp_buf *burst_guard;
+static __thread uint16_t guard_port;
+
+static void on_fault(int sig, siginfo_t *si, void *uc)
+{
+	sigjmp_buf *g = burst_guard;
+	struct rte_eth_link l;
+
+	(void)si;
+	(void)uc;
+	if (g && rte_eth_link_get_nowait(guard_port, &l) == 0 &&
+	    l.link_status == RTE_ETH_LINK_DOWN) {
+		burst_guard = NULL;
+		siglongjmp(*g, 1);
+	}
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+void sl_worker_guard_install(void)
+{
+	struct sigaction sa = { .sa_sigaction = on_fault, .sa_flags = SA_SIGINFO | SA_NODEFER };
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGSEGV, &sa, NULL);
+	sigaction(SIGBUS, &sa, NULL);
+}
+
+/* rx or tx burst; on a port whose rings may vanish, short and guarded.
+ * Returns -1 when the rings vanished under it. */
+static int burst(struct sl_worker *w, bool tx, struct rte_mbuf **p, uint16_t n)
+{
+	sigjmp_buf env;
+	int got;
+
+	if (!w->link_check)
+		return tx ? rte_eth_tx_burst(w->port, w->queue, p, n)
+			  : rte_eth_rx_burst(w->port, w->queue, p, n);
+	if (sigsetjmp(env, 0)) {
+		w->cnt[SL_CNT_link_fault_recovered]++;
+		return -1;
+	}
+	guard_port = w->port;
+	burst_guard = &env;
+	got = tx ? rte_eth_tx_burst(w->port, w->queue, p, RTE_MIN(n, SL_CHECKED_BURST))
+		 : rte_eth_rx_burst(w->port, w->queue, p, RTE_MIN(n, SL_CHECKED_BURST));
+	burst_guard = NULL;
+	return got;
+}
+
 void sl_worker_tx_flush(struct sl_worker *w)
 {
 	uint16_t sent = 0;
 
 	while (sent < w->tx_n) {
-		uint16_t n = rte_eth_tx_burst(w->port, w->queue, w->tx + sent,
-					      (uint16_t)(w->tx_n - sent));
+		int n;
+
+		if (!port_usable(w))
+			break;
+		n = burst(w, true, w->tx + sent, (uint16_t)(w->tx_n - sent));
+		if (n < 0) { /* rings gone mid-burst: leak the rest rather than double-free */
+			w->tx_n = 0;
+			return;
+		}
 		if (n == 0)
 			break;
-		for (uint16_t i = sent; i < sent + n; i++)
+		for (int i = sent; i < sent + n; i++)
 			w->cnt[SL_CNT_tx_bytes] += rte_pktmbuf_pkt_len(w->tx[i]);
-		sent += n;
+		sent = (uint16_t)(sent + n);
 	}
 	w->cnt[SL_CNT_tx_packets] += sent;
 	if (sent < w->tx_n) {
-		w->cnt[SL_CNT_drop_tx_full] += w->tx_n - sent;
+		if (port_usable(w))
+			w->cnt[SL_CNT_drop_tx_full] += w->tx_n - sent;
+		else
+			w->cnt[SL_CNT_drop_link_down] += w->tx_n - sent;
 		rte_pktmbuf_free_bulk(w->tx + sent, w->tx_n - sent);
 	}
 	w->tx_n = 0;
@@ -397,7 +488,8 @@ int sl_worker_main(void *arg)
 	uint64_t next_timer = 0;
 
 	while (!sl_quit) {
-		uint16_t n = rte_eth_rx_burst(w->port, w->queue, pkts, SL_BURST);
+		int got = port_usable(w) ? burst(w, false, pkts, SL_BURST) : 0;
+		uint16_t n = got > 0 ? (uint16_t)got : 0;
 		uint64_t now;
 
 		for (uint16_t i = 0; i < n; i++) {

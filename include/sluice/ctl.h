@@ -288,7 +288,9 @@ struct sl_ctl_event {
 	X(drop_fanout_limit)   \
 	X(drop_up_ratelimit)   \
 	X(drop_ctl_full)       \
-	X(ctl_refused)
+	X(ctl_refused)         \
+	X(drop_link_down)      \
+	X(link_fault_recovered)
 
 enum sl_counter {
 #define SL_COUNTER_ENUM(name) SL_CNT_##name,

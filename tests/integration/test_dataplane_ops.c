@@ -7,7 +7,8 @@
  * usage: test_dataplane_ops PATH-TO-sluice-dataplane
  *
  * One worker, driven over net_memif and the control socket (driver.c).
- * SL_OPS_DISCONNECTS=N runs the disconnect scenario N times (default 5).
+ * SL_OPS_DISCONNECTS=N runs the disconnect scenario N times (default 5);
+ * SL_OPS_ONLY=NAME runs only the tests matching NAME.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -487,6 +488,7 @@ static void ctl_socket_mode_group_peers(void **state)
 	assert_int_equal(lstat(sock, &st), -1); /* removed */
 	if (!getenv("SL_KEEP_LOGS")) {
 		unlink(log);
+		unlink(memif);
 		rmdir(dir);
 	}
 }
@@ -496,7 +498,7 @@ static void ctl_socket_mode_group_peers(void **state)
 static void memif_peer_disconnects(void **state)
 {
 	const char *env = getenv("SL_OPS_DISCONNECTS");
-	int rounds = env ? atoi(env) : 5, survived = 0;
+	int rounds = env ? atoi(env) : 5, survived = 0, st = 0;
 	struct drv_ep pub = mk_ep(730, 0);
 	struct drv_ep subs[3] = { mk_ep(730, 0), mk_ep(730, 0), mk_ep(730, 0) };
 	uint16_t seq = 0;
@@ -518,8 +520,11 @@ static void memif_peer_disconnects(void **state)
 		}
 		assert_int_equal(drv_link(false), 0);
 		usleep((useconds_t)(20000 + (r % 5) * 20000));
-		if (waitpid(drv_pid(), NULL, WNOHANG) != 0)
-			fail_msg("round %d: the dataplane died while the peer was away", r);
+		if (waitpid(drv_pid(), &st, WNOHANG) != 0)
+			fail_msg("round %d: the dataplane died while the peer was away (status %d, "
+				 "signal %d)",
+				 r, WIFEXITED(st) ? WEXITSTATUS(st) : -1,
+				 WIFSIGNALED(st) ? WTERMSIG(st) : 0);
 		assert_int_equal(drv_link(true), 0);
 		drv_flush();
 		drv_drain(20);
@@ -559,6 +564,8 @@ int main(int argc, char **argv)
 	}
 	dp_path = argv[1];
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (getenv("SL_OPS_ONLY")) /* e.g. memif_peer_disconnects */
+		cmocka_set_test_filter(getenv("SL_OPS_ONLY"));
 	if (drv_start(dp_path, 1, argv[0]) != 0)
 		return 1;
 	rc = cmocka_run_group_tests_name("dataplane operations", tests, NULL, NULL);
