@@ -176,10 +176,10 @@ struct sl_ctl_server *sl_ctl_server_create(const struct sl_dp_config *cfg, struc
 	s->eps = map_create("sl_ctl_eps", cfg->max_endpoints * n_workers + 8, sizeof(uint32_t));
 	s->rooms = map_create("sl_ctl_rooms", cfg->max_endpoints * n_workers + 8, sizeof(uint64_t));
 	s->outq = calloc(SL_OUTQ, sizeof(*s->outq));
-	fd = listen_socket(cfg);
-	if (!s->eps || !s->rooms || !s->outq || fd < 0) {
+	fd = s->eps && s->rooms && s->outq ? listen_socket(cfg) : -ENOMEM;
+	if (fd < 0) {
 		fprintf(stderr, "ctl-socket: cannot listen on %s: %s\n", cfg->ctl_path,
-			fd < 0 ? strerror(-fd) : "out of memory");
+			strerror(-fd));
 		s->lfd = -1;
 		sl_ctl_server_destroy(s);
 		return NULL;
