@@ -108,8 +108,15 @@ static void stun_flood_keeps_endpoint_checks(void **state)
 					  sizeof(stun));
 		}
 		if (now_ms() >= next_check) { /* a consent check every 50 ms */
+			int rc, tries = 0;
+
+			/* The flood may fill the link's ring (a slow, e.g. sanitized,
+			 * build): the check waits its turn to be sent, as on a wire. */
 			stun_request(stun, 0xc0000000u + sent_checks);
-			assert_int_equal(drv_send_udp(4, e.port, 0, stun, sizeof(stun)), 0);
+			while ((rc = drv_send_udp(4, e.port, 0, stun, sizeof(stun))) == -EBUSY &&
+			       ++tries < 50)
+				;
+			assert_int_equal(rc, 0);
 			sent_checks++;
 			next_check += 50;
 		}
@@ -153,7 +160,7 @@ static void replies_kept_when_not_reading(void **state)
 	static uint8_t seen[N], buf[SL_CTL_MAX_MSG];
 	struct drv_ep pub = mk_ep(710, 3), other = mk_ep(710, 0);
 	int fd = drv_ctl_fd();
-	unsigned sent = 0, replies = 0, events = 0, dup = 0, bad = 0;
+	unsigned sent = 0, replies = 0, events = 0, dup = 0, bad = 0, busy = 0;
 	long end = now_ms() + 30000;
 	uint16_t rtp_seq = 0;
 
@@ -192,16 +199,20 @@ static void replies_kept_when_not_reading(void **state)
 			if (r.h.type != SL_CTL_REPLY || r.h.seq < SEQ0)
 				continue;
 			memcpy(&r, buf, sizeof(r));
-			if (r.h.seq - SEQ0 >= N || r.status != 0 || r.req_type != SL_CTL_MUTE) {
+			if (r.h.seq - SEQ0 >= N || r.req_type != SL_CTL_MUTE ||
+			    (r.status != 0 && r.status != -EBUSY)) {
 				bad++;
 				continue;
 			}
+			busy += r.status ==
+				-EBUSY; /* the worker's command ring was full: an answer */
 			dup += seen[r.h.seq - SEQ0]++ != 0;
 			replies++;
 		}
 	}
-	printf("not reading: %u requests, %u replies, %u events, %u duplicates, %u bad\n", sent,
-	       replies, events, dup, bad);
+	printf("not reading: %u requests, %u replies (%u -EBUSY), %u events, %u duplicates, %u "
+	       "bad\n",
+	       sent, replies, busy, events, dup, bad);
 	assert_int_equal(sent, N);
 	assert_int_equal(bad, 0);
 	assert_int_equal(dup, 0);
