@@ -258,8 +258,10 @@ static const struct opt opts[] = {
 	  U32(level_interval_ms), 10, 60000 },
 	{ "pli-interval", "MS", "minimum gap between keyframe requests per stream (default 500)",
 	  NULL, U32(pli_interval_ms), 0, 60000 },
-	{ "stats", "S", "print counters every S seconds, 0 = only at exit (default 0)", NULL,
-	  U32(stats_s), 0, 86400 },
+	{ "stats", "S",
+	  "print counters every S seconds, 0 = only at exit; SIGUSR1 prints them on stderr "
+	  "(default 0)",
+	  NULL, U32(stats_s), 0, 86400 },
 	{ "log-level", "LVL", "error, warning, info or debug (default info)", set_log, 0, 0, 0 },
 };
 
