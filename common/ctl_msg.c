@@ -106,7 +106,31 @@ static bool is_up(uint16_t type)
 	return type >= SL_CTL_REPLY && type <= SL_CTL_COUNTERS;
 }
 
-static int check_addr(const struct sl_ctl_addr *a, bool need_ports)
+/* 0.0.0.0/8, 127/8, multicast, 240/4 and the broadcast address. */
+static bool ip4_unsendable(const uint8_t *ip)
+{
+	return ip[0] == 0 || ip[0] == 127 || ip[0] >= 224;
+}
+
+/*
+ * A destination nothing may be sent to: a peer MAC that is zero, multicast
+ * or broadcast; a remote address that is unspecified, loopback, multicast
+ * or broadcast (IPv4, IPv6, IPv4-mapped IPv6).
+ */
+static bool unsendable(const struct sl_ctl_addr *a)
+{
+	static const uint8_t loop6[16] = { [15] = 1 }, v4mapped[12] = { [10] = 0xff, [11] = 0xff };
+
+	if ((a->peer_mac[0] & 1) || zero(a->peer_mac, 6))
+		return true;
+	if (a->family == 4)
+		return ip4_unsendable(a->remote_ip);
+	if (zero(a->remote_ip, 16) || !memcmp(a->remote_ip, loop6, 16) || a->remote_ip[0] == 0xff)
+		return true;
+	return !memcmp(a->remote_ip, v4mapped, 12) && ip4_unsendable(a->remote_ip + 12);
+}
+
+static int check_addr(const struct sl_ctl_addr *a, bool need_ports, bool down)
 {
 	if (a->family != 4 && a->family != 6)
 		return -EBADMSG;
@@ -117,7 +141,9 @@ static int check_addr(const struct sl_ctl_addr *a, bool need_ports)
 		return -EBADMSG;
 	if (need_ports && (!a->remote_port || !a->local_port))
 		return -EBADMSG;
-	return a->pad ? -EBADMSG : 0;
+	if (a->pad)
+		return -EBADMSG;
+	return down && unsendable(a) ? -EINVAL : 0;
 }
 
 static int check_key(const struct sl_ctl_key *k, uint16_t profile)
@@ -150,7 +176,7 @@ static int check_ep(const struct sl_ctl_ep *m, bool update)
 	    !zero(m->tx.pad, sizeof(m->tx.pad)))
 		return -EBADMSG;
 	if (addr) {
-		rc = check_addr(&m->addr, true);
+		rc = check_addr(&m->addr, true, true);
 		if (rc)
 			return rc;
 	}
@@ -170,7 +196,7 @@ static int check_pkt(const struct sl_ctl_pkt *m, size_t len, bool down)
 		return -EBADMSG;
 	if (down ? m->kind != 0 : (m->kind < SL_PKT_STUN || m->kind > SL_PKT_UNKNOWN))
 		return -EBADMSG;
-	return check_addr(&m->addr, true);
+	return check_addr(&m->addr, true, down);
 }
 
 /* Field checks for a message whose length is already right. */

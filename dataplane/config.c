@@ -11,6 +11,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
+#include <grp.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -142,6 +143,29 @@ static int set_path(struct sl_dp_config *c, const char *n, const char *v, char *
 	return 0;
 }
 
+/* The group that may use the control socket (resolved now, before DPDK). */
+static int set_group(struct sl_dp_config *c, const char *n, const char *v, char *err, size_t len)
+{
+	struct group *g;
+	char *end;
+	unsigned long id;
+
+	if (!*v)
+		return SL_ERR(err, len, "%s: needs a group name or number", n);
+	g = getgrnam(v);
+	if (g) {
+		c->ctl_gid = g->gr_gid;
+	} else {
+		errno = 0;
+		id = strtoul(v, &end, 10);
+		if (errno || *end || v[0] == '-' || id >= UINT32_MAX)
+			return SL_ERR(err, len, "%s: no group '%s'", n, v);
+		c->ctl_gid = (gid_t)id;
+	}
+	c->has_ctl_group = true;
+	return 0;
+}
+
 static int set_prefix(struct sl_dp_config *c, const char *n, const char *v, char *err, size_t len)
 {
 	if (!*v || strlen(v) >= sizeof(c->file_prefix) || strpbrk(v, "/ "))
@@ -205,12 +229,16 @@ static const struct opt opts[] = {
 	  9000 },
 	{ "ctl-socket", "PATH", "control socket (default " SL_CTL_DEFAULT_PATH ")", set_path, 0, 0,
 	  0 },
+	{ "ctl-group", "NAME",
+	  "group owning the control socket (mode 0660); its members may connect (default: root "
+	  "only)",
+	  set_group, 0, 0, 0 },
 	{ "mbufs", "N", "packet buffers (default 32767)", NULL, U32(mbufs), 1023, 16u << 20 },
 	{ "history-mbufs", "N",
 	  "NACK history buffers per worker, shared fairly by its video streams (default 16383)",
 	  NULL, U32(history_mbufs), 255, 16u << 20 },
-	{ "max-endpoints", "N", "endpoints per worker (default 1024)", NULL, U32(max_endpoints), 2,
-	  1u << 20 },
+	{ "max-endpoints", "N", "endpoints per worker; the total is N x workers (default 1024)",
+	  NULL, U32(max_endpoints), 2, 1u << 20 },
 	{ "max-streams", "N", "publisher streams per worker (default 4096)", NULL, U32(max_streams),
 	  2, 1u << 22 },
 	{ "max-subs", "N", "subscriptions per worker (default 16384)", NULL, U32(max_subs), 2,
@@ -250,8 +278,10 @@ static const struct opt opts[] = {
 	{ "sr-interval", "MS",
 	  "minimum gap between SRs forwarded per stream; one per compound always (default 200)",
 	  NULL, U32(sr_interval_ms), 0, 60000 },
-	{ "stats", "S", "print counters every S seconds, 0 = only at exit (default 0)", NULL,
-	  U32(stats_s), 0, 86400 },
+	{ "stats", "S",
+	  "print counters every S seconds, 0 = only at exit; SIGUSR1 prints them on stderr "
+	  "(default 0)",
+	  NULL, U32(stats_s), 0, 86400 },
 	{ "log-level", "LVL", "error, warning, info or debug (default info)", set_log, 0, 0, 0 },
 };
 

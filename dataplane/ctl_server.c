@@ -12,9 +12,24 @@
  * direction the server drains the workers' up and event rings into
  * PKT_UP and EVENT messages. The control plane going away stops nothing:
  * media keeps flowing and a new connection can take over.
+ *
+ * Nothing the control plane asked for is dropped: replies, INFO, COUNTERS
+ * and events that the socket cannot take now wait in a bounded queue, sent
+ * on POLLOUT in order; while it is half full no further request is read
+ * (and while it is full no command result or event is taken from the
+ * workers), so a control plane that stops reading slows itself down instead
+ * of losing answers. PKT_UP is different: a packet the socket cannot take
+ * is dropped and counted (drop_ctl_full), except STUN/DTLS from installed
+ * endpoints, which wait in their worker's priority ring.
+ *
+ * The socket is created with its final mode (0660) and owner (root, group
+ * --ctl-group) in a private directory and renamed into place; a connecting
+ * process must be root, the dataplane's own user, or in that group
+ * (SO_PEERCRED), and a second connection is refused while one is served.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <libgen.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +48,16 @@
 
 #define RTE_LOGTYPE_SLUICE RTE_LOGTYPE_USER1
 #define SL_DRAIN_PER_POLL  256
+#define SL_OUTQ            4096 /* messages waiting for the control plane: power of two */
+#define SL_OUTMSG_MAX                                                \
+	(sizeof(struct sl_ctl_counters) > sizeof(struct sl_ctl_info) \
+		 ? sizeof(struct sl_ctl_counters)                    \
+		 : sizeof(struct sl_ctl_info))
+
+struct outmsg {
+	uint16_t len;
+	uint8_t data[SL_OUTMSG_MAX];
+};
 
 struct ep_entry {
 	uint64_t room;
@@ -56,6 +81,9 @@ struct sl_ctl_server {
 	struct rte_hash *rooms; /* room_id -> struct room_entry * */
 	uint32_t n_eps;
 	unsigned inflight[SL_MAX_WORKERS]; /* commands out: cmd + done ring */
+	struct outmsg *outq;               /* replies and events the socket could not take */
+	unsigned outq_head, outq_n;
+	struct rte_mbuf *held[SL_MAX_WORKERS]; /* a priority PKT_UP waiting for room */
 	uint64_t cnt[SL_CNT_MAX];
 	uint8_t buf[SL_CTL_MAX_MSG + 1];
 };
@@ -73,27 +101,59 @@ static struct rte_hash *map_create(const char *name, uint32_t entries, uint32_t 
 	return rte_hash_create(&p);
 }
 
-static int listen_socket(const char *path)
+/*
+ * Bind in a fresh private directory next to path, with the final mode
+ * (umask) and group, then rename into place: nothing is ever chmod-ed or
+ * chown-ed through a name someone else could have replaced or linked.
+ */
+static int bind_private(int fd, const char *path, const struct sl_dp_config *cfg)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	struct stat st;
-	int fd;
+	char dir[sizeof(sa.sun_path)], copy[sizeof(sa.sun_path)];
+	const char *parent;
+	mode_t old;
+	int rc = 0;
 
-	if (strlen(path) >= sizeof(sa.sun_path))
+	snprintf(copy, sizeof(copy), "%s", path);
+	parent = dirname(copy); /* copy, or a static "." */
+	if (strlen(parent) + sizeof("/.sluice-ctl-XXXXXX/s") > sizeof(sa.sun_path))
 		return -ENAMETOOLONG;
-	strcpy(sa.sun_path, path);
-	if (lstat(path, &st) == 0) {
-		if (!S_ISSOCK(st.st_mode))
-			return -EEXIST; /* never remove anything but a stale socket */
-		unlink(path);
-	}
+	strcpy(dir, parent);
+	strcat(dir, "/.sluice-ctl-XXXXXX");
+	if (!mkdtemp(dir))
+		return -errno;
+	strcpy(sa.sun_path, dir);
+	strcat(sa.sun_path, "/s");
+	old = umask(0117);
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0)
+		rc = -errno;
+	umask(old);
+	if (rc == 0 && cfg->has_ctl_group && lchown(sa.sun_path, (uid_t)-1, cfg->ctl_gid) != 0)
+		rc = -errno;
+	if (rc == 0 && rename(sa.sun_path, path) != 0)
+		rc = -errno;
+	if (rc != 0)
+		unlink(sa.sun_path);
+	rmdir(dir);
+	return rc;
+}
+
+static int listen_socket(const struct sl_dp_config *cfg)
+{
+	struct stat st;
+	int fd, rc;
+
+	if (strlen(cfg->ctl_path) >= sizeof(((struct sockaddr_un *)0)->sun_path))
+		return -ENAMETOOLONG;
+	if (lstat(cfg->ctl_path, &st) == 0 && !S_ISSOCK(st.st_mode))
+		return -EEXIST; /* never replace anything but a stale socket */
 	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 || chmod(path, 0660) != 0 ||
-	    listen(fd, 4) != 0) {
-		int rc = -errno;
-
+	rc = bind_private(fd, cfg->ctl_path, cfg);
+	if (rc == 0 && listen(fd, 4) != 0)
+		rc = -errno;
+	if (rc != 0) {
 		close(fd);
 		return rc;
 	}
@@ -115,10 +175,11 @@ struct sl_ctl_server *sl_ctl_server_create(const struct sl_dp_config *cfg, struc
 	s->cfd = -1;
 	s->eps = map_create("sl_ctl_eps", cfg->max_endpoints * n_workers + 8, sizeof(uint32_t));
 	s->rooms = map_create("sl_ctl_rooms", cfg->max_endpoints * n_workers + 8, sizeof(uint64_t));
-	fd = listen_socket(cfg->ctl_path);
-	if (!s->eps || !s->rooms || fd < 0) {
+	s->outq = calloc(SL_OUTQ, sizeof(*s->outq));
+	fd = s->eps && s->rooms && s->outq ? listen_socket(cfg) : -ENOMEM;
+	if (fd < 0) {
 		fprintf(stderr, "ctl-socket: cannot listen on %s: %s\n", cfg->ctl_path,
-			fd < 0 ? strerror(-fd) : "out of memory");
+			strerror(-fd));
 		s->lfd = -1;
 		sl_ctl_server_destroy(s);
 		return NULL;
@@ -132,12 +193,79 @@ const uint64_t *sl_ctl_server_counters(const struct sl_ctl_server *s)
 	return s->cnt;
 }
 
+static void conn_close(struct sl_ctl_server *s)
+{
+	close(s->cfd);
+	s->cfd = -1;
+	/* What was queued answered that control plane; a new one starts afresh. */
+	for (unsigned i = 0; i < SL_OUTQ; i++)
+		explicit_bzero(&s->outq[i], sizeof(s->outq[i]));
+	s->outq_head = s->outq_n = 0;
+	for (unsigned w = 0; w < s->n_workers; w++) {
+		rte_pktmbuf_free(s->held[w]);
+		s->held[w] = NULL;
+	}
+}
+
+/* 0 sent, -EAGAIN the socket is full, other -errno: the connection failed. */
+static int send_now(struct sl_ctl_server *s, const void *msg, size_t len)
+{
+	if (send(s->cfd, msg, len, MSG_DONTWAIT | MSG_NOSIGNAL) >= 0)
+		return 0;
+	if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR || errno == ENOBUFS)
+		return -EAGAIN;
+	return -errno;
+}
+
+/* Send what is queued, oldest first, as far as the socket takes it. */
+static void flush_out(struct sl_ctl_server *s)
+{
+	while (s->cfd >= 0 && s->outq_n) {
+		struct outmsg *o = &s->outq[s->outq_head];
+		int rc = send_now(s, o->data, o->len);
+
+		if (rc == -EAGAIN)
+			return;
+		if (rc != 0) {
+			RTE_LOG(INFO, SLUICE,
+				"control socket: send failed (%s); dropping the connection\n",
+				strerror(-rc));
+			conn_close(s);
+			return;
+		}
+		o->len = 0;
+		s->outq_head = (s->outq_head + 1) & (SL_OUTQ - 1);
+		s->outq_n--;
+	}
+}
+
+/* Replies, INFO, COUNTERS, events: sent now, or queued and never dropped. */
 static void send_msg(struct sl_ctl_server *s, const void *msg, size_t len)
 {
+	struct outmsg *o;
+	int rc;
+
 	if (s->cfd < 0)
 		return;
-	if (send(s->cfd, msg, len, MSG_DONTWAIT | MSG_NOSIGNAL) < 0 && errno != EAGAIN)
-		RTE_LOG(WARNING, SLUICE, "control socket: send failed: %s\n", strerror(errno));
+	if (s->outq_n == 0) {
+		rc = send_now(s, msg, len);
+		if (rc == 0)
+			return;
+		if (rc != -EAGAIN) {
+			RTE_LOG(WARNING, SLUICE, "control socket: send failed: %s\n",
+				strerror(-rc));
+			return;
+		}
+	}
+	if (s->outq_n == SL_OUTQ || len > SL_OUTMSG_MAX) {
+		/* Cannot happen: nothing is read or taken while the queue is this full. */
+		s->cnt[SL_CNT_drop_ctl_full]++;
+		return;
+	}
+	o = &s->outq[(s->outq_head + s->outq_n) & (SL_OUTQ - 1)];
+	memcpy(o->data, msg, len);
+	o->len = (uint16_t)len;
+	s->outq_n++;
 }
 
 static void reply(struct sl_ctl_server *s, uint32_t seq, uint16_t type, int status)
@@ -256,12 +384,36 @@ static int make_contexts(struct sl_ctl_ep *m, struct sl_cmd *c)
 	return 0;
 }
 
+/*
+ * The peer of a 5-tuple must not be this dataplane itself: not our MAC, not
+ * one of our addresses (IPv4, IPv6, link-local, v4-mapped). Multicast, zero,
+ * loopback and the like are refused by sl_ctl_validate already.
+ */
+static int not_ours(const struct sl_ctl_server *s, const struct sl_ctl_addr *a)
+{
+	const struct sl_net_local *l = &s->cfg->local;
+	static const uint8_t v4mapped[12] = { [10] = 0xff, [11] = 0xff };
+
+	if (!memcmp(a->peer_mac, l->mac, 6))
+		return -EINVAL;
+	if (a->family == 4)
+		return l->has_ip4 && !memcmp(a->remote_ip, l->ip4, 4) ? -EINVAL : 0;
+	if ((l->has_ip6 && !memcmp(a->remote_ip, l->ip6, 16)) ||
+	    !memcmp(a->remote_ip, l->ip6_ll, 16) ||
+	    (l->has_ip4 && !memcmp(a->remote_ip, v4mapped, 12) &&
+	     !memcmp(a->remote_ip + 12, l->ip4, 4)))
+		return -EINVAL;
+	return 0;
+}
+
 static int ep_add(struct sl_ctl_server *s, struct sl_ctl_ep *m, struct sl_cmd *c)
 {
 	int rc;
 
-	if (m->worker >= s->n_workers)
+	if (m->worker >= s->n_workers || not_ours(s, &m->addr)) {
+		wipe_keys(m);
 		return -EINVAL;
+	}
 	if (ep_lookup(s, m->ep_id))
 		return -EEXIST;
 	if (s->n_eps >= s->cfg->max_endpoints * s->n_workers)
@@ -287,6 +439,10 @@ static int ep_update(struct sl_ctl_server *s, struct sl_ctl_ep *m, struct sl_cmd
 	if (!e) {
 		wipe_keys(m);
 		return -ENOENT;
+	}
+	if ((m->flags & SL_EP_UPD_ADDR) && not_ours(s, &m->addr)) {
+		wipe_keys(m);
+		return -EINVAL;
 	}
 	if (m->flags & SL_EP_UPD_KEYS) {
 		rc = make_contexts(m, c);
@@ -340,6 +496,8 @@ static int pkt_down(struct sl_ctl_server *s, const struct sl_ctl_pkt *m, struct 
 
 	if (port < s->cfg->base_port || port - s->cfg->base_port >= s->n_workers)
 		return -EADDRNOTAVAIL;
+	if (not_ours(s, &m->addr))
+		return -EINVAL;
 	if (m->addr.family == 4
 		    ? (!s->cfg->local.has_ip4 || memcmp(m->addr.local_ip, s->cfg->local.ip4, 4))
 		    : (!s->cfg->local.has_ip6 || memcmp(m->addr.local_ip, s->cfg->local.ip6, 16)))
@@ -499,25 +657,70 @@ static void finish(struct sl_ctl_server *s, struct sl_cmd *c)
 	free(c);
 }
 
-static void drain_up(struct sl_ctl_server *s, struct sl_worker *w)
+/* Build the PKT_UP for mb in s->buf; returns its length. */
+static size_t pkt_up_msg(struct sl_ctl_server *s, struct rte_mbuf *mb)
 {
 	struct sl_ctl_pkt *m = (struct sl_ctl_pkt *)s->buf;
+	const struct sl_mbuf_meta *meta = rte_mbuf_to_priv(mb);
+	size_t len = SL_CTL_PKT_FIXED + meta->payload_len;
+
+	memset(m, 0, SL_CTL_PKT_FIXED);
+	sl_ctl_hdr_init(&m->h, SL_CTL_PKT_UP, (uint32_t)len, 0);
+	m->addr = meta->addr;
+	m->kind = meta->kind;
+	m->data_len = meta->payload_len;
+	memcpy(m->data, rte_pktmbuf_mtod_offset(mb, const uint8_t *, meta->payload_off),
+	       meta->payload_len);
+	return len;
+}
+
+/*
+ * Send one PKT_UP: 0 sent (or nobody to send it to), -EAGAIN no room now.
+ * Queued replies and events go first: a PKT_UP never overtakes them.
+ */
+static int pkt_up(struct sl_ctl_server *s, struct rte_mbuf *mb)
+{
+	int rc;
+
+	if (s->cfd < 0)
+		return 0;
+	if (s->outq_n)
+		return -EAGAIN;
+	rc = send_now(s, s->buf, pkt_up_msg(s, mb));
+	if (rc != 0 && rc != -EAGAIN) {
+		RTE_LOG(WARNING, SLUICE, "control socket: send failed: %s\n", strerror(-rc));
+		return 0;
+	}
+	return rc;
+}
+
+/* STUN/DTLS from installed endpoints: kept (not dropped) until there is room. */
+static void drain_prio(struct sl_ctl_server *s, unsigned w)
+{
+	for (unsigned i = 0; i < SL_DRAIN_PER_POLL; i++) {
+		struct rte_mbuf *mb = s->held[w];
+
+		s->held[w] = NULL;
+		if (!mb && rte_ring_sc_dequeue(s->ws[w]->up_prio_ring, (void **)&mb) != 0)
+			return;
+		if (pkt_up(s, mb) == -EAGAIN) {
+			s->held[w] = mb;
+			return;
+		}
+		rte_pktmbuf_free(mb);
+	}
+}
+
+/* Unvalidated STUN/DTLS and unknown-source RTP: dropped and counted when full. */
+static void drain_up(struct sl_ctl_server *s, struct sl_worker *w)
+{
 	struct rte_mbuf *mb;
 
 	for (unsigned i = 0;
 	     i < SL_DRAIN_PER_POLL && rte_ring_sc_dequeue(w->up_ring, (void **)&mb) == 0; i++) {
-		const struct sl_mbuf_meta *meta = rte_mbuf_to_priv(mb);
-		size_t len = SL_CTL_PKT_FIXED + meta->payload_len;
-
-		memset(m, 0, SL_CTL_PKT_FIXED);
-		sl_ctl_hdr_init(&m->h, SL_CTL_PKT_UP, (uint32_t)len, 0);
-		m->addr = meta->addr;
-		m->kind = meta->kind;
-		m->data_len = meta->payload_len;
-		memcpy(m->data, rte_pktmbuf_mtod_offset(mb, const uint8_t *, meta->payload_off),
-		       meta->payload_len);
+		if (pkt_up(s, mb) == -EAGAIN)
+			s->cnt[SL_CNT_drop_ctl_full]++;
 		rte_pktmbuf_free(mb);
-		send_msg(s, m, len);
 	}
 }
 
@@ -525,8 +728,10 @@ static void drain_events(struct sl_ctl_server *s, struct sl_worker *w)
 {
 	struct sl_event_msg ev;
 
-	for (unsigned i = 0;
-	     i < SL_DRAIN_PER_POLL && rte_ring_sc_dequeue_elem(w->ev_ring, &ev, sizeof(ev)) == 0;
+	/* Events stop at 3/4 of the queue, leaving room for replies; they wait
+	 * in the worker's ring meanwhile. */
+	for (unsigned i = 0; i < SL_DRAIN_PER_POLL && s->outq_n < SL_OUTQ * 3 / 4 &&
+			     rte_ring_sc_dequeue_elem(w->ev_ring, &ev, sizeof(ev)) == 0;
 	     i++) {
 		struct sl_ctl_event m = {
 			.ep_id = ev.ep_id, .type = ev.type, .value = ev.value, .count = ev.count
@@ -537,13 +742,46 @@ static void drain_events(struct sl_ctl_server *s, struct sl_worker *w)
 	}
 }
 
+/* Root, our own user, or a member of --ctl-group may drive the dataplane. */
+static bool peer_allowed(const struct sl_ctl_server *s, int fd)
+{
+	struct ucred cr;
+	socklen_t len = sizeof(cr);
+	gid_t groups[256];
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) != 0)
+		return false;
+	if (cr.uid == 0 || cr.uid == geteuid())
+		return true;
+	if (!s->cfg->has_ctl_group)
+		return false;
+	if (cr.gid == s->cfg->ctl_gid)
+		return true;
+	len = sizeof(groups);
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) != 0)
+		return false;
+	for (size_t i = 0; i < len / sizeof(groups[0]); i++)
+		if (groups[i] == s->cfg->ctl_gid)
+			return true;
+	return false;
+}
+
 static void accept_conn(struct sl_ctl_server *s)
 {
 	int fd = accept4(s->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
 	if (fd < 0)
 		return;
+	if (!peer_allowed(s, fd)) {
+		s->cnt[SL_CNT_ctl_refused]++;
+		RTE_LOG(WARNING, SLUICE,
+			"control socket: refused a connection from a process that is not root, "
+			"our user or in --ctl-group\n");
+		close(fd);
+		return;
+	}
 	if (s->cfd >= 0) {
+		s->cnt[SL_CNT_ctl_refused]++;
 		RTE_LOG(WARNING, SLUICE,
 			"control socket: a control plane is already connected; refusing another\n");
 		close(fd);
@@ -553,9 +791,10 @@ static void accept_conn(struct sl_ctl_server *s)
 	RTE_LOG(INFO, SLUICE, "control socket: control plane connected\n");
 }
 
+/* Read requests while their answers have room; stop when the queue is half full. */
 static void read_conn(struct sl_ctl_server *s)
 {
-	for (int i = 0; i < 64; i++) {
+	for (int i = 0; i < 64 && s->cfd >= 0 && s->outq_n < SL_OUTQ / 2; i++) {
 		ssize_t n = recv(s->cfd, s->buf, sizeof(s->buf), MSG_DONTWAIT | MSG_TRUNC);
 
 		if (n < 0 && (errno == EAGAIN || errno == EINTR))
@@ -564,8 +803,7 @@ static void read_conn(struct sl_ctl_server *s)
 			RTE_LOG(INFO, SLUICE,
 				"control socket: control plane disconnected; media keeps "
 				"flowing\n");
-			close(s->cfd);
-			s->cfd = -1;
+			conn_close(s);
 			return;
 		}
 		dispatch(s, s->buf, (size_t)n);
@@ -574,23 +812,35 @@ static void read_conn(struct sl_ctl_server *s)
 
 void sl_ctl_server_poll(struct sl_ctl_server *s, int timeout_ms)
 {
-	struct pollfd pfd[2] = { { .fd = s->lfd, .events = POLLIN },
-				 { .fd = s->cfd, .events = POLLIN } };
+	struct pollfd pfd[2] = { { .fd = s->lfd, .events = POLLIN }, { .fd = s->cfd } };
+	bool held = false;
 	struct sl_cmd *c;
 
+	for (unsigned w = 0; w < s->n_workers; w++)
+		held |= s->held[w] != NULL;
+	if (s->outq_n < SL_OUTQ / 2)
+		pfd[1].events |= POLLIN;
+	if (s->outq_n || held)
+		pfd[1].events |= POLLOUT;
 	if (poll(pfd, s->cfd >= 0 ? 2 : 1, timeout_ms) > 0) {
 		if (pfd[0].revents & POLLIN)
 			accept_conn(s);
+		if (s->cfd >= 0 && (pfd[1].revents & (POLLOUT | POLLHUP | POLLERR)))
+			flush_out(s);
 		if (s->cfd >= 0 && (pfd[1].revents & (POLLIN | POLLHUP | POLLERR)))
 			read_conn(s);
 	}
 	for (unsigned w = 0; w < s->n_workers; w++) {
-		while (rte_ring_sc_dequeue(s->ws[w]->done_ring, (void **)&c) == 0) {
+		/* Each finished command gives at most one reply: take them while
+		 * the queue has room; the rest wait in the done ring. */
+		while (s->outq_n < SL_OUTQ &&
+		       rte_ring_sc_dequeue(s->ws[w]->done_ring, (void **)&c) == 0) {
 			s->inflight[w]--;
 			finish(s, c);
 		}
-		drain_up(s, s->ws[w]);
+		drain_prio(s, w);
 		drain_events(s, s->ws[w]);
+		drain_up(s, s->ws[w]);
 	}
 }
 
@@ -603,7 +853,7 @@ void sl_ctl_server_destroy(struct sl_ctl_server *s)
 	if (!s)
 		return;
 	if (s->cfd >= 0)
-		close(s->cfd);
+		conn_close(s);
 	if (s->lfd >= 0) {
 		close(s->lfd);
 		unlink(s->cfg->ctl_path);
@@ -616,5 +866,6 @@ void sl_ctl_server_destroy(struct sl_ctl_server *s)
 	rte_hash_free(s->eps);
 	rte_hash_free(s->rooms);
 	explicit_bzero(s->buf, sizeof(s->buf));
+	free(s->outq);
 	free(s);
 }

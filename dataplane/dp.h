@@ -16,6 +16,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include <rte_common.h>
 #include <rte_mbuf.h>
@@ -44,6 +45,27 @@
 /* Out sequence numbers a subscription remembers sending (NACK, reuse check). */
 #define SL_SUB_SENT_BITS 1024
 #define SL_UP_PER_SEC    200 /* unknown-source packets sent up per second and worker */
+/*
+ * STUN/DTLS going up. From an installed endpoint's 5-tuple: its own bucket
+ * and its own ring (up_prio_ring), drained first, so no flood from other
+ * tuples can crowd out consent checks. From any other tuple (unvalidated):
+ * a bucket per source address (hashed into SL_UP_SRC_SLOTS) and one per
+ * worker. Refused packets count as drop_up_ratelimit.
+ */
+#define SL_UP_EP_PER_SEC    50
+#define SL_UP_EP_BURST      100
+#define SL_UP_SRC_PER_SEC   100
+#define SL_UP_SRC_BURST     200
+#define SL_UP_UNVAL_PER_SEC 2000
+#define SL_UP_UNVAL_BURST   2000
+#define SL_UP_SRC_SLOTS     1024 /* power of two */
+
+/* A token bucket: rate tokens per second, at most burst saved up. */
+struct sl_bucket {
+	uint64_t tsc; /* last refill */
+	uint32_t tokens;
+	uint32_t pad;
+};
 
 enum sl_huge_mode { SL_HUGE_AUTO, SL_HUGE_ON, SL_HUGE_OFF };
 
@@ -60,6 +82,8 @@ struct sl_dp_config {
 	uint32_t base_port;
 	uint32_t mtu;
 	char ctl_path[108];
+	bool has_ctl_group;
+	gid_t ctl_gid; /* --ctl-group: owns the socket, members may connect */
 	uint32_t mbufs;
 	uint32_t history_mbufs;
 	uint32_t max_endpoints;
@@ -146,6 +170,7 @@ struct sl_endpoint {
 	uint8_t fir_seq;
 	struct sl_tb in_pkts, in_bytes; /* ingress cap (police.c) */
 	struct sl_tb keyframes;         /* keyframe requests to it, all streams (police.c) */
+	struct sl_bucket up;            /* STUN/DTLS from it going up (SL_UP_EP_*) */
 };
 
 struct sl_stream {
@@ -308,6 +333,7 @@ struct sl_worker {
 	struct rte_ring *cmd_ring;
 	struct rte_ring *done_ring;
 	struct rte_ring *up_ring;
+	struct rte_ring *up_prio_ring; /* STUN/DTLS from installed endpoints */
 	struct rte_ring *ev_ring;
 	struct rte_ring *handoff_ring;
 	struct sl_worker **all; /* every worker, for hand-off */
@@ -333,6 +359,11 @@ struct sl_worker {
 		uint32_t now_ms;
 		unsigned nack_left;
 	} pol;
+	volatile bool port_down; /* set by main while the link is down: no rx/tx */
+	bool link_check; /* the PMD unmaps its rings on link down (memif): check before bursts */
+	struct sl_bucket up_unval;                /* unvalidated STUN/DTLS, whole worker */
+	uint32_t up_src_seed;                     /* random: hash of the source address */
+	struct sl_bucket up_src[SL_UP_SRC_SLOTS]; /* ... per source address */
 	unsigned tx_n;
 	struct rte_mbuf *tx[SL_BURST * 4];
 	uint64_t cnt[SL_CNT_MAX] __rte_cache_aligned;
@@ -340,6 +371,8 @@ struct sl_worker {
 
 /* worker.c */
 int sl_worker_main(void *arg);
+/* For ports whose rings can vanish mid-burst (net_memif): see worker.c. */
+void sl_worker_guard_install(void);
 void sl_worker_tx(struct sl_worker *w, struct rte_mbuf *m);
 void sl_worker_tx_flush(struct sl_worker *w);
 void sl_worker_apply_cmd(struct sl_worker *w, struct sl_cmd *c);

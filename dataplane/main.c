@@ -25,6 +25,7 @@
 #include <rte_lcore.h>
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
+#include <rte_random.h>
 
 #include "dp.h"
 
@@ -32,10 +33,31 @@
 #define SL_MBUF_CACHE 256
 #define SL_MBUF_DATA  (2048 + RTE_PKTMBUF_HEADROOM)
 
+static volatile sig_atomic_t print_requested;
+
 static void on_signal(int sig)
 {
 	(void)sig;
 	sl_quit = true;
+}
+
+/* SIGUSR1: the main lcore prints the counters on stderr and carries on. */
+static void on_usr1(int sig)
+{
+	(void)sig;
+	print_requested = 1;
+}
+
+static void signals(void)
+{
+	struct sigaction sa = { .sa_flags = SA_RESTART };
+
+	sigemptyset(&sa.sa_mask);
+	sa.sa_handler = on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sa.sa_handler = on_usr1;
+	sigaction(SIGUSR1, &sa, NULL);
 }
 
 static void no_core_dumps(void)
@@ -102,13 +124,15 @@ static struct sl_worker *worker_create(const struct sl_dp_config *cfg, unsigned 
 	w->cmd_ring = ring("cmd", id, RING_F_SC_DEQ, 0);
 	w->done_ring = ring("done", id, RING_F_SP_ENQ | RING_F_SC_DEQ, 0);
 	w->up_ring = ring("up", id, RING_F_SP_ENQ | RING_F_SC_DEQ, 0);
+	w->up_prio_ring = ring("upprio", id, RING_F_SP_ENQ | RING_F_SC_DEQ, 0);
+	w->up_src_seed = (uint32_t)rte_rand();
 	w->ev_ring = ring("ev", id, RING_F_SP_ENQ | RING_F_SC_DEQ, sizeof(struct sl_event_msg));
 	w->handoff_ring = ring("handoff", id, RING_F_SC_DEQ, 0);
 	snprintf(name, sizeof(name), "sl_w%u", id);
 	w->t = sl_tables_create(name, (int)rte_socket_id(), cfg->max_endpoints, cfg->max_streams,
 				cfg->max_subs, cfg->history);
-	if (!w->cmd_ring || !w->done_ring || !w->up_ring || !w->ev_ring || !w->handoff_ring ||
-	    !w->t) {
+	if (!w->cmd_ring || !w->done_ring || !w->up_ring || !w->up_prio_ring || !w->ev_ring ||
+	    !w->handoff_ring || !w->t) {
 		fprintf(stderr,
 			"max-endpoints/max-streams/max-subs/history: not enough memory for worker "
 			"%u's tables (try --memory or smaller limits)\n",
@@ -167,6 +191,28 @@ static int check_lcores(const struct sl_dp_config *cfg)
 	return 0;
 }
 
+/*
+ * Workers stop rx/tx on a port whose link is down (a memif peer that went
+ * away unmaps the rings under them) and resume when it comes back.
+ */
+static void watch_link(struct sl_worker **ws, unsigned n, const struct sl_dp_config *cfg)
+{
+	static int last = -1;
+	struct rte_eth_link l = { 0 };
+	int up;
+
+	up = rte_eth_link_get_nowait((uint16_t)cfg->port_id, &l) == 0 &&
+	     l.link_status == RTE_ETH_LINK_UP;
+	if (up == last)
+		return;
+	for (unsigned i = 0; i < n; i++)
+		ws[i]->port_down = !up;
+	if (last != -1)
+		fprintf(stderr, "sluice-dataplane: port %u link %s\n", cfg->port_id,
+			up ? "up: workers resume" : "down: workers stop rx/tx");
+	last = up;
+}
+
 static void serve(struct sl_ctl_server *srv, struct sl_worker **ws, unsigned n,
 		  const struct sl_dp_config *cfg)
 {
@@ -175,6 +221,13 @@ static void serve(struct sl_ctl_server *srv, struct sl_worker **ws, unsigned n,
 
 	while (!sl_quit) {
 		sl_ctl_server_poll(srv, 1);
+		watch_link(ws, n, cfg);
+		if (print_requested) {
+			print_requested = 0;
+			sl_counters_sum(ws, n, sl_ctl_server_counters(srv), v);
+			sl_counters_print(stderr, v);
+			fflush(stderr);
+		}
 		if (cfg->stats_s && rte_rdtsc() >= next_stats) {
 			sl_counters_sum(ws, n, sl_ctl_server_counters(srv), v);
 			sl_counters_print(stdout, v);
@@ -198,7 +251,8 @@ static int run(struct sl_dp_config *cfg)
 	struct rte_mempool *pool;
 	struct sl_ctl_server *srv;
 	struct rte_ether_addr mac;
-	bool tx_csum, steering;
+	bool tx_csum, steering, memif;
+	struct rte_eth_dev_info di;
 
 	if (check_lcores(cfg) || sl_srtp_init(true) != 0)
 		return 1;
@@ -212,14 +266,19 @@ static int run(struct sl_dp_config *cfg)
 	rte_eth_macaddr_get((uint16_t)cfg->port_id, &mac);
 	memcpy(cfg->local.mac, mac.addr_bytes, 6);
 	sl_net_ip6_link_local(cfg->local.mac, cfg->local.ip6_ll);
+	memif = rte_eth_dev_info_get((uint16_t)cfg->port_id, &di) == 0 && di.driver_name &&
+		strcmp(di.driver_name, "net_memif") == 0;
 	for (unsigned i = 0; i < n; i++) {
 		ws[i] = worker_create(cfg, i, pool, &cfg->local);
 		if (!ws[i])
 			return 1;
+		ws[i]->link_check = memif;
 		ws[i]->all = ws;
 		ws[i]->rx_flags = rx_flags;
 		ws[i]->tx_udp_csum_offload = tx_csum;
 	}
+	if (memif)
+		sl_worker_guard_install();
 	srv = sl_ctl_server_create(cfg, ws, n, pool);
 	if (!srv)
 		return 1;
@@ -250,6 +309,7 @@ int main(int argc, char **argv)
 	int eal_argc, rc;
 
 	no_core_dumps();
+	signals(); /* before anything: a SIGUSR1 during start-up must not kill us */
 	rc = sl_config_parse(argc, argv, &cfg, err, sizeof(err));
 	if (rc == 1) {
 		sl_config_usage(stdout);
@@ -259,8 +319,6 @@ int main(int argc, char **argv)
 		fprintf(stderr, "sluice-dataplane: %s\n", err);
 		return 2;
 	}
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
 	eal_argc = sl_config_eal_args(&cfg, eal_argv, (int)RTE_DIM(eal_argv));
 	if (rte_eal_init(eal_argc, eal_argv) < 0) {
 		fprintf(stderr,

@@ -9,10 +9,13 @@
  * timers (audio-level reports, liveness). No locks, no allocation but mbufs,
  * no syscalls, no logging above debug.
  */
+#include <setjmp.h>
+#include <signal.h>
 #include <string.h>
 
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
+#include <rte_jhash.h>
 #include <rte_prefetch.h>
 
 #include <sluice/rtp.h>
@@ -23,22 +26,111 @@
 
 volatile bool sl_quit;
 
+/*
+ * Is the port usable? Main sets port_down when it sees the link go down;
+ * for PMDs that unmap their rings the moment the peer goes (net_memif,
+ * which crashes in tx_burst afterwards) the worker also asks the PMD itself
+ * before each burst, which for those costs a few loads.
+ */
+static bool port_usable(const struct sl_worker *w)
+{
+	struct rte_eth_link l;
+
+	if (w->port_down)
+		return false;
+	if (!w->link_check)
+		return true;
+	return rte_eth_link_get_nowait(w->port, &l) == 0 && l.link_status == RTE_ETH_LINK_UP;
+}
+
+/*
+ * net_memif unmaps the shared rings from its interrupt thread when the peer
+ * goes, without waiting for a burst that is copying into them (it sets the
+ * link down first, then unmaps some microseconds later). Checking the link
+ * before each burst closes most of that window; a worker preempted in the
+ * middle of a burst can still fault. For such ports (link_check) bursts are
+ * short and guarded: a SIGSEGV inside one, while the link is down, jumps
+ * back out of the PMD and the burst counts as lost (its mbufs leak: the PMD
+ * may have freed some of them). Any other fault still kills the process.
+ */
+#define SL_CHECKED_BURST 8
+
+static __thread sigjmp_buf *burst_guard;
+static __thread uint16_t guard_port;
+
+static void on_fault(int sig, siginfo_t *si, void *uc)
+{
+	sigjmp_buf *g = burst_guard;
+	struct rte_eth_link l;
+
+	(void)si;
+	(void)uc;
+	if (g && rte_eth_link_get_nowait(guard_port, &l) == 0 &&
+	    l.link_status == RTE_ETH_LINK_DOWN) {
+		burst_guard = NULL;
+		siglongjmp(*g, 1);
+	}
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+void sl_worker_guard_install(void)
+{
+	struct sigaction sa = { .sa_sigaction = on_fault, .sa_flags = SA_SIGINFO | SA_NODEFER };
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGSEGV, &sa, NULL);
+	sigaction(SIGBUS, &sa, NULL);
+}
+
+/* rx or tx burst; on a port whose rings may vanish, short and guarded.
+ * Returns -1 when the rings vanished under it. */
+static int burst(struct sl_worker *w, bool tx, struct rte_mbuf **p, uint16_t n)
+{
+	sigjmp_buf env;
+	int got;
+
+	if (!w->link_check)
+		return tx ? rte_eth_tx_burst(w->port, w->queue, p, n)
+			  : rte_eth_rx_burst(w->port, w->queue, p, n);
+	if (sigsetjmp(env, 0)) {
+		w->cnt[SL_CNT_link_fault_recovered]++;
+		return -1;
+	}
+	guard_port = w->port;
+	burst_guard = &env;
+	got = tx ? rte_eth_tx_burst(w->port, w->queue, p, RTE_MIN(n, SL_CHECKED_BURST))
+		 : rte_eth_rx_burst(w->port, w->queue, p, RTE_MIN(n, SL_CHECKED_BURST));
+	burst_guard = NULL;
+	return got;
+}
+
 void sl_worker_tx_flush(struct sl_worker *w)
 {
 	uint16_t sent = 0;
 
 	while (sent < w->tx_n) {
-		uint16_t n = rte_eth_tx_burst(w->port, w->queue, w->tx + sent,
-					      (uint16_t)(w->tx_n - sent));
+		int n;
+
+		if (!port_usable(w))
+			break;
+		n = burst(w, true, w->tx + sent, (uint16_t)(w->tx_n - sent));
+		if (n < 0) { /* rings gone mid-burst: leak the rest rather than double-free */
+			w->tx_n = 0;
+			return;
+		}
 		if (n == 0)
 			break;
-		for (uint16_t i = sent; i < sent + n; i++)
+		for (int i = sent; i < sent + n; i++)
 			w->cnt[SL_CNT_tx_bytes] += rte_pktmbuf_pkt_len(w->tx[i]);
-		sent += n;
+		sent = (uint16_t)(sent + n);
 	}
 	w->cnt[SL_CNT_tx_packets] += sent;
 	if (sent < w->tx_n) {
-		w->cnt[SL_CNT_drop_tx_full] += w->tx_n - sent;
+		if (port_usable(w))
+			w->cnt[SL_CNT_drop_tx_full] += w->tx_n - sent;
+		else
+			w->cnt[SL_CNT_drop_link_down] += w->tx_n - sent;
 		rte_pktmbuf_free_bulk(w->tx + sent, w->tx_n - sent);
 	}
 	w->tx_n = 0;
@@ -77,9 +169,32 @@ static void addr_from_info(struct sl_ctl_addr *a, const struct sl_net_info *ni)
 	memcpy(a->local_ip, ni->dst_ip, ni->ip_version == 4 ? 4 : 16);
 }
 
+/* Take a token if there is one; refill at rate per second up to burst. */
+static bool bucket_take(struct sl_bucket *b, uint64_t now, uint64_t hz, uint32_t rate,
+			uint32_t burst)
+{
+	uint64_t elapsed = now - b->tsc;
+
+	if (elapsed >= hz) {
+		b->tokens = burst;
+		b->tsc = now;
+	} else {
+		uint64_t add = elapsed * rate / hz;
+
+		if (add) {
+			b->tokens = (uint32_t)RTE_MIN((uint64_t)burst, b->tokens + add);
+			b->tsc += add * hz / rate;
+		}
+	}
+	if (b->tokens == 0)
+		return false;
+	b->tokens--;
+	return true;
+}
+
 /* Hand a packet to the main lcore for the control plane. Consumes m. */
-static void send_up(struct sl_worker *w, struct rte_mbuf *m, const struct sl_net_info *ni,
-		    uint8_t kind)
+static void send_up_ring(struct sl_worker *w, struct rte_mbuf *m, const struct sl_net_info *ni,
+			 uint8_t kind, struct rte_ring *r)
 {
 	struct sl_mbuf_meta *meta = rte_mbuf_to_priv(m);
 
@@ -92,7 +207,7 @@ static void send_up(struct sl_worker *w, struct rte_mbuf *m, const struct sl_net
 	meta->payload_off = ni->payload_off;
 	meta->payload_len = ni->payload_len;
 	meta->kind = kind;
-	if (rte_ring_sp_enqueue(w->up_ring, m) != 0) {
+	if (rte_ring_sp_enqueue(r, m) != 0) {
 		SL_COUNT(w, drop_up_full);
 		rte_pktmbuf_free(m);
 		return;
@@ -103,6 +218,46 @@ static void send_up(struct sl_worker *w, struct rte_mbuf *m, const struct sl_net
 		SL_COUNT(w, dtls_up);
 	else
 		SL_COUNT(w, unknown_up);
+}
+
+static void send_up(struct sl_worker *w, struct rte_mbuf *m, const struct sl_net_info *ni,
+		    uint8_t kind)
+{
+	send_up_ring(w, m, ni, kind, w->up_ring);
+}
+
+/*
+ * STUN/DTLS: from an installed endpoint's 5-tuple through its own bucket
+ * and the priority ring; from anything else through the source's and the
+ * worker's buckets. A flood from other tuples cannot reach the priority ring.
+ */
+static void control_up(struct sl_worker *w, struct rte_mbuf *m, const struct sl_net_info *ni,
+		       uint8_t kind)
+{
+	uint64_t now = rte_rdtsc();
+	struct sl_ctl_addr a;
+	struct sl_tuple_key k;
+	uint32_t slot, h;
+
+	addr_from_info(&a, ni);
+	sl_tuple_key_from_addr(&k, &a);
+	slot = sl_tables_ep_by_tuple(w->t, &k);
+	if (slot != SL_NONE) {
+		if (!bucket_take(&w->t->eps[slot].up, now, w->hz, SL_UP_EP_PER_SEC, SL_UP_EP_BURST))
+			goto refuse;
+		send_up_ring(w, m, ni, kind, w->up_prio_ring);
+		return;
+	}
+	h = rte_jhash(ni->src_ip, ni->ip_version == 4 ? 4 : 16, w->up_src_seed) &
+	    (SL_UP_SRC_SLOTS - 1);
+	if (!bucket_take(&w->up_src[h], now, w->hz, SL_UP_SRC_PER_SEC, SL_UP_SRC_BURST) ||
+	    !bucket_take(&w->up_unval, now, w->hz, SL_UP_UNVAL_PER_SEC, SL_UP_UNVAL_BURST))
+		goto refuse;
+	send_up(w, m, ni, kind);
+	return;
+refuse:
+	SL_COUNT(w, drop_up_ratelimit);
+	rte_pktmbuf_free(m);
 }
 
 /* RTP/RTCP from no endpoint: counted, a few per second go up, no state. */
@@ -174,10 +329,10 @@ static void udp(struct sl_worker *w, struct rte_mbuf *m, const struct sl_net_inf
 	}
 	switch (sl_demux(pl, ni->payload_len)) {
 	case SL_DEMUX_STUN:
-		send_up(w, m, ni, SL_PKT_STUN);
+		control_up(w, m, ni, SL_PKT_STUN);
 		break;
 	case SL_DEMUX_DTLS:
-		send_up(w, m, ni, SL_PKT_DTLS);
+		control_up(w, m, ni, SL_PKT_DTLS);
 		break;
 	case SL_DEMUX_RTP:
 		media(w, m, ni, false);
@@ -333,7 +488,8 @@ int sl_worker_main(void *arg)
 	uint64_t next_timer = 0;
 
 	while (!sl_quit) {
-		uint16_t n = rte_eth_rx_burst(w->port, w->queue, pkts, SL_BURST);
+		int got = port_usable(w) ? burst(w, false, pkts, SL_BURST) : 0;
+		uint16_t n = got > 0 ? (uint16_t)got : 0;
 		uint64_t now;
 
 		for (uint16_t i = 0; i < n; i++) {

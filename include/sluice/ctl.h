@@ -303,7 +303,12 @@ struct sl_ctl_event {
 	X(drop_sr_limit)       \
 	X(drop_ingress_limit)  \
 	X(drop_index_reuse)    \
-	X(drop_nack_unsent)
+	X(drop_nack_unsent)    \
+	X(drop_up_ratelimit)   \
+	X(drop_ctl_full)       \
+	X(ctl_refused)         \
+	X(drop_link_down)      \
+	X(link_fault_recovered)
 
 enum sl_counter {
 #define SL_COUNTER_ENUM(name) SL_CNT_##name,
@@ -332,7 +337,10 @@ extern const char *const sl_counter_names[SL_CNT_MAX];
  * Check a received message of len bytes: header, exact length for its type,
  * reserved and padding bytes zero, enum fields in range. Returns 0 or
  * -EPROTO (bad version), -EBADMSG (bad length or field), -ENOTSUP (unknown
- * type). dir_down selects the control -> data set (true) or data -> control.
+ * type), or -EINVAL for a request whose address nothing may be sent to (peer
+ * MAC zero, multicast or broadcast; remote IP unspecified, loopback,
+ * multicast or broadcast, IPv4-mapped too). dir_down selects the
+ * control -> data set (true) or data -> control.
  */
 int sl_ctl_validate(const void *msg, size_t len, bool dir_down);
 

@@ -70,14 +70,14 @@ ip netns exec "$cl_ns" ethtool -K "c$id" tx off >/dev/null
 
 ip netns exec "$dp_ns" "$build/dataplane/sluice-dataplane" --vdev "net_af_packet0,iface=d$id" \
 	--ipv4 10.98.0.1 --ipv6 fd98::1 --lcores 0,1 --huge off --memory 512 --mbufs 8191 --history-mbufs 2047 \
-	--max-endpoints 64 --file-prefix "sl-e2e-$id" --ctl-socket "$dir/dp.sock" \
+	--max-endpoints 64 --file-prefix "sl-e2e-$id" --ctl-socket "$dir/dp.sock" --ctl-group nogroup \
 	>"$dir/dp.out" 2>&1 &
 dp_pid=$!
 wait_for "$dir/dp.out" "sluice-dataplane: ready" "$dp_pid" dataplane
 
-# The control plane runs unprivileged (user nobody): it needs only the
-# dataplane's socket and its own state directory.
-chown 65534:65534 "$dir/dp.sock"
+# The control plane runs unprivileged (user nobody, group nogroup): it needs
+# only the dataplane's socket (root:nogroup 0660 through --ctl-group, the
+# dataplane checks the peer's group) and its own state directory.
 # The checkout may not be readable by nobody (a clone in a mktemp -d is
 # 0700): run a copy of the binary and the web client from the test's own
 # directory.

@@ -214,6 +214,36 @@ static int probe_paths(unsigned n_workers)
 	return 0;
 }
 
+int drv_pid(void)
+{
+	return dp_pid;
+}
+
+const char *drv_dir(void)
+{
+	return dir;
+}
+
+int drv_ctl_fd(void)
+{
+	return ctl;
+}
+
+int drv_link(bool up)
+{
+	struct rte_eth_link link = { 0 };
+
+	if (!up)
+		return rte_eth_dev_stop(0);
+	if (rte_eth_dev_start(0) != 0)
+		return -EIO;
+	for (int i = 0; i < 200 && !link.link_status; i++) {
+		rte_eth_link_get_nowait(0, &link);
+		usleep(10000);
+	}
+	return link.link_status ? probe_paths(n_queues) : -ENOLINK;
+}
+
 int drv_start(const char *dataplane, unsigned n_workers, const char *prog)
 {
 	int rc;

@@ -31,6 +31,15 @@ extern const char *const *drv_extra_args;
 int drv_start(const char *dataplane, unsigned n_workers, const char *prog);
 void drv_stop(void);
 
+/* The dataplane's pid and the run's directory (dataplane.log, ctl.sock, memif.sock). */
+int drv_pid(void);
+const char *drv_dir(void);
+/* The control socket itself, for tests that pace their own reading. */
+int drv_ctl_fd(void);
+/* Take our end of the memif link down (the peer disconnects) or up again
+ * (reconnect, then prove every worker's path as at start). 0 or -errno. */
+int drv_link(bool up);
+
 /* A received frame, parsed. */
 struct drv_frame {
 	uint8_t data[2048];

@@ -368,6 +368,53 @@ static void addr_fields(void **state)
 	}
 }
 
+#define REFUSED(type, stmt)                                           \
+	do {                                                          \
+		size_t l_ = build(type);                              \
+		stmt;                                                 \
+		if (check(l_, type) != -EINVAL)                       \
+			fail_msg("not refused (-EINVAL): %s", #stmt); \
+	} while (0)
+
+/* Requests to addresses nothing may be sent to: -EINVAL. PKT_UP carries
+ * whatever came in and is not judged here. */
+static void unsendable_addrs(void **state)
+{
+	static const uint16_t types[] = { SL_CTL_EP_ADD, SL_CTL_EP_UPDATE, SL_CTL_PKT_DOWN };
+
+	(void)state;
+	for (size_t i = 0; i < N_ELEM(types); i++) {
+		uint16_t t = types[i];
+		struct sl_ctl_addr *a = t == SL_CTL_PKT_DOWN ? &m.pkt.addr : &m.ep.addr;
+
+		REFUSED(t, memset(a->peer_mac, 0, 6));
+		REFUSED(t, memset(a->peer_mac, 0xff, 6));
+		REFUSED(t, a->peer_mac[0] = 0x01);
+		REFUSED(t, a->peer_mac[0] = 0x33);
+		REFUSED(t, memset(a->remote_ip, 0, 4));
+		REFUSED(t, a->remote_ip[0] = 127);
+		REFUSED(t, a->remote_ip[0] = 224);
+		REFUSED(t, a->remote_ip[0] = 239);
+		REFUSED(t, a->remote_ip[0] = 240);
+		REFUSED(t, memset(a->remote_ip, 0xff, 4));
+		REFUSED(t, (a->family = 6, memset(a->remote_ip, 0, 16)));
+		REFUSED(t, (a->family = 6, memset(a->remote_ip, 0, 16), a->remote_ip[15] = 1));
+		REFUSED(t, (a->family = 6, memset(a->remote_ip, 0, 16), a->remote_ip[0] = 0xff,
+			    a->remote_ip[1] = 2, a->remote_ip[15] = 1));
+		REFUSED(t, (a->family = 6, memset(a->remote_ip, 0, 16), a->remote_ip[10] = 0xff,
+			    a->remote_ip[11] = 0xff, a->remote_ip[12] = 127, a->remote_ip[15] = 1));
+		REFUSED(t, (a->family = 6, memset(a->remote_ip, 0, 16), a->remote_ip[10] = 0xff,
+			    a->remote_ip[11] = 0xff, a->remote_ip[12] = 224));
+		GOOD(t, a->remote_ip[0] = 223);
+		GOOD(t, (a->family = 6, memset(a->remote_ip, 0, 16), a->remote_ip[10] = 0xff,
+			 a->remote_ip[11] = 0xff, a->remote_ip[12] = 192, a->remote_ip[15] = 7));
+		GOOD(t, (a->family = 6, memset(a->remote_ip, 0, 16), a->remote_ip[0] = 0xfe,
+			 a->remote_ip[1] = 0x80, a->remote_ip[15] = 7));
+	}
+	/* Up: the dataplane reports what arrived; the receiver decides. */
+	GOOD(SL_CTL_PKT_UP, m.pkt.addr.remote_ip[0] = 127);
+}
+
 static void endpoint_fields(void **state)
 {
 	static const uint16_t profiles[] = { SL_SRTP_AES128_CM_SHA1_80, SL_SRTP_AEAD_AES_128_GCM,
@@ -632,6 +679,7 @@ int main(void)
 		cmocka_unit_test(each_pad_byte),
 		cmocka_unit_test(v4_unused_bytes),
 		cmocka_unit_test(addr_fields),
+		cmocka_unit_test(unsendable_addrs),
 		cmocka_unit_test(endpoint_fields),
 		cmocka_unit_test(other_fields),
 		cmocka_unit_test(packets),
