@@ -24,6 +24,7 @@
 
 #include <glib-unix.h>
 
+#include "clock.h"
 #include "dpctl.h"
 #include "dtls.h"
 #include "http.h"
@@ -149,7 +150,7 @@ static void maybe_log_stats(uint64_t now)
 	uint64_t sum = cp.n_rooms + cp.n_participants + cp.n_joins + cp.n_join_refused +
 		       cp.n_bad_messages + cp.n_stun_bad + cp.n_dtls_unvalidated + cp.n_dtls_failed;
 
-	if (!cp.cfg.stats_s || now - last_ms < (uint64_t)cp.cfg.stats_s * 1000)
+	if (!cp.cfg.stats_s || sl_time_since(now, last_ms) < (uint64_t)cp.cfg.stats_s * 1000)
 		return;
 	last_ms = now;
 	if (sum != last_sum)

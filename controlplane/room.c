@@ -17,6 +17,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include "clock.h"
 #include "dpctl.h"
 #include "dtls.h"
 #include "log.h"
@@ -535,9 +536,10 @@ void sl_room_tick(uint64_t now)
 		rn = r->next; /* a kick may free r */
 		for (struct sl_participant *p = r->members, *pn; p; p = pn) {
 			pn = p->next;
-			if (p->offer_pending && now - p->offer_sent_ms > OFFER_TIMEOUT_MS)
+			if (p->offer_pending &&
+			    sl_time_over(now, p->offer_sent_ms, OFFER_TIMEOUT_MS))
 				sl_room_kick(p, "timeout", "no answer to the offer in time");
-			else if (!p->ep_installed && now - p->joined_ms > hs)
+			else if (!p->ep_installed && sl_time_over(now, p->joined_ms, hs))
 				sl_room_kick(p, "timeout", "ICE and DTLS did not complete in time");
 		}
 	}

@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "clock.h"
 #include "dpctl.h"
 #include "dtls.h"
 #include "log.h"
@@ -131,7 +132,8 @@ static struct sl_participant *find_validated(const struct sl_ctl_addr *a, uint64
 		struct sl_participant *p = v;
 
 		for (unsigned i = 0; i < p->n_valid; i++)
-			if (addr_eq(&p->valid[i].addr, a) && now - p->valid[i].last_ms <= max_age)
+			if (addr_eq(&p->valid[i].addr, a) &&
+			    !sl_time_over(now, p->valid[i].last_ms, max_age))
 				return p;
 	}
 	return NULL;
@@ -247,7 +249,7 @@ void sl_transport_tick(uint64_t now)
 
 		if (!p)
 			continue;
-		if (p->ep_installed && now - p->last_consent_ms > consent) {
+		if (p->ep_installed && sl_time_over(now, p->last_consent_ms, consent)) {
 			sl_info("participant %s: consent expired", p->id);
 			sl_room_kick(p, "timeout", "no ICE consent for too long");
 			continue;
