@@ -65,6 +65,7 @@ struct sl_participant {
 	char remote_ufrag[SL_SDP_TOKEN];
 	uint8_t remote_fp[32];
 	bool have_answer;
+	bool dtls_client; /* the answer said a=setup:passive: we are the DTLS client */
 	struct sl_validated valid[SL_MAX_VALIDATED];
 	unsigned n_valid;
 	struct sl_ctl_addr nominated;

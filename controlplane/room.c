@@ -451,6 +451,11 @@ static int take_answer(struct sl_participant *p, const struct sl_sdp *a, const c
 		*err = "ICE restarts are not supported";
 		return -EINVAL;
 	}
+	if (p->have_answer && p->dtls_client != (a->setup == SL_SDP_SETUP_PASSIVE)) {
+		*err = "the DTLS role (a=setup) may not change";
+		return -EINVAL;
+	}
+	p->dtls_client = a->setup == SL_SDP_SETUP_PASSIVE;
 	memcpy(p->remote_fp, a->fingerprint, 32);
 	snprintf(p->remote_ufrag, sizeof(p->remote_ufrag), "%s", a->ice_ufrag);
 	p->have_answer = true;
@@ -461,6 +466,7 @@ void sl_room_answer(struct sl_participant *p, const char *text, size_t len, uint
 {
 	struct sl_sdp *a;
 	const char *err = "unreadable";
+	uint32_t ep = p->ep_id;
 
 	if (!p->offer_pending || version != p->offer_version) {
 		sl_signal_error(p->client, "stale_answer", "that is not the outstanding offer",
@@ -487,7 +493,9 @@ void sl_room_answer(struct sl_participant *p, const char *text, size_t len, uint
 		sl_debug("participant %s publishes audio %s, video %s", p->id,
 			 p->pub_ssrc[1] ? "yes" : "no", p->pub_ssrc[2] ? "yes" : "no");
 	g_free(a);
-	sl_room_sync(p->room);
+	sl_transport_answered(p); /* may remove p (a handshake that cannot start) */
+	if (sl_room_participant(ep) == p)
+		sl_room_sync(p->room);
 }
 
 void sl_room_leave(struct sl_participant *p, const char *why)

@@ -84,6 +84,20 @@ static void ep_update_addr(struct sl_participant *p)
 	sl_dpctl_send(&m, NULL, 0);
 }
 
+static void dtls_send(void *arg, const uint8_t *data, size_t len);
+static void dtls_state(struct sl_participant *p, enum sl_dtls_state st);
+
+/* As the DTLS client: the ClientHello goes to a, a checked tuple. May free p. */
+static void start_client(struct sl_participant *p, const struct sl_ctl_addr *a, uint64_t now)
+{
+	p->dtls_addr = *a;
+	p->dtls =
+		sl_dtls_new_client(sl_cp->cert, p->remote_fp, dtls_send, GUINT_TO_POINTER(p->ep_id),
+				   now, sl_cp->cfg.handshake_timeout_s * 1000);
+	if (p->dtls)
+		dtls_state(p, sl_dtls_state(p->dtls));
+}
+
 static void handle_stun(const struct sl_ctl_pkt *pkt, uint64_t now)
 {
 	char ufrag[SL_STUN_MAX_UFRAG + 1];
@@ -116,6 +130,8 @@ static void handle_stun(const struct sl_ctl_pkt *pkt, uint64_t now)
 	}
 	if (p->has_nominated && addr_eq(&p->nominated, &pkt->addr))
 		p->last_consent_ms = now;
+	if (p->have_answer && p->dtls_client && !p->dtls)
+		start_client(p, p->has_nominated ? &p->nominated : &pkt->addr, now);
 	return;
 bad:
 	sl_cp->n_stun_bad++;
@@ -214,7 +230,7 @@ static void handle_dtls(const struct sl_ctl_pkt *pkt, uint64_t now)
 {
 	struct sl_participant *p = find_validated(&pkt->addr, now);
 
-	if (!p || !p->have_answer) {
+	if (!p || !p->have_answer || (p->dtls_client && !p->dtls)) {
 		sl_cp->n_dtls_unvalidated++;
 		return;
 	}
@@ -258,6 +274,23 @@ void sl_transport_tick(uint64_t now)
 			dtls_state(p, sl_dtls_tick(p->dtls, now));
 	}
 	g_list_free(ids);
+}
+
+void sl_transport_answered(struct sl_participant *p)
+{
+	uint64_t now = sl_now_ms(), max_age = (uint64_t)sl_cp->cfg.consent_timeout_s * 1000;
+	unsigned best = p->n_valid;
+
+	if (!p->dtls_client || p->dtls)
+		return;
+	for (unsigned i = 0; i < p->n_valid; i++)
+		if (!sl_time_over(now, p->valid[i].last_ms, max_age) &&
+		    (best == p->n_valid || p->valid[i].last_ms > p->valid[best].last_ms))
+			best = i;
+	if (p->has_nominated)
+		start_client(p, &p->nominated, now);
+	else if (best < p->n_valid)
+		start_client(p, &p->valid[best].addr, now);
 }
 
 void sl_transport_add(struct sl_participant *p)

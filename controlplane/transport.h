@@ -6,6 +6,8 @@
  * 5-tuple then counts as validated for a while, and USE-CANDIDATE makes it
  * the nominated one. DTLS from a validated 5-tuple drives the
  * participant's handshake (dtls.c); anything else is dropped and counted.
+ * When the answer said a=setup:passive we are the DTLS client instead: our
+ * ClientHello goes to the first checked tuple once the answer is in.
  * When DTLS connects, the endpoint goes into the dataplane with its keys
  * (wiped right after). Consent (RFC 7675): an installed endpoint without a
  * valid check for --consent-timeout seconds is removed.
@@ -23,6 +25,8 @@ void sl_transport_pkt_up(const struct sl_ctl_pkt *pkt);
 void sl_transport_tick(uint64_t now_ms);
 /* Register a new participant's ufrag (after its credentials are set). */
 void sl_transport_add(struct sl_participant *p);
+/* p's answer was taken: as the DTLS client, start once a tuple is checked. */
+void sl_transport_answered(struct sl_participant *p);
 /* Forget p: DTLS freed, endpoint removed from the dataplane, tables. */
 void sl_transport_remove(struct sl_participant *p);
 

@@ -283,7 +283,7 @@ def parse_offer(sdp):
             o["pwd"] = line[10:]
     return o
 
-def make_answer(offer, fingerprint, ssrc_base=1000):
+def make_answer(offer, fingerprint, ssrc_base=1000, setup="active"):
     rev = dict(sendonly="recvonly", recvonly="sendonly", inactive="inactive", sendrecv="sendrecv")
     mids = [m["mid"] for m in offer["media"]]
     lines = ["v=0", "o=- 4611731400430051336 2 IN IP4 127.0.0.1", "s=-", "t=0 0",
@@ -292,7 +292,7 @@ def make_answer(offer, fingerprint, ssrc_base=1000):
         audio = m["kind"] == "audio"
         lines += [f"m={m['kind']} 9 UDP/TLS/RTP/SAVPF {111 if audio else 96}", "c=IN IP4 0.0.0.0",
                   f"a=mid:{m['mid']}", f"a=ice-ufrag:{CLIENT_UFRAG}", f"a=ice-pwd:{CLIENT_PWD}",
-                  f"a=fingerprint:sha-256 {fingerprint}", "a=setup:active", "a=rtcp-mux",
+                  f"a=fingerprint:sha-256 {fingerprint}", f"a=setup:{setup}", "a=rtcp-mux",
                   "a=rtpmap:111 opus/48000/2" if audio else "a=rtpmap:96 VP8/90000"]
         if i < 2:
             lines += ["a=sendonly", f"a=ssrc:{ssrc_base + i} cname:x"]
@@ -511,8 +511,8 @@ def every(period, fn):
 class Relay:
     """Carries s_client's UDP datagrams as PKT_UP (DTLS) from the tuple rport and
     DTLS PKT_DOWNs to that tuple back to s_client."""
-    def __init__(self, env, rport):
-        self.env, self.rport, self.peer, self.running = env, rport, None, True
+    def __init__(self, env, rport, peer=None):
+        self.env, self.rport, self.peer, self.running = env, rport, peer, True
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.sock.bind(("127.0.0.1", 0))
         self.sock.settimeout(0.1)
@@ -559,6 +559,33 @@ def s_client(env, port, cert=None, profiles="SRTP_AEAD_AES_128_GCM:SRTP_AES128_C
         p.stdout.close()
     env.cleanups.append(stop)
     return p
+
+def s_server(env, port, cert, profiles="SRTP_AEAD_AES_128_GCM:SRTP_AES128_CM_SHA1_80"):
+    """openssl s_server over DTLS 1.2 on 127.0.0.1:port, asking for the client's
+    certificate; its output collects in p.out."""
+    cmd = ["openssl", "s_server", "-dtls1_2", "-use_srtp", profiles, "-accept", f"127.0.0.1:{port}",
+           "-cert", cert[0], "-key", cert[1], "-verify", "1", "-naccept", "1",
+           "-keymatexport", "EXTRACTOR-dtls_srtp", "-keymatexportlen", "60"]
+    p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    p.out = b""
+    def reader():
+        with contextlib.suppress(OSError, ValueError):
+            for chunk in iter(lambda: os.read(p.stdout.fileno(), 4096), b""):
+                p.out += chunk
+    threading.Thread(target=reader, daemon=True).start()
+    def stop():
+        p.kill()
+        p.wait()
+        p.stdin.close()
+        p.stdout.close()
+    env.cleanups.append(stop)
+    wait_until(lambda: b"ACCEPT" in p.out or p.poll() is not None, 5, "s_server did not start")
+    return p
+
+def free_udp_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 def make_cert(d, name):
     cert, key = os.path.join(d, name + ".pem"), os.path.join(d, name + ".key")
@@ -714,6 +741,52 @@ def case_handshake_keys():
         check(ep["tx"][0][:kl] == km[kl:2 * kl] and ep["tx"][1][:sl] == km[2 * kl + sl:2 * kl + 2 * sl],
               "tx is not the server-write key and salt (RFC 5764 4.2)")
         s["ws"].quiet(0.2)
+
+def check_keys(ep, km, server):
+    """EP_ADD keys against the peer's export (RFC 5764 4.2: client key, server
+    key, client salt, server salt); server: we were the DTLS server."""
+    kl, sl = PROFILES[ep["profile"]]
+    ck, sk, cs, ss = km[:kl], km[kl:2 * kl], km[2 * kl:2 * kl + sl], km[2 * kl + sl:2 * kl + 2 * sl]
+    rx, tx = ((ck, cs), (sk, ss)) if server else ((sk, ss), (ck, cs))
+    check(ep["rx"][0][:kl] == rx[0] and ep["rx"][1][:sl] == rx[1], "rx is not the peer's write key and salt")
+    check(ep["tx"][0][:kl] == tx[0] and ep["tx"][1][:sl] == tx[1], "tx is not our write key and salt")
+
+def case_dtls_passive():
+    """The answer says a=setup:passive: the server is the DTLS client of an
+    openssl s_server; keys match its export, and its certificate must match."""
+    for fp_cert, good in ((CERT, True), (OTHER_CERT, False)):
+        with Env() as env:
+            ws = env.ws()
+            joined, offer_msg = ws.join("Passive-Room-Kilo", "Pat Passive")
+            offer = parse_offer(offer_msg["sdp"])
+            ws.send(dict(type="answer", version=offer_msg["version"],
+                         sdp=make_answer(offer, fingerprint(fp_cert[0]), setup="passive")))
+            ws.quiet(0.3)
+            port, rport = free_udp_port(), env.rport()
+            srv = s_server(env, port, CERT)
+            Relay(env, rport, peer=("127.0.0.1", port))
+            env.stun_ok(offer, rport)
+            ep = env.dp.wait(is_type(T_EP_ADD), 10)
+            if not good:
+                ws.expect_error("media_failed", fatal=True, timeout=10)
+                check(ep is None, "EP_ADD although the server's certificate does not match")
+                continue
+            check(ep is not None, f"no EP_ADD; s_server said: {srv.out[-300:]!r}")
+            check(addr_is(ep["addr"], rport), f"EP_ADD addr {ep['addr']}")
+            out = wait_until(lambda: re.search(rb"Keying material: ([0-9A-Fa-f]+)", srv.out), 3,
+                             "s_server exported no keying material")
+            check_keys(ep, bytes.fromhex(out.group(1).decode()), server=False)
+            ws.quiet(0.2)
+
+def case_dtls_active_refused_roles():
+    """actpass in an answer is refused; active still works (case 'DTLS handshake')."""
+    with Env() as env:
+        ws = env.ws()
+        _, offer_msg = ws.join("Passive-Room-Lima", "Pat Actpass")
+        offer = parse_offer(offer_msg["sdp"])
+        ws.send(dict(type="answer", version=offer_msg["version"],
+                     sdp=make_answer(offer, fingerprint(CERT[0]), setup="actpass")))
+        ws.expect_error("bad_sdp")
 
 def case_fingerprint_mismatch():
     with Env() as env:
@@ -960,6 +1033,8 @@ CASES = [("signalling errors", case_signalling_errors), ("join and offer", case_
          ("STUN checks", case_stun), ("DTLS from unvalidated tuples", case_dtls_unvalidated),
          ("DTLS handshake and SRTP keys", case_handshake_keys),
          ("fingerprint mismatch", case_fingerprint_mismatch),
+         ("DTLS client role (answer a=setup:passive)", case_dtls_passive),
+         ("a=setup:actpass in an answer is refused", case_dtls_active_refused_roles),
          ("consent timeout", case_consent_timeout), ("leave and Redis contents", case_leave),
          ("Redis down and back", case_redis_down), ("dataplane gone and back", case_dataplane_restart),
          ("meetings spread over workers", case_two_workers),
