@@ -115,15 +115,20 @@ static void on_dp_down(void)
 }
 
 /*
- * The dataplane's media timeout. For a participant we know, consent
- * (transport.c) decides; this is only logged. An endpoint we do not know
+ * Events from the dataplane. MEDIA_ALIVE (authenticated media from the
+ * nominated tuple) renews consent (transport.c). The media timeout: for a
+ * participant we know, consent decides; this is only logged. An endpoint we do not know
  * was left by an earlier control plane (media outlives a control-plane
  * restart, but nobody can renew it now): once it has gone quiet, remove it.
  */
 static void on_event(const struct sl_ctl_event *e)
 {
-	const struct sl_participant *p = sl_room_participant(e->ep_id);
+	struct sl_participant *p = sl_room_participant(e->ep_id);
 
+	if (e->type == SL_EV_MEDIA_ALIVE && p) {
+		sl_transport_media_alive(p);
+		return;
+	}
 	if (e->type != SL_EV_TIMEOUT)
 		return;
 	if (p) {

@@ -6,7 +6,9 @@
  * (stun.c) marks its source validated; DTLS from any other source is
  * dropped before it reaches OpenSSL (rtpengine ES2023-03). USE-CANDIDATE
  * nominates the tuple the dataplane sends media to. Consent freshness is
- * the time of the last valid check on the nominated tuple.
+ * the time of the last valid check on the nominated tuple or of the last
+ * MEDIA_ALIVE event (the dataplane only accepts media from that tuple, and
+ * only when it authenticates).
  *
  * Participants are referred to by endpoint id across every callback
  * (dataplane replies, DTLS sends), so one freed meanwhile is not touched.
@@ -274,6 +276,12 @@ void sl_transport_tick(uint64_t now)
 			dtls_state(p, sl_dtls_tick(p->dtls, now));
 	}
 	g_list_free(ids);
+}
+
+void sl_transport_media_alive(struct sl_participant *p)
+{
+	if (p->ep_installed)
+		p->last_consent_ms = sl_now_ms();
 }
 
 void sl_transport_answered(struct sl_participant *p)

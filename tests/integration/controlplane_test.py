@@ -43,7 +43,7 @@ assert HDR.size + INFO.size == 52 and HDR.size + REPLY.size == 24
 (T_HELLO, T_EP_ADD, T_EP_UPDATE, T_EP_REMOVE, T_SUBSCRIBE, T_UNSUBSCRIBE, T_MUTE,
  T_ROOM_REMOVE, T_PKT_DOWN, T_COUNTERS_GET) = range(1, 11)
 T_REPLY, T_INFO, T_PKT_UP, T_EVENT = 64, 65, 66, 67
-EV_TIMEOUT = 2
+EV_TIMEOUT, EV_MEDIA_ALIVE = 2, 4
 K_STUN, K_DTLS = 1, 2
 MSG_LEN = {T_HELLO: 16, T_EP_ADD: 184, T_EP_UPDATE: 184, T_EP_REMOVE: 24, T_SUBSCRIBE: 36,
            T_UNSUBSCRIBE: 36, T_MUTE: 24, T_ROOM_REMOVE: 24, T_COUNTERS_GET: 16}
@@ -805,6 +805,31 @@ def case_consent_timeout():
         check(rm["t"] - s["t_stun"] >= 4.5, f"consent expired {rm['t'] - s['t_stun']:.1f} s after the check")
         s["ws"].expect_error("timeout", fatal=True, timeout=2)
 
+def case_media_alive_consent():
+    """A connected peer that sends media and no ICE checks (the dataplane reports
+    MEDIA_ALIVE) outlives --consent-timeout (5 s); one with neither is removed."""
+    with Env() as env:
+        a = media_session(env, "Alive-Room-Mike", "Mia Alive")
+        ep_a = env.dp.wait(is_type(T_EP_ADD), 10)
+        check(ep_a is not None, "no EP_ADD for the media sender")
+        env.cleanups.append(every(1.0, lambda: env.dp.event(ep_a["ep_id"], EV_MEDIA_ALIVE)))
+        mark = env.dp.mark()
+        b = media_session(env, "Alive-Room-Mike", "Max Silent")
+        ep_b = env.dp.wait(lambda m: m["type"] == T_EP_ADD and m["ep_id"] != ep_a["ep_id"], 10, mark)
+        check(ep_b is not None, "no EP_ADD for the silent one")
+        rm = env.dp.wait(is_type(T_EP_REMOVE, ep_id=ep_b["ep_id"]), 9, mark)
+        check(rm is not None, "the peer with neither checks nor media was not removed")
+        left = 9.0 - (time.monotonic() - a["t_stun"])
+        if left > 0:
+            time.sleep(left)
+        check(env.dp.wait(is_type(T_EP_REMOVE, ep_id=ep_a["ep_id"]), 0) is None,
+              "a peer sending media (MEDIA_ALIVE) was removed for lack of ICE checks")
+        check(time.monotonic() - a["t_stun"] > 8.5, "the test did not outlast the consent timeout")
+        err = None
+        while (m := a["ws"].recv(0.2)):
+            err = err or (m if m.get("type") == "error" else None)
+        check(err is None, f"the media sender got {err}")
+
 def redis_meetings(env):
     """{tag: [meeting hash, members hash]}; fails on keys or values that leak.
     Member values are display names by design (store.h); nothing else may hold
@@ -1035,7 +1060,8 @@ CASES = [("signalling errors", case_signalling_errors), ("join and offer", case_
          ("fingerprint mismatch", case_fingerprint_mismatch),
          ("DTLS client role (answer a=setup:passive)", case_dtls_passive),
          ("a=setup:actpass in an answer is refused", case_dtls_active_refused_roles),
-         ("consent timeout", case_consent_timeout), ("leave and Redis contents", case_leave),
+         ("consent timeout", case_consent_timeout),
+         ("media counts as consent (MEDIA_ALIVE)", case_media_alive_consent), ("leave and Redis contents", case_leave),
          ("Redis down and back", case_redis_down), ("dataplane gone and back", case_dataplane_restart),
          ("meetings spread over workers", case_two_workers),
          ("a full meeting refuses joins", case_room_full),
