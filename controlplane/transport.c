@@ -218,6 +218,10 @@ static void ep_add(struct sl_participant *p)
 static void dtls_state(struct sl_participant *p, enum sl_dtls_state st)
 {
 	if (st == SL_DTLS_CONNECTED && !p->ep_adding && !p->ep_installed) {
+		if (sl_room_connect(p)) {
+			sl_room_kick(p, "room_full", "no room for another participant");
+			return;
+		}
 		ep_add(p);
 	} else if (st == SL_DTLS_FAILED) {
 		sl_cp->n_dtls_failed++;

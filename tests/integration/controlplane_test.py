@@ -1028,14 +1028,100 @@ def case_consent_kick_in_meeting():
                 settle(w, base, m)
 
 def case_room_full():
-    with Env(args=("--room-max", "3")) as env:
-        for n in range(3):
-            env.ws().join("Full-Room-Golf", f"Gus Full{n}")
+    """--room-max counts members past their handshake: a join of a meeting with
+    that many connected members is refused; other meetings are unaffected."""
+    with Env(args=("--room-max", "2")) as env:
+        for n in range(2):
+            mark = env.dp.mark()
+            media_session(env, "Full-Room-Golf", f"Gus Full{n}")
+            check(env.dp.wait(is_type(T_EP_ADD), 10, mark) is not None, f"member {n} did not connect")
         w = env.ws()
-        w.send({"type": "join", "room": "Full-Room-Golf", "name": "Gus Full3"})
-        NAMES.add("Gus Full3")
+        w.send({"type": "join", "room": "Full-Room-Golf", "name": "Gus Full2"})
+        NAMES.add("Gus Full2")
         w.expect_error("room_full")
         env.ws().join("Full-Room-Hotel", "Hal Other")  # other meetings are unaffected
+
+FLOOD = ("--join-burst", "1000", "--join-rate", "100000", "--room-join-burst", "1000")
+
+def case_phantom_joins():
+    """64 joins that never do ICE/DTLS (the fake dataplane's capacity is 64)
+    do not make a real join fail: only connected endpoints count."""
+    with Env(args=FLOOD) as env:
+        for n in range(64):
+            env.ws().join(f"Phantom-Room-{n}", "Phil Phantom")
+        mark = env.dp.mark()
+        s = media_session(env, "Phantom-Room-Real", "Rae Real")
+        ep = env.dp.wait(is_type(T_EP_ADD), 10, mark)
+        check(ep is not None, f"the real join did not connect; s_client said: {s['sc'].out[-200:]!r}")
+        m = s["ws"].expect("participants", 3)  # its own handshake done: the list comes
+        check([x["name"] for x in m["participants"]] == ["Rae Real"], f"list {m}")
+
+def case_pending_caps():
+    """Joins still in their handshake have their own caps (per meeting and in
+    total) and are refused with 'throttled' and retry_after."""
+    with Env(args=FLOOD + ("--pending-room-max", "3", "--pending-max", "5")) as env:
+        for n in range(3):
+            env.ws().join("Pending-Room-Kilo", f"Pam Pending{n}")
+        w = env.ws()
+        w.send({"type": "join", "room": "Pending-Room-Kilo", "name": "Pam Pending3"})
+        NAMES.add("Pam Pending3")
+        m = w.expect_error("throttled")
+        check(isinstance(m.get("retry_after"), int) and 1 <= m["retry_after"] <= 21,
+              f"retry_after {m.get('retry_after')}")
+        for n in range(2):
+            env.ws().join(f"Pending-Room-Lima{n}", "Pam Other")
+        w = env.ws()
+        w.send({"type": "join", "room": "Pending-Room-Mike", "name": "Pam Other"})
+        w.expect_error("throttled")
+
+def case_join_flood():
+    """One source joining (guessing room names) as fast as it can is throttled
+    after its burst (default 10), with retry_after in seconds."""
+    with Env() as env:
+        results = []
+        for n in range(14):
+            w = env.ws()
+            room = f"Guess-Room-{n}"
+            ROOM_NAMES.add(room)
+            w.send({"type": "join", "room": room})
+            m = w.recv(5)
+            while m and m.get("type") == "participants":
+                m = w.recv(5)
+            results.append(m.get("type") if m.get("type") != "error" else m.get("code"))
+            if m.get("code") == "throttled":
+                check(isinstance(m.get("retry_after"), int) and m["retry_after"] >= 1,
+                      f"throttled without retry_after: {m}")
+            w.close()
+        check(results[:10] == ["joined"] * 10, f"the first joins: {results[:10]}")
+        check(results[10:] == ["throttled"] * 4, f"joins after the burst: {results[10:]}")
+
+def case_no_names_before_handshake():
+    """A join learns member names only once its own handshake completes."""
+    with Env() as env:
+        a = media_session(env, "Names-Room-November", "Nora Named")
+        check(env.dp.wait(is_type(T_EP_ADD), 10) is not None, "the first member did not connect")
+        check(a["joined"]["participants"] == [], f"joined carried {a['joined']['participants']}")
+        b = env.ws()
+        joined, offer_msg = b.join("Names-Room-November", "Ned Newcomer")
+        check(joined.get("participants") == [], f"joined carried names: {joined.get('participants')}")
+        seen = []
+        while (m := b.recv(0.5)):
+            seen.append(m)
+        check(not [m for m in seen if "Nora" in json.dumps(m)], f"names before the handshake: {seen}")
+        # a, connected, does not learn the pending newcomer's name either
+        while (m := a["ws"].recv(0.3)):
+            check("Ned" not in json.dumps(m), f"a pending member was listed: {m}")
+        mark = env.dp.mark()
+        offer = parse_offer(offer_msg["sdp"])
+        b.send(dict(type="answer", sdp=make_answer(offer, fingerprint(CERT[0])),
+                    version=offer_msg["version"]))
+        rport = env.rport()
+        env.stun_ok(offer, rport)
+        s_client(env, Relay(env, rport).port, CERT)
+        check(env.dp.wait(is_type(T_EP_ADD), 10, mark) is not None, "the newcomer did not connect")
+        m = b.expect("participants", 5)
+        check(sorted(x["name"] for x in m["participants"]) == ["Ned Newcomer", "Nora Named"],
+              f"list after the handshake: {m}")
 
 def case_two_workers():
     with Env(workers=2) as env:
@@ -1065,6 +1151,10 @@ CASES = [("signalling errors", case_signalling_errors), ("join and offer", case_
          ("Redis down and back", case_redis_down), ("dataplane gone and back", case_dataplane_restart),
          ("meetings spread over workers", case_two_workers),
          ("a full meeting refuses joins", case_room_full),
+         ("phantom joins do not fill the server", case_phantom_joins),
+         ("pending joins have their own caps", case_pending_caps),
+         ("a join flood from one source is throttled", case_join_flood),
+         ("no member names before the handshake", case_no_names_before_handshake),
          ("renegotiation as publishers come and go", case_renegotiation),
          ("stale endpoints of an earlier control plane", case_stale_endpoint),
          ("a consent kick leaves the rest of the meeting", case_consent_kick_in_meeting),
