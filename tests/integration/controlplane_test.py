@@ -740,6 +740,7 @@ def case_handshake_keys():
               "rx is not the client-write key and salt (RFC 5764 4.2)")
         check(ep["tx"][0][:kl] == km[kl:2 * kl] and ep["tx"][1][:sl] == km[2 * kl + sl:2 * kl + 2 * sl],
               "tx is not the server-write key and salt (RFC 5764 4.2)")
+        s["ws"].expect("participants", 3)  # its handshake done: now it learns the members
         s["ws"].quiet(0.2)
 
 def check_keys(ep, km, server):
@@ -776,6 +777,7 @@ def case_dtls_passive():
             out = wait_until(lambda: re.search(rb"Keying material: ([0-9A-Fa-f]+)", srv.out), 3,
                              "s_server exported no keying material")
             check_keys(ep, bytes.fromhex(out.group(1).decode()), server=False)
+            ws.expect("participants", 3)
             ws.quiet(0.2)
 
 def case_dtls_active_refused_roles():
