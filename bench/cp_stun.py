@@ -28,6 +28,9 @@ import controlplane_test as t  # noqa: E402 (wire format, STUN builder, Redis he
 import websockets  # noqa: E402
 
 
+RUNNING = []
+
+
 class LeanDataplane:
     """Answers HELLO with INFO (capacity 65535) and every request with a REPLY;
     counts PKT_DOWNs. PKT_UPs are sent from the caller's thread."""
@@ -115,6 +118,7 @@ def run_one(cp_bin, n, interval, seconds):
                           stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     try:
         cp.stdout.readline()  # "ready on port"
+        print(f"controlplane pid {cp.pid}", file=sys.stderr, flush=True)
         loop = asyncio.new_event_loop()
         threading.Thread(target=loop.run_forever, daemon=True).start()
         conns, creds = asyncio.run_coroutine_threadsafe(join_all(port, n), loop).result(600)
@@ -141,7 +145,7 @@ def run_one(cp_bin, n, interval, seconds):
                    cpu_s=round(c1 - c0, 3), wall_s=round(t1 - t0, 2),
                    us_per_check=round((c1 - c0) / max(answered, 1) * 1e6, 1),
                    core_pct=round((c1 - c0) / (t1 - t0) * 100, 2))
-        loop.call_soon_threadsafe(loop.stop)
+        RUNNING.append(loop)  # left running: its connections die with the control plane
         return res
     finally:
         cp.terminate()
