@@ -247,7 +247,7 @@ static int check_body(const void *msg, size_t len, uint16_t type)
 			       : -EBADMSG;
 	case SL_CTL_EVENT:
 		return u.ev.ep_id && u.ev.type >= SL_EV_AUDIO_LEVEL &&
-				       u.ev.type <= SL_EV_KEYFRAME_REQ && !u.ev.pad
+				       u.ev.type <= SL_EV_MEDIA_ALIVE && !u.ev.pad
 			       ? 0
 			       : -EBADMSG;
 	case SL_CTL_COUNTERS:

@@ -62,7 +62,8 @@ static const struct opt opts[] = {
 	{ "consent-timeout", "S",
 	  "remove an endpoint after S seconds without a valid ICE check (default 30, RFC 7675)",
 	  U32, S(consent_timeout_s), 5, 300 },
-	{ "handshake-timeout", "S", "give up on ICE+DTLS after S seconds (default 20)", U32,
+	{ "handshake-timeout", "S",
+	  "a join must complete ICE+DTLS within S seconds, else it is removed (default 10)", U32,
 	  S(handshake_timeout_s), 2, 120 },
 	{ "meeting-ttl", "S", "TTL of a meeting's Redis keys, refreshed every S/3 (default 60)",
 	  U32, S(meeting_ttl_s), 6, 86400 },
@@ -71,6 +72,21 @@ static const struct opt opts[] = {
 	  S(stats_s), 0, 86400 },
 	{ "log-level", "LEVEL", "error, warn, info or debug (default info)", LEVEL, S(log_level), 0,
 	  0 },
+	/* Joins whose handshake has not completed yet, and join throttling. */
+	{ "pending-max", "N",
+	  "joins still in their ICE/DTLS handshake, whole server (default 256); more are told "
+	  "'throttled'",
+	  U32, S(pending_max), 1, 100000 },
+	{ "pending-room-max", "N", "joins still in their handshake, per meeting (default 8)", U32,
+	  S(pending_room_max), 1, 64 },
+	{ "join-rate", "N", "joins per minute from one source address (IPv6: per /64; default 30)",
+	  U32, S(join_rate), 1, 1000000 },
+	{ "join-burst", "N", "joins one source address may make at once (default 10)", U32,
+	  S(join_burst), 1, 1000000 },
+	{ "room-join-rate", "N", "joins per minute of one room name (default 60)", U32,
+	  S(room_join_rate), 1, 1000000 },
+	{ "room-join-burst", "N", "joins of one room name at once (default 20)", U32,
+	  S(room_join_burst), 1, 1000000 },
 };
 #undef S
 #define N_OPTS (sizeof(opts) / sizeof(opts[0]))
@@ -86,10 +102,16 @@ static void defaults(struct sl_cp_config *c)
 	strcpy(c->state_dir, "/var/lib/sluice");
 	c->room_max = 32;
 	c->consent_timeout_s = 30;
-	c->handshake_timeout_s = 20;
+	c->handshake_timeout_s = 10;
 	c->meeting_ttl_s = 60;
 	c->stats_s = 60;
 	c->log_level = SL_LOG_INFO;
+	c->pending_max = 256;
+	c->pending_room_max = 8;
+	c->join_rate = 30;
+	c->join_burst = 10;
+	c->room_join_rate = 60;
+	c->room_join_burst = 20;
 }
 
 static void usage(void)

@@ -24,6 +24,13 @@ struct sl_cp_config {
 	uint32_t meeting_ttl_s;
 	uint32_t stats_s;
 	int log_level;
+	/* Joins before their handshake completes, and join throttling (room.c). */
+	uint32_t pending_max;      /* handshakes in progress, whole server */
+	uint32_t pending_room_max; /* handshakes in progress, per meeting */
+	uint32_t join_rate;        /* joins per minute per source address */
+	uint32_t join_burst;
+	uint32_t room_join_rate; /* joins per minute per meeting (room name) */
+	uint32_t room_join_burst;
 };
 
 /*

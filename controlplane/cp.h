@@ -26,6 +26,7 @@ struct sl_dtls;
 struct sl_dtls_cert;
 struct sl_store;
 struct sl_dpctl;
+struct sl_throttle;
 
 #define SL_ID_LEN        16 /* random ids: 64 bits as hex */
 #define SL_MAX_VALIDATED 4  /* ICE-validated 5-tuples kept per participant */
@@ -58,6 +59,7 @@ struct sl_participant {
 	char name[65];  /* display name; never logged */
 	uint32_t ep_id; /* dataplane endpoint id, unique */
 	uint64_t joined_ms;
+	bool connected; /* DTLS done: counts against --room-max and the dataplane (room.c) */
 
 	/* ICE */
 	char ufrag[9];
@@ -65,6 +67,7 @@ struct sl_participant {
 	char remote_ufrag[SL_SDP_TOKEN];
 	uint8_t remote_fp[32];
 	bool have_answer;
+	bool dtls_client; /* the answer said a=setup:passive: we are the DTLS client */
 	struct sl_validated valid[SL_MAX_VALIDATED];
 	unsigned n_valid;
 	struct sl_ctl_addr nominated;
@@ -99,6 +102,7 @@ struct sl_room {
 	uint64_t room_id;                /* the dataplane's room id, random */
 	uint16_t worker;
 	unsigned n_members;
+	unsigned n_connected; /* members past their handshake; the rest are pending */
 	struct sl_participant *members;
 	struct sl_room *next;
 };
@@ -116,12 +120,15 @@ struct sl_cp {
 	struct sl_room *rooms;
 	unsigned n_rooms;
 	unsigned n_participants;
-	GHashTable *by_ufrag; /* ufrag -> participant */
-	GHashTable *by_ep;    /* ep_id (GUINT_TO_POINTER) -> participant */
+	unsigned n_connected;             /* participants past their handshake */
+	struct sl_throttle *join_by_src;  /* joins per source address (room.c) */
+	struct sl_throttle *join_by_room; /* joins per room name */
+	GHashTable *by_ufrag;             /* ufrag -> participant */
+	GHashTable *by_ep;                /* ep_id (GUINT_TO_POINTER) -> participant */
 	uint32_t next_ep_id;
 	/* counters, for the operator (no personal data) */
 	uint64_t n_stun_ok, n_stun_bad, n_dtls_unvalidated, n_dtls_failed, n_joins, n_join_refused,
-		n_bad_messages;
+		n_bad_messages, n_join_throttled;
 };
 
 extern struct sl_cp *sl_cp; /* the one server of this process */

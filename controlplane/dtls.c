@@ -1,6 +1,9 @@
 /*
- * dtls.c - the one place Sluice talks to OpenSSL's DTLS: a DTLS 1.2 server
+ * dtls.c - the one place Sluice talks to OpenSSL's DTLS: a DTLS 1.2
  * handshake per endpoint, fed datagrams by the caller, ending in SRTP keys.
+ * We are the DTLS server when the peer answered a=setup:active and the
+ * client (SSL_set_connect_state; our ClientHello goes out at once) when it
+ * answered a=setup:passive; everything below applies to both roles.
  *
  * One SSL_CTX per certificate carries all policy (DTLS 1.2 only, ECDHE
  * suites with AEAD first, use_srtp, a peer certificate required, no
@@ -73,6 +76,7 @@ struct sl_dtls {
 	size_t in_len;
 	uint64_t deadline_ms;
 	unsigned n_in;
+	bool client; /* we are the DTLS client (the peer answered passive) */
 	enum sl_dtls_state state;
 	bool fp_mismatch;
 	const char *error;
@@ -352,7 +356,7 @@ static const char *obtain_pair(const char *cert_path, const char *key_path, X509
 
 static SSL_CTX *ctx_new(X509 *x, EVP_PKEY *key)
 {
-	SSL_CTX *ctx = SSL_CTX_new(DTLS_server_method());
+	SSL_CTX *ctx = SSL_CTX_new(DTLS_method()); /* either role, chosen per SSL */
 
 	if (!ctx)
 		return NULL;
@@ -425,8 +429,11 @@ const char *sl_dtls_cert_fingerprint(const struct sl_dtls_cert *c)
 
 /* ---- per-endpoint handshake ---- */
 
-struct sl_dtls *sl_dtls_new(struct sl_dtls_cert *c, const uint8_t remote_fp[32],
-			    sl_dtls_send_fn send, void *arg, uint64_t now_ms, uint32_t timeout_ms)
+static enum sl_dtls_state handshake_step(struct sl_dtls *d);
+
+static struct sl_dtls *dtls_new(struct sl_dtls_cert *c, const uint8_t remote_fp[32],
+				sl_dtls_send_fn send, void *arg, uint64_t now_ms,
+				uint32_t timeout_ms, bool client)
 {
 	struct sl_dtls *d;
 	BIO *bio;
@@ -448,15 +455,37 @@ struct sl_dtls *sl_dtls_new(struct sl_dtls_cert *c, const uint8_t remote_fp[32],
 	BIO_set_data(bio, d);
 	SSL_set_bio(d->ssl, bio, bio); /* one reference, owned by the SSL */
 	SSL_set_app_data(d->ssl, d);
-	SSL_set_accept_state(d->ssl);
+	d->client = client;
+	if (client)
+		SSL_set_connect_state(d->ssl);
+	else
+		SSL_set_accept_state(d->ssl);
 	if (!SSL_set_mtu(d->ssl, SL_DTLS_MTU))
 		goto free_ssl;
+	if (client) { /* the ClientHello goes out through send now */
+		ERR_clear_error();
+		handshake_step(d);
+		ERR_clear_error();
+	}
 	return d;
 free_ssl:
 	SSL_free(d->ssl);
 	free(d);
 	ERR_clear_error();
 	return NULL;
+}
+
+struct sl_dtls *sl_dtls_new(struct sl_dtls_cert *c, const uint8_t remote_fp[32],
+			    sl_dtls_send_fn send, void *arg, uint64_t now_ms, uint32_t timeout_ms)
+{
+	return dtls_new(c, remote_fp, send, arg, now_ms, timeout_ms, false);
+}
+
+struct sl_dtls *sl_dtls_new_client(struct sl_dtls_cert *c, const uint8_t remote_fp[32],
+				   sl_dtls_send_fn send, void *arg, uint64_t now_ms,
+				   uint32_t timeout_ms)
+{
+	return dtls_new(c, remote_fp, send, arg, now_ms, timeout_ms, true);
 }
 
 void sl_dtls_free(struct sl_dtls *d)
@@ -677,13 +706,16 @@ int sl_dtls_srtp_keys(struct sl_dtls *d, uint16_t *profile, struct sl_ctl_key *r
 	memset(tx, 0, sizeof(*tx));
 	if (!p || !kl)
 		return -EPERM;
-	/* RFC 5764 4.2: client key | server key | client salt | server salt. */
+	/* RFC 5764 4.2: client key | server key | client salt | server salt;
+	 * the peer protects with the other role's. */
 	if (SSL_export_keying_material(d->ssl, km, 2 * (kl + sl), srtp_label,
 				       sizeof(srtp_label) - 1, NULL, 0, 0) == 1) {
-		memcpy(rx->key, km, kl);
-		memcpy(tx->key, km + kl, kl);
-		memcpy(rx->salt, km + 2 * kl, sl);
-		memcpy(tx->salt, km + 2 * kl + sl, sl);
+		size_t peer = d->client ? 1 : 0, ours = 1 - peer;
+
+		memcpy(rx->key, km + peer * kl, kl);
+		memcpy(tx->key, km + ours * kl, kl);
+		memcpy(rx->salt, km + 2 * kl + peer * sl, sl);
+		memcpy(tx->salt, km + 2 * kl + ours * sl, sl);
 		*profile = p;
 		ret = 0;
 	}

@@ -1,13 +1,15 @@
 /*
- * dtls.h - DTLS-SRTP server handshakes with OpenSSL over memory BIOs.
+ * dtls.h - DTLS-SRTP handshakes (server or client) with OpenSSL over memory BIOs.
  *
  * One sl_dtls_cert per deployment holds the ECDSA P-256 certificate and key
  * (loaded from PEM files, or generated at first start and saved with mode
  * 0600) and its sha-256 fingerprint for the SDP. One sl_dtls per endpoint
- * runs a DTLS 1.2 server handshake (ECDHE suites only, forward secrecy;
- * use_srtp offering AEAD_AES_256_GCM, AEAD_AES_128_GCM and
- * AES128_CM_SHA1_80; renegotiation refused; a peer certificate required)
- * fed with datagrams by the caller; records to send come back through a
+ * runs a DTLS 1.2 handshake (ECDHE suites only, forward secrecy; use_srtp
+ * offering AEAD_AES_256_GCM, AEAD_AES_128_GCM and AES128_CM_SHA1_80;
+ * renegotiation refused; a peer certificate required), as the server
+ * (sl_dtls_new: the peer answered a=setup:active) or as the client
+ * (sl_dtls_new_client: it answered a=setup:passive), fed with datagrams by
+ * the caller; records to send come back through a
  * callback. Nothing touches a socket: the caller sends through the
  * dataplane.
  *
@@ -61,6 +63,11 @@ enum sl_dtls_state {
  */
 struct sl_dtls *sl_dtls_new(struct sl_dtls_cert *c, const uint8_t remote_fp[32],
 			    sl_dtls_send_fn send, void *arg, uint64_t now_ms, uint32_t timeout_ms);
+/* The same as the DTLS client: the ClientHello is sent (through send)
+ * before this returns; retransmissions come from sl_dtls_tick. */
+struct sl_dtls *sl_dtls_new_client(struct sl_dtls_cert *c, const uint8_t remote_fp[32],
+				   sl_dtls_send_fn send, void *arg, uint64_t now_ms,
+				   uint32_t timeout_ms);
 void sl_dtls_free(struct sl_dtls *d);
 
 /*
@@ -83,7 +90,9 @@ const char *sl_dtls_error(const struct sl_dtls *d);
 
 /*
  * The negotiated profile (enum sl_srtp_profile) and SRTP master keys: rx is
- * what the peer (the DTLS client) protects with, tx what we protect with.
+ * what the peer protects with (the client-write keys when we are the
+ * server, the server-write keys when we are the client), tx what we protect
+ * with.
  * Returns 0, or -EPERM unless the state is CONNECTED. Wipes the exporter
  * output it used; the caller wipes rx and tx.
  */

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include <libwebsockets.h>
 
@@ -262,4 +263,15 @@ void sl_http_stop(void)
 	if (http.ctx)
 		lws_context_destroy(http.ctx);
 	http.ctx = NULL;
+}
+
+int sl_ws_peer(const struct sl_ws *ws, struct sockaddr_storage *ss)
+{
+	socklen_t len = sizeof(*ss);
+	int fd = ws && ws->wsi ? (int)lws_get_socket_fd(ws->wsi) : -1;
+
+	memset(ss, 0, sizeof(*ss));
+	if (fd < 0 || getpeername(fd, (struct sockaddr *)ss, &len) < 0)
+		return -ENOTCONN;
+	return 0;
 }

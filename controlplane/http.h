@@ -38,5 +38,8 @@ void sl_http_stop(void);
 int sl_ws_send(struct sl_ws *ws, const char *text, size_t len);
 /* Close once everything queued so far is sent. */
 void sl_ws_close(struct sl_ws *ws);
+/* The connection's peer address (for throttling; never log it): 0 or -ENOTCONN. */
+struct sockaddr_storage;
+int sl_ws_peer(const struct sl_ws *ws, struct sockaddr_storage *ss);
 
 #endif

@@ -24,6 +24,7 @@
 
 #include <glib-unix.h>
 
+#include "clock.h"
 #include "dpctl.h"
 #include "dtls.h"
 #include "http.h"
@@ -31,6 +32,7 @@
 #include "room.h"
 #include "signalling.h"
 #include "store.h"
+#include "throttle.h"
 #include "transport.h"
 
 static struct sl_cp cp;
@@ -114,15 +116,20 @@ static void on_dp_down(void)
 }
 
 /*
- * The dataplane's media timeout. For a participant we know, consent
- * (transport.c) decides; this is only logged. An endpoint we do not know
+ * Events from the dataplane. MEDIA_ALIVE (authenticated media from the
+ * nominated tuple) renews consent (transport.c). The media timeout: for a
+ * participant we know, consent decides; this is only logged. An endpoint we do not know
  * was left by an earlier control plane (media outlives a control-plane
  * restart, but nobody can renew it now): once it has gone quiet, remove it.
  */
 static void on_event(const struct sl_ctl_event *e)
 {
-	const struct sl_participant *p = sl_room_participant(e->ep_id);
+	struct sl_participant *p = sl_room_participant(e->ep_id);
 
+	if (e->type == SL_EV_MEDIA_ALIVE && p) {
+		sl_transport_media_alive(p);
+		return;
+	}
 	if (e->type != SL_EV_TIMEOUT)
 		return;
 	if (p) {
@@ -136,20 +143,23 @@ static void on_event(const struct sl_ctl_event *e)
 /* Counters for the operator: numbers only, nothing about anyone. */
 static void log_stats(void)
 {
-	sl_info("stats: meetings=%u participants=%u joins=%" PRIu64 " joins_refused=%" PRIu64
-		" bad_messages=%" PRIu64 " stun_ok=%" PRIu64 " stun_dropped=%" PRIu64
-		" dtls_unvalidated_dropped=%" PRIu64 " dtls_failed=%" PRIu64,
-		cp.n_rooms, cp.n_participants, cp.n_joins, cp.n_join_refused, cp.n_bad_messages,
-		cp.n_stun_ok, cp.n_stun_bad, cp.n_dtls_unvalidated, cp.n_dtls_failed);
+	sl_info("stats: meetings=%u participants=%u connected=%u joins=%" PRIu64
+		" joins_refused=%" PRIu64 " joins_throttled=%" PRIu64 " bad_messages=%" PRIu64
+		" stun_ok=%" PRIu64 " stun_dropped=%" PRIu64 " dtls_unvalidated_dropped=%" PRIu64
+		" dtls_failed=%" PRIu64,
+		cp.n_rooms, cp.n_participants, cp.n_connected, cp.n_joins, cp.n_join_refused,
+		cp.n_join_throttled, cp.n_bad_messages, cp.n_stun_ok, cp.n_stun_bad,
+		cp.n_dtls_unvalidated, cp.n_dtls_failed);
 }
 
 static void maybe_log_stats(uint64_t now)
 {
 	static uint64_t last_ms, last_sum;
 	uint64_t sum = cp.n_rooms + cp.n_participants + cp.n_joins + cp.n_join_refused +
-		       cp.n_bad_messages + cp.n_stun_bad + cp.n_dtls_unvalidated + cp.n_dtls_failed;
+		       cp.n_join_throttled + cp.n_connected + cp.n_bad_messages + cp.n_stun_bad +
+		       cp.n_dtls_unvalidated + cp.n_dtls_failed;
 
-	if (!cp.cfg.stats_s || now - last_ms < (uint64_t)cp.cfg.stats_s * 1000)
+	if (!cp.cfg.stats_s || sl_time_since(now, last_ms) < (uint64_t)cp.cfg.stats_s * 1000)
 		return;
 	last_ms = now;
 	if (sum != last_sum)
@@ -194,6 +204,8 @@ static int start(char *err, size_t n)
 	cp.loop = g_main_loop_new(NULL, FALSE);
 	cp.by_ufrag = g_hash_table_new(g_str_hash, g_str_equal);
 	cp.by_ep = g_hash_table_new(g_direct_hash, g_direct_equal);
+	cp.join_by_src = sl_throttle_new(cp.cfg.join_rate, cp.cfg.join_burst, 65536);
+	cp.join_by_room = sl_throttle_new(cp.cfg.room_join_rate, cp.cfg.room_join_burst, 65536);
 	sl_random(&cp.next_ep_id, sizeof(cp.next_ep_id));
 	if (sl_dpctl_start(cp.cfg.dp_socket, &dh, err, n))
 		sl_warn("%s; retrying every 2 s (joins are refused until then)", err);
@@ -220,6 +232,8 @@ static void stop(void)
 		g_hash_table_destroy(cp.by_ufrag);
 	if (cp.by_ep)
 		g_hash_table_destroy(cp.by_ep);
+	sl_throttle_free(cp.join_by_src);
+	sl_throttle_free(cp.join_by_room);
 	if (cp.loop)
 		g_main_loop_unref(cp.loop);
 	explicit_bzero(cp.secret, sizeof(cp.secret));

@@ -17,12 +17,14 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include "clock.h"
 #include "dpctl.h"
 #include "dtls.h"
 #include "log.h"
 #include "room.h"
 #include "signalling.h"
 #include "store.h"
+#include "throttle.h"
 #include "transport.h"
 
 #define OFFER_TIMEOUT_MS 15000
@@ -146,21 +148,95 @@ static struct sl_participant *participant_new(struct sl_room *r, struct sl_clien
 	return p;
 }
 
+/* Members past their handshake: only they are listed, and only they get
+ * lists (a join that has not completed ICE and DTLS learns no names). */
 static json_t *participant_list(const struct sl_room *r)
 {
 	json_t *a = json_array();
 
 	for (const struct sl_participant *p = r->members; p; p = p->next)
-		json_array_append_new(a, json_pack("{s:s, s:s}", "id", p->id, "name", p->name));
+		if (p->connected)
+			json_array_append_new(
+				a, json_pack("{s:s, s:s}", "id", p->id, "name", p->name));
 	return a;
 }
 
 static void broadcast_participants(const struct sl_room *r)
 {
 	for (const struct sl_participant *p = r->members; p; p = p->next)
-		if (p->client)
+		if (p->client && p->connected)
 			sl_signal_send(p->client, json_pack("{s:s, s:o}", "type", "participants",
 							    "participants", participant_list(r)));
+}
+
+static void refuse_throttled(struct sl_client *c, unsigned retry_after, const char *message)
+{
+	sl_cp->n_join_throttled++;
+	sl_signal_send(c, json_pack("{s:s, s:s, s:s, s:b, s:i}", "type", "error", "code",
+				    "throttled", "message", message, "fatal", 0, "retry_after",
+				    (json_int_t)retry_after));
+}
+
+/* Seconds until the oldest pending join of r (NULL: of the server) times out. */
+static unsigned pending_wait(const struct sl_room *r, uint64_t now)
+{
+	uint64_t hs = (uint64_t)sl_cp->cfg.handshake_timeout_s * 1000, best = hs;
+
+	for (const struct sl_room *q = r ? r : sl_cp->rooms; q; q = r ? NULL : q->next)
+		for (const struct sl_participant *p = q->members; p; p = p->next) {
+			uint64_t since = sl_time_since(now, p->joined_ms);
+
+			if (!p->connected && hs - (since < hs ? since : hs) < best)
+				best = hs - (since < hs ? since : hs);
+		}
+	return (unsigned)(best / 1000 + 1);
+}
+
+/*
+ * Throttles and caps a join passes before it exists: tokens per source
+ * address and per room name, then the pending caps. Returns false when it
+ * was refused (the client is told).
+ */
+static bool join_allowed(struct sl_client *c, const uint8_t key[32], const struct sl_room *r)
+{
+	uint64_t now = sl_now_ms();
+	unsigned wait;
+
+	if (c->has_src && (wait = sl_throttle_take(sl_cp->join_by_src, c->src_key, now))) {
+		refuse_throttled(c, wait, "too many joins from this address; try again later");
+		return false;
+	}
+	if ((wait = sl_throttle_take(sl_cp->join_by_room, key, now))) {
+		refuse_throttled(c, wait, "too many joins of this meeting; try again later");
+		return false;
+	}
+	if (r && r->n_members - r->n_connected >= sl_cp->cfg.pending_room_max) {
+		refuse_throttled(c, pending_wait(r, now),
+				 "too many joins of this meeting in progress; try again later");
+		return false;
+	}
+	if (sl_cp->n_participants - sl_cp->n_connected >= sl_cp->cfg.pending_max) {
+		refuse_throttled(c, pending_wait(NULL, now),
+				 "too many joins in progress; try again later");
+		return false;
+	}
+	return true;
+}
+
+int sl_room_connect(struct sl_participant *p)
+{
+	struct sl_room *r = p->room;
+
+	if (p->connected)
+		return 0;
+	if (r->n_connected >= sl_cp->cfg.room_max ||
+	    sl_cp->n_connected >= sl_cp->info.max_endpoints)
+		return -ENOSPC;
+	p->connected = true;
+	r->n_connected++;
+	sl_cp->n_connected++;
+	broadcast_participants(r);
+	return 0;
 }
 
 void sl_room_join(struct sl_client *c, const char *room_name, const char *display_name)
@@ -177,8 +253,13 @@ void sl_room_join(struct sl_client *c, const char *room_name, const char *displa
 	}
 	sl_room_key(sl_cp->secret, room_name, key);
 	r = room_find(key);
-	if ((r && r->n_members >= sl_cp->cfg.room_max) ||
-	    sl_cp->n_participants >= sl_cp->info.max_endpoints) {
+	if (!join_allowed(c, key, r)) {
+		explicit_bzero(key, sizeof(key));
+		return;
+	}
+	/* Only members past their handshake count against the caps. */
+	if ((r && r->n_connected >= sl_cp->cfg.room_max) ||
+	    sl_cp->n_connected >= sl_cp->info.max_endpoints) {
 		sl_cp->n_join_refused++;
 		explicit_bzero(key, sizeof(key));
 		sl_signal_error(c, "room_full", "no room for another participant", false);
@@ -194,9 +275,9 @@ void sl_room_join(struct sl_client *c, const char *room_name, const char *displa
 	sl_store_member_put(r, p);
 	sl_cp->n_joins++;
 	sl_info("participant %s joined meeting %s (%u members)", p->id, r->meeting, r->n_members);
-	sl_signal_send(c, json_pack("{s:s, s:s, s:s, s:o}", "type", "joined", "participant", p->id,
-				    "meeting", r->meeting, "participants", participant_list(r)));
-	broadcast_participants(r);
+	/* No names yet: the list follows once this join's handshake completes. */
+	sl_signal_send(c, json_pack("{s:s, s:s, s:s, s:[]}", "type", "joined", "participant", p->id,
+				    "meeting", r->meeting, "participants"));
 	sl_room_sync(r);
 }
 
@@ -471,6 +552,11 @@ static int take_answer(struct sl_participant *p, const struct sl_sdp *a, const c
 		*err = "ICE restarts are not supported";
 		return -EINVAL;
 	}
+	if (p->have_answer && p->dtls_client != (a->setup == SL_SDP_SETUP_PASSIVE)) {
+		*err = "the DTLS role (a=setup) may not change";
+		return -EINVAL;
+	}
+	p->dtls_client = a->setup == SL_SDP_SETUP_PASSIVE;
 	memcpy(p->remote_fp, a->fingerprint, 32);
 	snprintf(p->remote_ufrag, sizeof(p->remote_ufrag), "%s", a->ice_ufrag);
 	p->have_answer = true;
@@ -481,6 +567,7 @@ void sl_room_answer(struct sl_participant *p, const char *text, size_t len, uint
 {
 	struct sl_sdp *a;
 	const char *err = "unreadable";
+	uint32_t ep = p->ep_id;
 
 	if (!p->offer_pending || version != p->offer_version) {
 		sl_signal_error(p->client, "stale_answer", "that is not the outstanding offer",
@@ -507,7 +594,9 @@ void sl_room_answer(struct sl_participant *p, const char *text, size_t len, uint
 		sl_debug("participant %s publishes audio %s, video %s", p->id,
 			 p->pub_ssrc[1] ? "yes" : "no", p->pub_ssrc[2] ? "yes" : "no");
 	g_free(a);
-	sl_room_sync(p->room);
+	sl_transport_answered(p); /* may remove p (a handshake that cannot start) */
+	if (sl_room_participant(ep) == p)
+		sl_room_sync(p->room);
 }
 
 void sl_room_leave(struct sl_participant *p, const char *why)
@@ -515,8 +604,14 @@ void sl_room_leave(struct sl_participant *p, const char *why)
 	struct sl_room *r = p->room;
 	struct sl_participant **pp = &r->members;
 
+	bool was_connected = p->connected;
+
 	sl_info("participant %s left meeting %s (%s)", p->id, r->meeting, why);
 	sl_transport_remove(p);
+	if (p->connected) {
+		r->n_connected--;
+		sl_cp->n_connected--;
+	}
 	while (*pp != p)
 		pp = &(*pp)->next;
 	*pp = p->next;
@@ -533,7 +628,8 @@ void sl_room_leave(struct sl_participant *p, const char *why)
 		room_free(r);
 		return;
 	}
-	broadcast_participants(r);
+	if (was_connected)
+		broadcast_participants(r);
 	sl_room_sync(r);
 }
 
@@ -551,14 +647,22 @@ void sl_room_kick(struct sl_participant *p, const char *code, const char *messag
 void sl_room_tick(uint64_t now)
 {
 	uint64_t hs = (uint64_t)sl_cp->cfg.handshake_timeout_s * 1000;
+	static uint64_t last_prune;
+
+	if (sl_time_over(now, last_prune, 10000)) {
+		sl_throttle_prune(sl_cp->join_by_src, now);
+		sl_throttle_prune(sl_cp->join_by_room, now);
+		last_prune = now;
+	}
 
 	for (struct sl_room *r = sl_cp->rooms, *rn; r; r = rn) {
 		rn = r->next; /* a kick may free r */
 		for (struct sl_participant *p = r->members, *pn; p; p = pn) {
 			pn = p->next;
-			if (p->offer_pending && now - p->offer_sent_ms > OFFER_TIMEOUT_MS)
+			if (p->offer_pending &&
+			    sl_time_over(now, p->offer_sent_ms, OFFER_TIMEOUT_MS))
 				sl_room_kick(p, "timeout", "no answer to the offer in time");
-			else if (!p->ep_installed && now - p->joined_ms > hs)
+			else if (!p->connected && sl_time_over(now, p->joined_ms, hs))
 				sl_room_kick(p, "timeout", "ICE and DTLS did not complete in time");
 		}
 	}

@@ -25,6 +25,10 @@ void sl_room_answer(struct sl_participant *p, const char *sdp, size_t len, uint3
 void sl_room_leave(struct sl_participant *p, const char *why);
 /* Tell p's client a fatal error, close its WebSocket, and remove p. */
 void sl_room_kick(struct sl_participant *p, const char *code, const char *message);
+/* p's DTLS handshake completed: count it against --room-max and the
+ * dataplane's capacity (0), or -ENOSPC when either is full. Sends the
+ * member list to p and the other connected members. */
+int sl_room_connect(struct sl_participant *p);
 /* Reconcile offers and subscriptions of every member. */
 void sl_room_sync(struct sl_room *r);
 /* Once a second: offer and handshake timeouts. */

@@ -600,8 +600,10 @@ static const char *check_section(const struct sl_sdp *a, const struct sl_sdp_med
 		return "missing or bad a=ice-pwd";
 	if (!m->has_fingerprint)
 		return "no sha-256 a=fingerprint";
-	if (m->setup != SL_SDP_SETUP_ACTIVE)
-		return "a=setup is not active";
+	if (m->setup != SL_SDP_SETUP_ACTIVE && m->setup != SL_SDP_SETUP_PASSIVE)
+		return "a=setup is not active or passive";
+	if (m->setup != a->setup)
+		return "a=setup differs between m= sections";
 	if (!m->rtcp_mux)
 		return "no a=rtcp-mux";
 	if (!in_bundle(a, m->mid))

@@ -122,8 +122,11 @@ int sl_sdp_parse(const char *text, size_t len, struct sl_sdp *out, const char **
 /*
  * Check an answer against the offer we made: same number of m= sections
  * with the same mids and kinds, ICE ufrag and pwd present (RFC 8839
- * lengths), a sha-256 fingerprint, a=setup:active, rtcp-mux on every
- * accepted section, and every accepted section in the BUNDLE group.
+ * lengths), a sha-256 fingerprint, a=setup:active or passive (the same
+ * on every accepted section and in answer->setup: active makes us the DTLS
+ * server, passive the DTLS client; actpass or holdconn in an answer is
+ * refused), rtcp-mux on every accepted section, and every accepted section
+ * in the BUNDLE group.
  * Returns 0 or -EINVAL with *err set.
  */
 struct sl_sdp_offer;

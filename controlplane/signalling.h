@@ -21,6 +21,10 @@ struct sl_client {
 	struct sl_ws *ws;         /* NULL in unit tests */
 	struct sl_participant *p; /* after a successful join */
 	bool left;
+	/* The source address as a throttle key (IPv4-mapped, or an IPv6 /64
+	 * prefix), when known (not in unit tests). Never logged. */
+	uint8_t src_key[16];
+	bool has_src;
 	/* Test hook: when ws is NULL, sent messages are appended here. */
 	json_t *sent;
 };

@@ -6,7 +6,9 @@
  * (stun.c) marks its source validated; DTLS from any other source is
  * dropped before it reaches OpenSSL (rtpengine ES2023-03). USE-CANDIDATE
  * nominates the tuple the dataplane sends media to. Consent freshness is
- * the time of the last valid check on the nominated tuple.
+ * the time of the last valid check on the nominated tuple or of the last
+ * MEDIA_ALIVE event (the dataplane only accepts media from that tuple, and
+ * only when it authenticates).
  *
  * Participants are referred to by endpoint id across every callback
  * (dataplane replies, DTLS sends), so one freed meanwhile is not touched.
@@ -15,6 +17,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "clock.h"
 #include "dpctl.h"
 #include "dtls.h"
 #include "log.h"
@@ -83,6 +86,20 @@ static void ep_update_addr(struct sl_participant *p)
 	sl_dpctl_send(&m, NULL, 0);
 }
 
+static void dtls_send(void *arg, const uint8_t *data, size_t len);
+static void dtls_state(struct sl_participant *p, enum sl_dtls_state st);
+
+/* As the DTLS client: the ClientHello goes to a, a checked tuple. May free p. */
+static void start_client(struct sl_participant *p, const struct sl_ctl_addr *a, uint64_t now)
+{
+	p->dtls_addr = *a;
+	p->dtls =
+		sl_dtls_new_client(sl_cp->cert, p->remote_fp, dtls_send, GUINT_TO_POINTER(p->ep_id),
+				   now, sl_cp->cfg.handshake_timeout_s * 1000);
+	if (p->dtls)
+		dtls_state(p, sl_dtls_state(p->dtls));
+}
+
 static void handle_stun(const struct sl_ctl_pkt *pkt, uint64_t now)
 {
 	char ufrag[SL_STUN_MAX_UFRAG + 1];
@@ -115,6 +132,8 @@ static void handle_stun(const struct sl_ctl_pkt *pkt, uint64_t now)
 	}
 	if (p->has_nominated && addr_eq(&p->nominated, &pkt->addr))
 		p->last_consent_ms = now;
+	if (p->have_answer && p->dtls_client && !p->dtls)
+		start_client(p, p->has_nominated ? &p->nominated : &pkt->addr, now);
 	return;
 bad:
 	sl_cp->n_stun_bad++;
@@ -131,7 +150,8 @@ static struct sl_participant *find_validated(const struct sl_ctl_addr *a, uint64
 		struct sl_participant *p = v;
 
 		for (unsigned i = 0; i < p->n_valid; i++)
-			if (addr_eq(&p->valid[i].addr, a) && now - p->valid[i].last_ms <= max_age)
+			if (addr_eq(&p->valid[i].addr, a) &&
+			    !sl_time_over(now, p->valid[i].last_ms, max_age))
 				return p;
 	}
 	return NULL;
@@ -198,6 +218,10 @@ static void ep_add(struct sl_participant *p)
 static void dtls_state(struct sl_participant *p, enum sl_dtls_state st)
 {
 	if (st == SL_DTLS_CONNECTED && !p->ep_adding && !p->ep_installed) {
+		if (sl_room_connect(p)) {
+			sl_room_kick(p, "room_full", "no room for another participant");
+			return;
+		}
 		ep_add(p);
 	} else if (st == SL_DTLS_FAILED) {
 		sl_cp->n_dtls_failed++;
@@ -212,7 +236,7 @@ static void handle_dtls(const struct sl_ctl_pkt *pkt, uint64_t now)
 {
 	struct sl_participant *p = find_validated(&pkt->addr, now);
 
-	if (!p || !p->have_answer) {
+	if (!p || !p->have_answer || (p->dtls_client && !p->dtls)) {
 		sl_cp->n_dtls_unvalidated++;
 		return;
 	}
@@ -247,7 +271,7 @@ void sl_transport_tick(uint64_t now)
 
 		if (!p)
 			continue;
-		if (p->ep_installed && now - p->last_consent_ms > consent) {
+		if (p->ep_installed && sl_time_over(now, p->last_consent_ms, consent)) {
 			sl_info("participant %s: consent expired", p->id);
 			sl_room_kick(p, "timeout", "no ICE consent for too long");
 			continue;
@@ -256,6 +280,29 @@ void sl_transport_tick(uint64_t now)
 			dtls_state(p, sl_dtls_tick(p->dtls, now));
 	}
 	g_list_free(ids);
+}
+
+void sl_transport_media_alive(struct sl_participant *p)
+{
+	if (p->ep_installed)
+		p->last_consent_ms = sl_now_ms();
+}
+
+void sl_transport_answered(struct sl_participant *p)
+{
+	uint64_t now = sl_now_ms(), max_age = (uint64_t)sl_cp->cfg.consent_timeout_s * 1000;
+	unsigned best = p->n_valid;
+
+	if (!p->dtls_client || p->dtls)
+		return;
+	for (unsigned i = 0; i < p->n_valid; i++)
+		if (!sl_time_over(now, p->valid[i].last_ms, max_age) &&
+		    (best == p->n_valid || p->valid[i].last_ms > p->valid[best].last_ms))
+			best = i;
+	if (p->has_nominated)
+		start_client(p, &p->nominated, now);
+	else if (best < p->n_valid)
+		start_client(p, &p->valid[best].addr, now);
 }
 
 void sl_transport_add(struct sl_participant *p)

@@ -67,6 +67,11 @@ struct sl_bucket {
 	uint32_t pad;
 };
 
+/* MEDIA_ALIVE events (worker.c): at most one per endpoint per period, and
+ * at most SL_ALIVE_PER_SCAN per worker and timeout scan. */
+#define SL_ALIVE_PERIOD_S 3
+#define SL_ALIVE_PER_SCAN 256
+
 enum sl_huge_mode { SL_HUGE_AUTO, SL_HUGE_ON, SL_HUGE_OFF };
 
 struct sl_dp_config {
@@ -164,6 +169,8 @@ struct sl_endpoint {
 	uint32_t first_stream; /* streams it publishes */
 	uint32_t first_sub;    /* subscriptions it receives */
 	uint64_t last_rx_tsc;
+	uint64_t alive_rx_tsc;   /* last_rx_tsc when MEDIA_ALIVE was last sent */
+	uint64_t alive_sent_tsc; /* when it was sent */
 	bool timeout_sent;
 	uint8_t level_min; /* loudest level (lowest -dBov) this interval */
 	uint32_t level_count;

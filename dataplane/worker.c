@@ -445,12 +445,34 @@ static void report_levels(struct sl_worker *w)
 	}
 }
 
+/*
+ * Liveness, from last_rx_tsc (set by every authenticated SRTP/SRTCP packet
+ * from the endpoint's tuple): TIMEOUT once after timeout_tsc of silence,
+ * and MEDIA_ALIVE at most once per SL_ALIVE_PERIOD_S (or half the timeout,
+ * if shorter) while such packets keep coming, so the control plane can
+ * count media as consent freshness. At most SL_ALIVE_PER_SCAN of those per
+ * scan keep the event ring from filling; the rest go on the next scan.
+ */
 static void check_timeouts(struct sl_worker *w, uint64_t now)
 {
+	uint64_t alive = w->hz * SL_ALIVE_PERIOD_S;
+	unsigned budget = SL_ALIVE_PER_SCAN;
+
+	if (alive > w->timeout_tsc / 2)
+		alive = w->timeout_tsc / 2;
 	for (uint32_t i = 0; i < w->t->max_eps; i++) {
 		struct sl_endpoint *e = &w->t->eps[i];
 
-		if (e->id == 0 || e->timeout_sent || now - e->last_rx_tsc < w->timeout_tsc)
+		if (e->id == 0)
+			continue;
+		if (e->last_rx_tsc != e->alive_rx_tsc && now - e->alive_sent_tsc >= alive &&
+		    budget) {
+			budget--;
+			e->alive_rx_tsc = e->last_rx_tsc;
+			e->alive_sent_tsc = now;
+			sl_feedback_event(w, e->id, SL_EV_MEDIA_ALIVE, 0, 0);
+		}
+		if (e->timeout_sent || now - e->last_rx_tsc < w->timeout_tsc)
 			continue;
 		e->timeout_sent = true;
 		sl_feedback_event(w, e->id, SL_EV_TIMEOUT, 0, 0);

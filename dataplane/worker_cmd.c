@@ -15,13 +15,17 @@
 
 static void ep_add(struct sl_worker *w, struct sl_cmd *c)
 {
+	struct sl_endpoint *e;
+
 	c->status = sl_tables_ep_add(w->t, &c->u.ep.m, c->u.ep.rx, c->u.ep.tx, w->local);
 	if (c->status != 0) {
 		c->freed_rx = c->u.ep.rx;
 		c->freed_tx = c->u.ep.tx;
 		return;
 	}
-	w->t->eps[sl_tables_ep_by_id(w->t, c->u.ep.m.ep_id)].last_rx_tsc = rte_rdtsc();
+	e = &w->t->eps[sl_tables_ep_by_id(w->t, c->u.ep.m.ep_id)];
+	e->last_rx_tsc = e->alive_rx_tsc = rte_rdtsc(); /* no media yet: not alive */
+	e->alive_sent_tsc = 0;
 }
 
 static void ep_update(struct sl_worker *w, struct sl_cmd *c)

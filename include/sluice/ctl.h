@@ -237,6 +237,8 @@ enum sl_event_type {
 		1, /* value = loudest level in the interval, 0..127 dBov (0 loudest), count = voiced packets */
 	SL_EV_TIMEOUT = 2,      /* no valid media from ep_id for the configured time */
 	SL_EV_KEYFRAME_REQ = 3, /* a subscriber asked for a keyframe of ep_id's src ssrc (value) */
+	SL_EV_MEDIA_ALIVE = 4,  /* authenticated SRTP/SRTCP from ep_id's tuple since the last one;
+				 * at most one per endpoint per 3 s (or timeout/2) */
 };
 
 /* SL_CTL_EVENT (data -> control) */

@@ -493,9 +493,10 @@ static void other_fields(void **state)
 	BAD(SL_CTL_INFO, m.info.has_ipv6 = 2);
 	BAD(SL_CTL_EVENT, m.ev.ep_id = 0);
 	BAD(SL_CTL_EVENT, m.ev.type = 0);
-	BAD(SL_CTL_EVENT, m.ev.type = SL_EV_KEYFRAME_REQ + 1);
+	BAD(SL_CTL_EVENT, m.ev.type = SL_EV_MEDIA_ALIVE + 1);
 	GOOD(SL_CTL_EVENT, m.ev.type = SL_EV_AUDIO_LEVEL);
 	GOOD(SL_CTL_EVENT, m.ev.type = SL_EV_KEYFRAME_REQ);
+	GOOD(SL_CTL_EVENT, m.ev.type = SL_EV_MEDIA_ALIVE);
 }
 
 /* Set the data length and both the header's and the real length to match. */

@@ -381,6 +381,125 @@ static void test_rsa_client(void **state)
 	pair_free(&p);
 }
 
+/*
+ * The peer answered a=setup:passive: we are the DTLS client and a real
+ * OpenSSL DTLS server (asking for our certificate) is the peer. Keys are
+ * the other way round: rx is the server-write half of its export.
+ */
+static int accept_any(int ok, X509_STORE_CTX *xs)
+{
+	(void)ok;
+	(void)xs;
+	return 1;
+}
+
+static void passive_init(struct pair *p, const char *srtp, bool bad_fp)
+{
+	uint8_t fp[32];
+
+	memset(p, 0, sizeof(*p));
+	p->cctx = SSL_CTX_new(DTLS_server_method());
+	assert_non_null(p->cctx);
+	SSL_CTX_set_verify(p->cctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, accept_any);
+	assert_int_equal(SSL_CTX_set_tlsext_use_srtp(p->cctx, srtp), 0);
+	assert_int_equal(SSL_CTX_use_certificate(p->cctx, client_x509), 1);
+	assert_int_equal(SSL_CTX_use_PrivateKey(p->cctx, client_key), 1);
+	p->c = SSL_new(p->cctx);
+	p->crd = BIO_new(BIO_s_mem());
+	p->cwr = BIO_new(BIO_s_mem());
+	assert_true(p->c && p->crd && p->cwr);
+	BIO_set_mem_eof_return(p->crd, -1);
+	BIO_set_mem_eof_return(p->cwr, -1);
+	SSL_set_bio(p->c, p->crd, p->cwr);
+	SSL_set_options(p->c, SSL_OP_NO_QUERY_MTU);
+	SSL_set_mtu(p->c, DGRAM);
+	SSL_set_accept_state(p->c);
+	memcpy(fp, client_fp, 32);
+	if (bad_fp)
+		fp[31] ^= 1;
+	p->s = sl_dtls_new_client(server_cert, fp, on_send, p, T0, TIMEOUT);
+	assert_non_null(p->s);
+}
+
+static void test_passive_peer(void **state)
+{
+	static const struct {
+		const char *name;
+		uint16_t id;
+	} t[] = {
+		{ "SRTP_AES128_CM_SHA1_80", SL_SRTP_AES128_CM_SHA1_80 },
+		{ "SRTP_AEAD_AES_128_GCM", SL_SRTP_AEAD_AES_128_GCM },
+		{ "SRTP_AEAD_AES_256_GCM", SL_SRTP_AEAD_AES_256_GCM },
+	};
+
+	(void)state;
+	for (unsigned i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		struct sl_ctl_key rx, tx;
+		uint8_t km[2 * (32 + 14)];
+		size_t kl = sl_srtp_profile_key_len(t[i].id),
+		       sl = sl_srtp_profile_salt_len(t[i].id);
+		uint16_t prof = 0;
+		unsigned char md[32];
+		unsigned int n = 0;
+		struct pair p;
+
+		passive_init(&p, t[i].name, false);
+		assert_int_equal(p.nq, 1); /* the ClientHello, sent at once */
+		assert_int_equal(p.q[0].b[0], 22);
+		assert_int_equal(p.q[0].b[13], 1);
+		run(&p);
+		assert_string_equal(sl_dtls_error(p.s), "");
+		assert_int_equal(sl_dtls_state(p.s), SL_DTLS_CONNECTED);
+		assert_true(SSL_is_init_finished(p.c));
+		/* the peer (server) got our certificate */
+		X509_digest(SSL_get0_peer_certificate(p.c), EVP_sha256(), md, &n);
+		assert_int_equal(n, 32);
+		assert_int_equal(sl_dtls_srtp_keys(p.s, &prof, &rx, &tx), 0);
+		assert_int_equal(prof, t[i].id);
+		assert_int_equal(SSL_export_keying_material(p.c, km, 2 * (kl + sl),
+							    "EXTRACTOR-dtls_srtp", 19, NULL, 0, 0),
+				 1);
+		assert_memory_equal(tx.key, km, kl); /* we write as the client */
+		assert_memory_equal(rx.key, km + kl, kl);
+		assert_memory_equal(tx.salt, km + 2 * kl, sl);
+		assert_memory_equal(rx.salt, km + 2 * kl + sl, sl);
+		assert_memory_not_equal(rx.key, tx.key, kl);
+		pair_free(&p);
+	}
+}
+
+/* As the client, a server certificate that does not match the SDP fails. */
+static void test_passive_fingerprint_mismatch(void **state)
+{
+	struct pair p;
+
+	(void)state;
+	passive_init(&p, "SRTP_AEAD_AES_128_GCM", true);
+	run(&p);
+	assert_int_equal(sl_dtls_state(p.s), SL_DTLS_FAILED);
+	assert_string_equal(sl_dtls_error(p.s), "fingerprint mismatch");
+	check_no_keys(&p);
+	pair_free(&p);
+}
+
+/* As the client, the ClientHello is retransmitted when no answer comes. */
+static void test_passive_retransmit(void **state)
+{
+	struct pair p;
+
+	(void)state;
+	passive_init(&p, "SRTP_AEAD_AES_128_GCM", false);
+	assert_int_equal(p.nq, 1);
+	p.nq = 0;
+	assert_true(sl_dtls_next_timer(p.s, T0) <= 1000);
+	usleep(1150 * 1000);
+	assert_int_equal(sl_dtls_tick(p.s, T0 + 1100), SL_DTLS_HANDSHAKING);
+	assert_int_equal(p.nq, 1);
+	run(&p);
+	assert_int_equal(sl_dtls_state(p.s), SL_DTLS_CONNECTED);
+	pair_free(&p);
+}
+
 static void expect_failure(const struct copts *o, const char *why)
 {
 	struct pair p;
@@ -841,6 +960,9 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_profiles),
 		cmocka_unit_test(test_rsa_client),
+		cmocka_unit_test(test_passive_peer),
+		cmocka_unit_test(test_passive_fingerprint_mismatch),
+		cmocka_unit_test(test_passive_retransmit),
 		cmocka_unit_test(test_fingerprint_mismatch),
 		cmocka_unit_test(test_no_client_cert),
 		cmocka_unit_test(test_no_use_srtp),

@@ -658,6 +658,19 @@ static void check_answer_good(void **state)
 	assert_int_equal(sl_sdp_check_answer(sdp, NULL, NULL), -EINVAL);
 }
 
+/* a=setup:passive on every section: we are the DTLS client. */
+static void check_answer_passive(void **state)
+{
+	char *a = edit(chrome_answer, "a=setup:active", "a=setup:passive");
+
+	(void)state;
+	assert_null(check_text(a));
+	assert_int_equal(sdp->setup, SL_SDP_SETUP_PASSIVE);
+	free(a);
+	assert_null(check_text(chrome_answer));
+	assert_int_equal(sdp->setup, SL_SDP_SETUP_ACTIVE);
+}
+
 struct defect {
 	const char *find, *repl, *reason;
 };
@@ -669,9 +682,10 @@ static const struct defect defects[] = {
 	{ "a=ice-pwd:qP0sU0Rk2Yq7m2Fh8tE1bW5c\r\n", "a=ice-pwd:qP0sU0Rk2Yq7m2Fh8tE1b\r\n",
 	  "missing or bad a=ice-pwd" },
 	{ "a=fingerprint:sha-256 ", "a=fingerprint:sha-1 ", "no sha-256 a=fingerprint" },
-	{ "a=setup:active", "a=setup:passive", "a=setup is not active" },
-	{ "a=setup:active", "a=setup:actpass", "a=setup is not active" },
-	{ "a=setup:active\r\n", "", "a=setup is not active" },
+	{ "a=setup:active\r\na=mid:1", "a=setup:passive\r\na=mid:1",
+	  "a=setup differs between m= sections" },
+	{ "a=setup:active", "a=setup:actpass", "a=setup is not active or passive" },
+	{ "a=setup:active\r\n", "", "a=setup is not active or passive" },
 	{ "a=mid:1\r\n", "a=mid:v\r\n", "answer's mid differs from the offer's" },
 	{ "a=mid:1\r\n", "", "answer's mid differs from the offer's" },
 	{ "m=video", "m=audio", "answer's media kind differs from the offer's" },
@@ -959,6 +973,7 @@ int main(void)
 		cmocka_unit_test(write_offer_einval),
 		cmocka_unit_test(write_offer_einval_fields),
 		cmocka_unit_test(check_answer_good),
+		cmocka_unit_test(check_answer_passive),
 		cmocka_unit_test(check_answer_defects),
 		cmocka_unit_test(check_answer_rejected_sections),
 		cmocka_unit_test(parse_size_limits),

@@ -1,0 +1,178 @@
+#!/usr/bin/python3
+"""cp_stun.py - control-plane CPU per ICE consent check, against N participants.
+
+Usage: bench/cp_stun.py PATH/TO/sluice-controlplane [--n 100,1000,5000]
+                        [--interval 5] [--seconds 20] [--json FILE]
+
+Not a test (nothing here asserts a time). For each N it starts Redis, a
+minimal fake dataplane (tests/integration/controlplane_test.py's wire
+format; it answers every request and counts STUN answers) and
+sluice-controlplane, opens N WebSockets that each join (32 per meeting),
+then sends every participant's valid binding request (USE-CANDIDATE, the
+participant's own source tuple) once every --interval seconds, evenly
+spread, for --seconds. It reads the control plane's CPU time (utime +
+stime from /proc) over that window and prints CPU microseconds per
+answered check and the share of one core.
+
+The participants are joined but do not run DTLS (5,000 handshakes would
+dominate the run); their ICE checks take the same path as a connected
+one's (ufrag lookup, validation, answer, consent bookkeeping), and they
+are kept by large --pending-* caps and a 120 s --handshake-timeout.
+Chromium sends consent checks every ~5 s (RFC 7675 allows 4-6 s), pion
+every 2 s on an idle pair; the default interval is 5 s.
+"""
+import argparse, asyncio, json, os, socket, struct, subprocess, sys, tempfile, threading, time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "integration"))
+import controlplane_test as t  # noqa: E402 (wire format, STUN builder, Redis helper)
+import websockets  # noqa: E402
+
+
+RUNNING = []
+
+
+class LeanDataplane:
+    """Answers HELLO with INFO (capacity 65535) and every request with a REPLY;
+    counts PKT_DOWNs. PKT_UPs are sent from the caller's thread."""
+    def __init__(self, path):
+        self.ls = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        self.ls.bind(path)
+        self.ls.listen(1)
+        self.conn, self.downs, self.lock = None, 0, threading.Lock()
+        threading.Thread(target=self._run, daemon=True).start()
+
+    def _run(self):
+        self.conn = self.ls.accept()[0]
+        while True:
+            try:
+                b = self.conn.recv(65536)
+            except OSError:
+                return
+            if not b:
+                return
+            ver, typ, ln, seq, _ = t.HDR.unpack_from(b)
+            if typ == t.T_HELLO:
+                info = t.INFO.pack(1, t.BASE_PORT, 1, 0, bytes(2), socket.inet_aton(t.DP_IP),
+                                   bytes(16), 65535, 0)
+                self.send(t.HDR.pack(1, t.T_INFO, 52, seq, 0) + info)
+                continue
+            self.send(t.HDR.pack(1, t.T_REPLY, 24, seq, 0) + t.REPLY.pack(0, typ, 0))
+            if typ == t.T_PKT_DOWN:
+                self.downs += 1
+
+    def send(self, b):
+        with self.lock:
+            self.conn.send(b)
+
+    def pkt_up(self, rport, data):
+        body = t.PKT.pack(t.pack_addr(rport), t.K_STUN, 0, len(data), 0) + data
+        self.send(t.HDR.pack(1, t.T_PKT_UP, 16 + len(body), 0, 0) + body)
+
+
+def cpu_s(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def join_all(port, n):
+    conns, creds = [], []
+    for i in range(n):
+        ws = await websockets.connect(f"ws://127.0.0.1:{port}/ws", subprotocols=["sluice-v1"],
+                                      ping_interval=None, max_size=1 << 22)
+        await ws.send(json.dumps(dict(type="join", room=f"bench-room-{i // 32}", name="b")))
+        while True:
+            m = json.loads(await ws.recv())
+            if m["type"] == "offer":
+                o = t.parse_offer(m["sdp"])
+                creds.append((o["ufrag"], o["pwd"]))
+                break
+            if m["type"] == "error":
+                raise SystemExit(f"join {i} refused: {m}")
+        conns.append(ws)
+    return conns, creds
+
+
+async def drain(conns):
+    async def one(ws):
+        try:
+            while True:
+                await ws.recv()
+        except Exception:
+            pass
+    await asyncio.gather(*(one(w) for w in conns))
+
+
+def run_one(cp_bin, n, interval, seconds):
+    d = tempfile.mkdtemp(prefix="slcp-bench-")
+    redis = t.Redis(d)
+    dp = LeanDataplane(os.path.join(d, "dp.sock"))
+    port = t.free_port()
+    cp = subprocess.Popen([cp_bin, "--dataplane-socket", os.path.join(d, "dp.sock"),
+                           "--state-dir", os.path.join(d, "state"), "--listen", "127.0.0.1",
+                           "--port", str(port), "--redis", "unix:" + redis.sock,
+                           "--handshake-timeout", "120", "--pending-max", "100000",
+                           "--pending-room-max", "32", "--join-burst", "1000000",
+                           "--join-rate", "1000000", "--room-join-burst", "1000000",
+                           "--stats", "0", "--log-level", "warn"],
+                          stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    try:
+        cp.stdout.readline()  # "ready on port"
+        print(f"controlplane pid {cp.pid}", file=sys.stderr, flush=True)
+        loop = asyncio.new_event_loop()
+        threading.Thread(target=loop.run_forever, daemon=True).start()
+        conns, creds = asyncio.run_coroutine_threadsafe(join_all(port, n), loop).result(600)
+        asyncio.run_coroutine_threadsafe(drain(conns), loop)
+        reqs = [t.stun_request(f"{u}:{t.CLIENT_UFRAG}", p, os.urandom(12)) for u, p in creds]
+        time.sleep(1.0)
+        period = interval / n
+        d0, c0, t0 = dp.downs, cpu_s(cp.pid), time.monotonic()
+        i = 0
+        while True:
+            due = t0 + i * period
+            now = time.monotonic()
+            if now - t0 >= seconds:
+                break
+            if due > now:
+                time.sleep(due - now)
+            k = i % n
+            dp.pkt_up(20000 + k, reqs[k])  # one source tuple per participant
+            i += 1
+        time.sleep(0.5)
+        c1, t1, d1 = cpu_s(cp.pid), time.monotonic(), dp.downs
+        answered = d1 - d0
+        res = dict(n=n, interval_s=interval, checks_sent=i, checks_answered=answered,
+                   cpu_s=round(c1 - c0, 3), wall_s=round(t1 - t0, 2),
+                   us_per_check=round((c1 - c0) / max(answered, 1) * 1e6, 1),
+                   core_pct=round((c1 - c0) / (t1 - t0) * 100, 2))
+        RUNNING.append(loop)  # left running: its connections die with the control plane
+        return res
+    finally:
+        cp.terminate()
+        cp.wait(10)
+        redis.stop()
+        subprocess.run(["rm", "-rf", d])
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("cp")
+    ap.add_argument("--n", default="100,1000,5000")
+    ap.add_argument("--interval", type=float, default=5.0)
+    ap.add_argument("--seconds", type=float, default=20.0)
+    ap.add_argument("--json")
+    a = ap.parse_args()
+    out = []
+    print(f"{'N':>6} {'checks':>8} {'answered':>8} {'cpu s':>7} {'us/check':>9} {'% core':>7}")
+    for n in [int(x) for x in a.n.split(",")]:
+        r = run_one(os.path.abspath(a.cp), n, a.interval, a.seconds)
+        out.append(r)
+        print(f"{r['n']:>6} {r['checks_sent']:>8} {r['checks_answered']:>8} {r['cpu_s']:>7} "
+              f"{r['us_per_check']:>9} {r['core_pct']:>7}", flush=True)
+    if a.json:
+        with open(a.json, "w") as f:
+            json.dump(out, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
