@@ -476,11 +476,12 @@ static int writeable(struct sl_ws *ws)
 	struct out_msg *m = ws->head;
 
 	if (ws->ping_due) {
-		unsigned char ping[LWS_PRE + 1];
+		/* lws 4.1 reports only pongs with a payload */
+		unsigned char ping[LWS_PRE + 4] = { [LWS_PRE] = 's', 'l', 'p', 'g' };
 
 		ws->ping_due = false;
 		ws->ping_sent = true;
-		if (lws_write(ws->wsi, ping + LWS_PRE, 0, LWS_WRITE_PING) < 0)
+		if (lws_write(ws->wsi, ping + LWS_PRE, 4, LWS_WRITE_PING) < 0)
 			return -1;
 		if (m || ws->closing)
 			lws_callback_on_writable(ws->wsi);
