@@ -751,6 +751,7 @@ static gboolean sweep(gpointer arg)
 			http.h.protocol_error(ws->user, "timeout",
 					      "a message was not completed in time", true);
 			ws_close_status(ws, LWS_CLOSE_STATUS_POLICY_VIOLATION);
+			ws->close_status = LWS_CLOSE_STATUS_POLICY_VIOLATION;
 		} else if (now - ws->last_rx_ms >= idle) {
 			http.st.idle_closed++;
 			sl_info("closing a WebSocket: silent for %u s", http.cfg->idle_timeout_s);
