@@ -847,7 +847,7 @@ int sl_http_start(GMainLoop *loop, const struct sl_cp_config *cfg, const struct 
 	if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur != RLIM_INFINITY) {
 		rlim_t fit = rl.rlim_cur > 2 * SL_HTTP_FD_SPARE
 				     ? (rl.rlim_cur - SL_HTTP_FD_SPARE) / 2
-				     : SL_HTTP_FD_SPARE / 2;
+				     : rl.rlim_cur / 4 + 1;
 
 		if (fit < http.st.max_conns) {
 			http.st.max_conns = (unsigned)fit;
