@@ -6,8 +6,10 @@
  * starts, and a bad one is reported with the option's name.
  */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,7 +21,7 @@
 #define SL_DEFAULT_WEB_ROOT "/usr/share/sluice/web"
 #endif
 
-enum kind { STR, U32, LEVEL, IP4 };
+enum kind { STR, U32, LEVEL, IP4, ADDR, ORIGIN };
 
 struct opt {
 	const char *name, *arg, *help;
@@ -30,8 +32,9 @@ struct opt {
 
 #define S(f) offsetof(struct sl_cp_config, f), sizeof(((struct sl_cp_config *)0)->f)
 static const struct opt opts[] = {
-	{ "listen", "ADDR", "address for HTTP and WebSocket (default 127.0.0.1)", STR, S(listen), 0,
-	  0 },
+	{ "listen", "ADDR",
+	  "IPv4 or IPv6 address for HTTP and WebSocket, bound exactly (default 127.0.0.1)", ADDR,
+	  S(listen), 0, 0 },
 	{ "port", "N", "TCP port for HTTP and WebSocket (default 8080)", U32, S(port), 1, 65535 },
 	{ "web-root", "DIR", "the web client's files (default " SL_DEFAULT_WEB_ROOT ")", STR,
 	  S(web_root), 0, 0 },
@@ -70,6 +73,31 @@ static const struct opt opts[] = {
 	{ "stats", "S",
 	  "log the counters every S seconds when they changed, 0 = only at exit (default 60)", U32,
 	  S(stats_s), 0, 86400 },
+	{ "origin", "URL",
+	  "a public origin of the web client, http(s)://host[:port]; repeatable, at most 8. "
+	  "WebSockets with another Origin and requests with a Host that is no origin's host[:port] "
+	  "(nor the listen address) are refused (default http://ADDR:PORT of --listen/--port, plus "
+	  "http://localhost:PORT on loopback; required when --listen is 0.0.0.0 or ::)",
+	  ORIGIN, S(origin), 0, 0 },
+	{ "max-connections", "N",
+	  "TCP connections at once, more are answered 503; lowered to fit the open-file limit "
+	  "(default 1024)",
+	  U32, S(max_connections), 1, 1000000 },
+	{ "max-connections-per-ip", "N",
+	  "TCP connections at once from one address (IPv6: one /64), 0 = no limit; behind a "
+	  "reverse proxy every connection comes from the proxy (default 32)",
+	  U32, S(max_connections_per_ip), 0, 1000000 },
+	{ "idle-timeout", "S",
+	  "ping a silent WebSocket after S/2 seconds, close it after S (default 60)", U32,
+	  S(idle_timeout_s), 2, 3600 },
+	{ "message-timeout", "S",
+	  "an HTTP request head or a started WebSocket message must be complete within S seconds "
+	  "(default 10)",
+	  U32, S(message_timeout_s), 1, 300 },
+	{ "send-queue-max", "BYTES",
+	  "bytes queued for one WebSocket that does not read; over it the client is dropped "
+	  "(default 1048576)",
+	  U32, S(send_queue_max), 65536, 67108864 },
 	{ "log-level", "LEVEL", "error, warn, info or debug (default info)", LEVEL, S(log_level), 0,
 	  0 },
 	/* Joins whose handshake has not completed yet, and join throttling. */
@@ -112,6 +140,68 @@ static void defaults(struct sl_cp_config *c)
 	c->join_burst = 10;
 	c->room_join_rate = 60;
 	c->room_join_burst = 20;
+	c->max_connections = 1024;
+	c->max_connections_per_ip = 32;
+	c->idle_timeout_s = 60;
+	c->message_timeout_s = 10;
+	c->send_queue_max = 1024 * 1024;
+}
+
+/*
+ * http(s)://host[:port] with nothing after it (a trailing '/' is dropped),
+ * lower-cased, the scheme's default port removed: the form browsers send
+ * in Origin. host is a DNS name, an IPv4 address or a bracketed IPv6 one.
+ */
+static int origin_normalize(const char *v, char *out, size_t n)
+{
+	char buf[SL_CP_ORIGIN_LEN], *host, *end, *port = NULL;
+	bool https;
+	unsigned long p = 0;
+	size_t len = strlen(v);
+
+	if (len >= sizeof(buf))
+		return -EINVAL;
+	for (size_t i = 0; i <= len; i++)
+		buf[i] = (char)tolower((unsigned char)v[i]);
+	if (len && buf[len - 1] == '/')
+		buf[--len] = 0;
+	if (!strncmp(buf, "http://", 7))
+		https = false;
+	else if (!strncmp(buf, "https://", 8))
+		https = true;
+	else
+		return -EINVAL;
+	host = buf + (https ? 8 : 7);
+	if (*host == '[') {
+		end = strchr(host, ']');
+		if (!end || end == host + 1)
+			return -EINVAL;
+		for (char *c = host + 1; c < end; c++)
+			if (!isxdigit((unsigned char)*c) && *c != ':' && *c != '.')
+				return -EINVAL;
+		end++;
+	} else {
+		end = host;
+		while (isalnum((unsigned char)*end) || *end == '.' || *end == '-')
+			end++;
+		if (end == host)
+			return -EINVAL;
+	}
+	if (*end == ':') {
+		port = end + 1;
+		errno = 0;
+		p = strtoul(port, &end, 10);
+		if (errno || end == port || !isdigit((unsigned char)*port) || p < 1 || p > 65535)
+			return -EINVAL;
+		*(port - 1) = 0;
+	}
+	if (*end)
+		return -EINVAL;
+	if (port && p != (https ? 443u : 80u))
+		snprintf(out, n, "%s://%s:%lu", https ? "https" : "http", host, p);
+	else
+		snprintf(out, n, "%s://%s", https ? "https" : "http", host);
+	return 0;
 }
 
 static void usage(void)
@@ -133,6 +223,7 @@ static int set(struct sl_cp_config *c, const struct opt *o, const char *v, char 
 	char *p = (char *)c + o->off, *end;
 	unsigned long x;
 	struct in_addr a;
+	struct in6_addr a6;
 	static const char *const levels[] = { "error", "warn", "info", "debug" };
 
 	switch (o->kind) {
@@ -145,6 +236,21 @@ static int set(struct sl_cp_config *c, const struct opt *o, const char *v, char 
 		if (inet_pton(AF_INET, v, &a) != 1)
 			goto bad;
 		strcpy(p, v);
+		return 0;
+	case ADDR:
+		if (strlen(v) >= o->size ||
+		    (inet_pton(AF_INET, v, &a) != 1 && inet_pton(AF_INET6, v, &a6) != 1))
+			goto bad;
+		strcpy(p, v);
+		return 0;
+	case ORIGIN:
+		if (c->n_origin >= SL_CP_MAX_ORIGINS) {
+			snprintf(err, n, "--origin: at most %d origins", SL_CP_MAX_ORIGINS);
+			return -EINVAL;
+		}
+		if (origin_normalize(v, c->origin[c->n_origin], SL_CP_ORIGIN_LEN))
+			goto bad;
+		c->n_origin++;
 		return 0;
 	case U32:
 		errno = 0;
@@ -169,12 +275,37 @@ bad:
 	return -EINVAL;
 }
 
-static void derived(struct sl_cp_config *c)
+static int derived(struct sl_cp_config *c, char *err, size_t n)
 {
+	struct in_addr a;
+	bool v6 = strchr(c->listen, ':') != NULL;
+	char port[8] = "", listen[sizeof(c->listen)];
+
+	snprintf(listen, sizeof(listen), "%s", c->listen);
+	if (!c->n_origin) {
+		if (!strcmp(c->listen, "0.0.0.0") || !strcmp(c->listen, "::")) {
+			snprintf(err, n,
+				 "--listen %s: give the public address of the web client with "
+				 "--origin "
+				 "(e.g. --origin https://meet.example.com)",
+				 c->listen);
+			return -EINVAL;
+		}
+		if (c->port != 80)
+			snprintf(port, sizeof(port), ":%u", c->port);
+		snprintf(c->origin[c->n_origin++], SL_CP_ORIGIN_LEN, "http://%s%s%s%s",
+			 v6 ? "[" : "", listen, v6 ? "]" : "", port);
+		if ((!v6 && inet_pton(AF_INET, c->listen, &a) == 1 &&
+		     (ntohl(a.s_addr) >> 24) == 127) ||
+		    (v6 && !strcmp(c->listen, "::1")))
+			snprintf(c->origin[c->n_origin++], SL_CP_ORIGIN_LEN, "http://localhost%s",
+				 port);
+	}
 	if (!c->cert[0])
 		snprintf(c->cert, sizeof(c->cert), "%s/dtls-cert.pem", c->state_dir);
 	if (!c->key[0])
 		snprintf(c->key, sizeof(c->key), "%s/dtls-key.pem", c->state_dir);
+	return 0;
 }
 
 int sl_cp_config_parse(struct sl_cp_config *c, int argc, char **argv, char *err, size_t errlen)
@@ -211,6 +342,5 @@ int sl_cp_config_parse(struct sl_cp_config *c, int argc, char **argv, char *err,
 		snprintf(err, errlen, "unexpected argument '%s' (see --help)", argv[optind]);
 		return -EINVAL;
 	}
-	derived(c);
-	return 0;
+	return derived(c, err, errlen) ? -EINVAL : 0;
 }

@@ -7,8 +7,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#define SL_CP_MAX_ORIGINS 8
+#define SL_CP_ORIGIN_LEN  256
+
 struct sl_cp_config {
-	char listen[64]; /* HTTP/WebSocket address */
+	char listen[64]; /* HTTP/WebSocket address: an IPv4 or IPv6 literal */
 	uint16_t port;
 	char web_root[512];
 	char dp_socket[108];
@@ -31,6 +34,14 @@ struct sl_cp_config {
 	uint32_t join_burst;
 	uint32_t room_join_rate; /* joins per minute per meeting (room name) */
 	uint32_t room_join_burst;
+	/* Who may connect (http.c). */
+	char origin[SL_CP_MAX_ORIGINS][SL_CP_ORIGIN_LEN]; /* normalized: scheme://host[:port] */
+	unsigned n_origin;
+	uint32_t max_connections;        /* TCP connections in total (clamped by the fd limit) */
+	uint32_t max_connections_per_ip; /* per source address (IPv6: per /64); 0 = no limit */
+	uint32_t idle_timeout_s;         /* WebSocket: ping after S/2 of silence, close after S */
+	uint32_t message_timeout_s;      /* a request head or a WebSocket message must complete */
+	uint32_t send_queue_max;         /* bytes queued for one WebSocket before it is dropped */
 };
 
 /*

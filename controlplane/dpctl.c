@@ -168,6 +168,9 @@ static void on_reply(const struct sl_ctl_reply *r)
 	g_hash_table_steal(dp.pending, GUINT_TO_POINTER(r->h.seq));
 	if (p->cb)
 		p->cb(p->cookie, r->status);
+	else if (r->status == -ENOENT && r->req_type == SL_CTL_ROOM_REMOVE)
+		/* a meeting whose members never got media: the dataplane never had it */
+		sl_debug("dataplane had no such room to remove");
 	else if (r->status)
 		sl_warn("dataplane refused request type %u: %s", r->req_type, strerror(-r->status));
 	g_free(p);

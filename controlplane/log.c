@@ -5,6 +5,12 @@
  * are not under our control, so before they are written every token that
  * could be an IPv4 or IPv6 address (digits and dots, or hex digits and
  * colons with at least two colons) is replaced by "*".
+ *
+ * A line identical to the one before (same level, same text) within
+ * SL_LOG_REPEAT_S seconds is not written again but counted; the count is
+ * written as one line when another line comes, when the window ends
+ * (sl_log_tick) or at exit (sl_log_flush). An error repeated a million
+ * times a second costs two lines per window.
  */
 #include <ctype.h>
 #include <stdbool.h>
@@ -19,7 +25,24 @@ int sl_log_level = SL_LOG_INFO;
 
 static const char *const level_names[] = { "error", "warn", "info", "debug" };
 
-static void emit(int level, const char *msg)
+#define SL_LOG_REPEAT_S 10
+
+static struct {
+	char msg[512];
+	int level;
+	unsigned long repeats;
+	time_t since;
+} last = { .level = -1 };
+
+static time_t mono_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
+
+static void write_line(int level, const char *msg)
 {
 	struct timespec ts;
 	struct tm tm;
@@ -29,6 +52,38 @@ static void emit(int level, const char *msg)
 	gmtime_r(&ts.tv_sec, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
 	fprintf(stderr, "%s.%03ldZ %s %s\n", when, ts.tv_nsec / 1000000, level_names[level], msg);
+}
+
+void sl_log_flush(void)
+{
+	char msg[600];
+
+	if (!last.repeats)
+		return;
+	snprintf(msg, sizeof(msg), "%s [repeated %lu more times]", last.msg, last.repeats);
+	last.repeats = 0;
+	write_line(last.level, msg);
+}
+
+void sl_log_tick(void)
+{
+	if (last.repeats && mono_s() - last.since >= SL_LOG_REPEAT_S)
+		sl_log_flush();
+}
+
+static void emit(int level, const char *msg)
+{
+	time_t now = mono_s();
+
+	if (level == last.level && now - last.since < SL_LOG_REPEAT_S && !strcmp(msg, last.msg)) {
+		last.repeats++;
+		return;
+	}
+	sl_log_flush();
+	write_line(level, msg);
+	snprintf(last.msg, sizeof(last.msg), "%s", msg);
+	last.level = level;
+	last.since = now;
 }
 
 void sl_log(int level, const char *fmt, ...)

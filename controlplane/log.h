@@ -19,6 +19,10 @@ extern int sl_log_level;
 void sl_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Log a library's line with IPv4/IPv6-looking tokens replaced by "*". */
 void sl_log_scrubbed(int level, const char *who, const char *line);
+/* Write the count of a repeated line whose window has ended (call every
+ * second) / in any case (at exit). */
+void sl_log_tick(void);
+void sl_log_flush(void);
 /* Replace address-looking tokens in s (NUL-terminated) in place. */
 void sl_log_scrub(char *s);
 

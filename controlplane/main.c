@@ -143,6 +143,16 @@ static void on_event(const struct sl_ctl_event *e)
 /* Counters for the operator: numbers only, nothing about anyone. */
 static void log_stats(void)
 {
+	struct sl_http_stats h;
+
+	sl_http_get_stats(&h);
+	sl_info("stats: connections=%u max_connections=%u refused_full=%" PRIu64
+		" refused_per_ip=%" PRIu64 " accept_backoff=%" PRIu64 " head_too_large=%" PRIu64
+		" bad_host=%" PRIu64 " bad_origin=%" PRIu64 " idle_closed=%" PRIu64
+		" message_timeout=%" PRIu64 " send_queue_dropped=%" PRIu64,
+		h.conns, h.max_conns, h.refused_full, h.refused_per_ip, h.accept_backoff,
+		h.head_too_large, h.bad_host, h.bad_origin, h.idle_closed, h.msg_timeout,
+		h.send_queue_dropped);
 	sl_info("stats: meetings=%u participants=%u connected=%u joins=%" PRIu64
 		" joins_refused=%" PRIu64 " joins_throttled=%" PRIu64 " bad_messages=%" PRIu64
 		" stun_ok=%" PRIu64 " stun_dropped=%" PRIu64 " dtls_unvalidated_dropped=%" PRIu64
@@ -155,9 +165,15 @@ static void log_stats(void)
 static void maybe_log_stats(uint64_t now)
 {
 	static uint64_t last_ms, last_sum;
-	uint64_t sum = cp.n_rooms + cp.n_participants + cp.n_joins + cp.n_join_refused +
-		       cp.n_join_throttled + cp.n_connected + cp.n_bad_messages + cp.n_stun_bad +
-		       cp.n_dtls_unvalidated + cp.n_dtls_failed;
+	struct sl_http_stats h;
+	uint64_t sum;
+
+	sl_http_get_stats(&h);
+	sum = cp.n_rooms + cp.n_participants + cp.n_joins + cp.n_join_refused +
+	      cp.n_join_throttled + cp.n_connected + cp.n_bad_messages + cp.n_stun_bad +
+	      cp.n_dtls_unvalidated + cp.n_dtls_failed + h.conns + h.refused_full +
+	      h.refused_per_ip + h.accept_backoff + h.head_too_large + h.bad_host + h.bad_origin +
+	      h.idle_closed + h.msg_timeout + h.send_queue_dropped;
 
 	if (!cp.cfg.stats_s || sl_time_since(now, last_ms) < (uint64_t)cp.cfg.stats_s * 1000)
 		return;
@@ -175,6 +191,7 @@ static gboolean tick(gpointer arg)
 	sl_transport_tick(now);
 	sl_room_tick(now);
 	maybe_log_stats(now);
+	sl_log_tick();
 	return G_SOURCE_CONTINUE;
 }
 
@@ -211,8 +228,7 @@ static int start(char *err, size_t n)
 		sl_warn("%s; retrying every 2 s (joins are refused until then)", err);
 	if (sl_store_start(&cp.cfg, err, n))
 		return -EINVAL;
-	if (sl_http_start(cp.loop, cp.cfg.listen, cp.cfg.port, cp.cfg.web_root, &sl_signal_handlers,
-			  err, n))
+	if (sl_http_start(cp.loop, &cp.cfg, &sl_signal_handlers, err, n))
 		return -EADDRINUSE;
 	g_timeout_add(1000, tick, NULL);
 	g_unix_signal_add(SIGINT, on_signal, NULL);
@@ -239,6 +255,21 @@ static void stop(void)
 	explicit_bzero(cp.secret, sizeof(cp.secret));
 }
 
+/* Every connection costs a descriptor: use all the kernel lets us have
+ * (the soft limit is often 1024 while the hard one is far higher). Capped so
+ * that per-descriptor tables stay small; http.c fits its caps to the result. */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl))
+		return;
+	if (rl.rlim_cur < rl.rlim_max && rl.rlim_cur < 65536) {
+		rl.rlim_cur = rl.rlim_max < 65536 ? rl.rlim_max : 65536;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	struct rlimit no_core = { 0, 0 };
@@ -246,6 +277,7 @@ int main(int argc, char **argv)
 	int r;
 
 	setrlimit(RLIMIT_CORE, &no_core);
+	raise_fd_limit();
 	prctl(PR_SET_DUMPABLE, 0);
 	r = sl_cp_config_parse(&cp.cfg, argc, argv, err, sizeof(err));
 	if (r)
@@ -261,5 +293,6 @@ int main(int argc, char **argv)
 	g_main_loop_run(cp.loop);
 	log_stats();
 	stop();
+	sl_log_flush();
 	return 0;
 }

@@ -120,6 +120,12 @@ static void on_too_large(void *user)
 	sl_signal_error(c, "too_large", "message over 256 KiB", true);
 }
 
+static void on_protocol_error(void *user, const char *code, const char *message, bool fatal)
+{
+	sl_cp->n_bad_messages++;
+	sl_signal_error(user, code, message, fatal);
+}
+
 static void on_close(void *user)
 {
 	struct sl_client *c = user;
@@ -132,5 +138,6 @@ const struct sl_http_handlers sl_signal_handlers = {
 	.open = on_open,
 	.message = on_message,
 	.too_large = on_too_large,
+	.protocol_error = on_protocol_error,
 	.close = on_close,
 };

@@ -106,6 +106,7 @@ class FakeDataplane:
         self.path, self.workers = path, workers
         self.ls = self._listen()
         self.conn, self.msgs, self.errors, self.hellos = None, [], [], 0
+        self.status_for = {}  # message type -> the status its REPLY carries (default 0)
         self.on_down = None  # called (in the thread) with every PKT_DOWN
         self.cond, self.send_lock, self.running = threading.Condition(), threading.Lock(), True
         self.down, self.cond_idle = False, threading.Event()
@@ -177,7 +178,8 @@ class FakeDataplane:
         m = decode(typ, seq, b)
         if typ == T_PKT_DOWN and (m["bad"] or m["kind"] != 0):
             self.errors.append("malformed PKT_DOWN")
-        self._reply(conn, HDR.pack(1, T_REPLY, 24, seq, 0) + REPLY.pack(0, typ, 0))
+        self._reply(conn, HDR.pack(1, T_REPLY, 24, seq, 0) +
+                    REPLY.pack(self.status_for.get(typ, 0), typ, 0))
         with self.cond:
             self.msgs.append(m)
             self.cond.notify_all()
@@ -428,7 +430,7 @@ STDERR_LOGS = []  # the control plane's stderr, every run
 
 class Env:
     """Redis, the fake dataplane and a control plane in one temporary directory."""
-    def __init__(self, workers=1, args=()):
+    def __init__(self, workers=1, args=(), wrap=(), preexec=None):
         self.dir = tempfile.mkdtemp(prefix="slcp-")
         self.cleanups, self.wss, self.cp, self.redis, self.dp = [], [], None, None, None
         self.next_rport = 40000
@@ -439,12 +441,12 @@ class Env:
             out = os.path.join(self.dir, "cp.out")
             with open(out, "w") as fo, open(self.err, "w") as fe:
                 self.cp = subprocess.Popen(
-                    [CP_BIN, "--dataplane-socket", os.path.join(self.dir, "dp.sock"),
+                    [*wrap, CP_BIN, "--dataplane-socket", os.path.join(self.dir, "dp.sock"),
                      "--state-dir", os.path.join(self.dir, "state"), "--listen", "127.0.0.1",
                      "--port", str(self.port), "--web-root", os.path.join(SRCDIR, "web"),
                      "--consent-timeout", "5", "--handshake-timeout", "20",
                      "--redis", "unix:" + self.redis.sock, *args],
-                    stdin=subprocess.DEVNULL, stdout=fo, stderr=fe)
+                    stdin=subprocess.DEVNULL, stdout=fo, stderr=fe, preexec_fn=preexec)
             wait_until(lambda: self.cp.poll() is not None or (
                 "ready on port" in read(out) and "redis connected" in read(self.err) and
                 self.dp.hellos), 10, "the control plane did not start")
@@ -1063,7 +1065,10 @@ def case_room_full():
         w.expect_error("room_full")
         env.ws().join("Full-Room-Hotel", "Hal Other")  # other meetings are unaffected
 
-FLOOD = ("--join-burst", "1000", "--join-rate", "100000", "--room-join-burst", "1000")
+# Many joins from the test's one address: lift the join throttles and the
+# per-address connection cap (tested in controlplane_conn_test.py).
+FLOOD = ("--join-burst", "1000", "--join-rate", "100000", "--room-join-burst", "1000",
+         "--max-connections-per-ip", "0")
 
 def case_phantom_joins():
     """64 joins that never do ICE/DTLS (the fake dataplane's capacity is 64)
