@@ -60,12 +60,36 @@
 #define SL_UP_UNVAL_BURST   2000
 #define SL_UP_SRC_SLOTS     1024 /* power of two */
 
-/* A token bucket: rate tokens per second, at most burst saved up. */
-struct sl_bucket {
-	uint64_t tsc; /* last refill */
-	uint32_t tokens;
-	uint32_t pad;
+/*
+ * A token bucket kept as its theoretical arrival time (GCRA) in TSC ticks:
+ * one word, no division on the fast path. Zero = full.
+ */
+struct sl_tb {
+	uint64_t tat;
 };
+
+/*
+ * Take one unit costing cost ticks if the bucket allows it; burst is the
+ * tolerance in ticks ((n - 1) * cost lets n units through at once).
+ */
+static inline bool sl_tb_take(struct sl_tb *b, uint64_t now, uint64_t cost, uint64_t burst)
+{
+	uint64_t t = b->tat > now ? b->tat : now;
+
+	if (t - now > burst)
+		return false;
+	b->tat = t + cost;
+	return true;
+}
+
+/* Take one unit of a bucket of rate units per second, n at once (hz: TSC). */
+static inline bool sl_tb_take_rate(struct sl_tb *b, uint64_t now, uint64_t hz, uint32_t rate,
+				   uint32_t n)
+{
+	uint64_t cost = hz / rate;
+
+	return sl_tb_take(b, now, cost, cost * (n - 1));
+}
 
 /* MEDIA_ALIVE events (worker.c): at most one per endpoint per period, and
  * at most SL_ALIVE_PER_SCAN per worker and timeout scan. */
@@ -135,14 +159,6 @@ struct sl_mbuf_meta {
 
 /* ---- policing state (police.c) ---- */
 
-/*
- * A token bucket kept as its theoretical arrival time (GCRA) in TSC ticks:
- * one word, no division on the fast path. Zero = full.
- */
-struct sl_tb {
-	uint64_t tat;
-};
-
 /* Sequence numbers recently retransmitted to one subscription (NACK dedup). */
 #define SL_RTX_RING 64
 struct sl_rtx_ring {
@@ -177,7 +193,7 @@ struct sl_endpoint {
 	uint8_t fir_seq;
 	struct sl_tb in_pkts, in_bytes; /* ingress cap (police.c) */
 	struct sl_tb keyframes;         /* keyframe requests to it, all streams (police.c) */
-	struct sl_bucket up;            /* STUN/DTLS from it going up (SL_UP_EP_*) */
+	struct sl_tb up;                /* STUN/DTLS from it going up (SL_UP_EP_*) */
 };
 
 struct sl_stream {
@@ -368,9 +384,9 @@ struct sl_worker {
 	} pol;
 	volatile bool port_down; /* set by main while the link is down: no rx/tx */
 	bool link_check; /* the PMD unmaps its rings on link down (memif): check before bursts */
-	struct sl_bucket up_unval;                /* unvalidated STUN/DTLS, whole worker */
-	uint32_t up_src_seed;                     /* random: hash of the source address */
-	struct sl_bucket up_src[SL_UP_SRC_SLOTS]; /* ... per source address */
+	struct sl_tb up_unval;                /* unvalidated STUN/DTLS, whole worker */
+	uint32_t up_src_seed;                 /* random: hash of the source address */
+	struct sl_tb up_src[SL_UP_SRC_SLOTS]; /* ... per source address */
 	unsigned tx_n;
 	struct rte_mbuf *tx[SL_BURST * 4];
 	uint64_t cnt[SL_CNT_MAX] __rte_cache_aligned;

@@ -28,17 +28,6 @@
 
 #include "dp.h"
 
-/* GCRA: take one unit costing cost ticks if the bucket allows it. */
-static bool tb_take(struct sl_tb *b, uint64_t now, uint64_t cost, uint64_t burst)
-{
-	uint64_t t = b->tat > now ? b->tat : now;
-
-	if (t - now > burst)
-		return false;
-	b->tat = t + cost;
-	return true;
-}
-
 void sl_police_init(struct sl_worker *w, const struct sl_dp_config *cfg)
 {
 	uint64_t hz = w->hz;
@@ -57,9 +46,9 @@ bool sl_police_ingress(struct sl_worker *w, struct sl_endpoint *e, uint16_t len,
 {
 	uint64_t pkts = e->in_pkts.tat, bytes = e->in_bytes.tat;
 
-	if ((!w->pol.pkt_tsc || tb_take(&e->in_pkts, now, w->pol.pkt_tsc, w->pol.burst_tsc)) &&
+	if ((!w->pol.pkt_tsc || sl_tb_take(&e->in_pkts, now, w->pol.pkt_tsc, w->pol.burst_tsc)) &&
 	    (!w->pol.byte_fp ||
-	     tb_take(&e->in_bytes, now, (len * w->pol.byte_fp) >> 16, w->pol.burst_tsc)))
+	     sl_tb_take(&e->in_bytes, now, (len * w->pol.byte_fp) >> 16, w->pol.burst_tsc)))
 		return true;
 	e->in_pkts.tat = pkts; /* a refused packet costs nothing */
 	e->in_bytes.tat = bytes;
@@ -120,7 +109,7 @@ bool sl_police_nack(struct sl_worker *w, uint32_t sub, uint16_t seq)
 		SL_COUNT(w, drop_nack_dup);
 		return false;
 	}
-	if (!tb_take(&s->nack, w->pol.now, cost, cost * (w->pol.nack_burst - 1))) {
+	if (!sl_tb_take(&s->nack, w->pol.now, cost, cost * (w->pol.nack_burst - 1))) {
 		SL_COUNT(w, drop_nack_limit);
 		return false;
 	}
@@ -150,7 +139,7 @@ bool sl_police_keyframe(struct sl_worker *w, struct sl_stream *st, uint64_t now)
 	uint64_t cost = w->pli_tsc / SL_KEYFRAMES_PER_EP;
 
 	if ((st->last_pli_tsc && now - st->last_pli_tsc < w->pli_tsc) ||
-	    !tb_take(&pub->keyframes, now, cost, cost * (SL_KEYFRAMES_PER_EP - 1))) {
+	    !sl_tb_take(&pub->keyframes, now, cost, cost * (SL_KEYFRAMES_PER_EP - 1))) {
 		SL_COUNT(w, drop_pli_ratelimit);
 		return false;
 	}

@@ -169,29 +169,6 @@ static void addr_from_info(struct sl_ctl_addr *a, const struct sl_net_info *ni)
 	memcpy(a->local_ip, ni->dst_ip, ni->ip_version == 4 ? 4 : 16);
 }
 
-/* Take a token if there is one; refill at rate per second up to burst. */
-static bool bucket_take(struct sl_bucket *b, uint64_t now, uint64_t hz, uint32_t rate,
-			uint32_t burst)
-{
-	uint64_t elapsed = now - b->tsc;
-
-	if (elapsed >= hz) {
-		b->tokens = burst;
-		b->tsc = now;
-	} else {
-		uint64_t add = elapsed * rate / hz;
-
-		if (add) {
-			b->tokens = (uint32_t)RTE_MIN((uint64_t)burst, b->tokens + add);
-			b->tsc += add * hz / rate;
-		}
-	}
-	if (b->tokens == 0)
-		return false;
-	b->tokens--;
-	return true;
-}
-
 /* Hand a packet to the main lcore for the control plane. Consumes m. */
 static void send_up_ring(struct sl_worker *w, struct rte_mbuf *m, const struct sl_net_info *ni,
 			 uint8_t kind, struct rte_ring *r)
@@ -243,15 +220,16 @@ static void control_up(struct sl_worker *w, struct rte_mbuf *m, const struct sl_
 	sl_tuple_key_from_addr(&k, &a);
 	slot = sl_tables_ep_by_tuple(w->t, &k);
 	if (slot != SL_NONE) {
-		if (!bucket_take(&w->t->eps[slot].up, now, w->hz, SL_UP_EP_PER_SEC, SL_UP_EP_BURST))
+		if (!sl_tb_take_rate(&w->t->eps[slot].up, now, w->hz, SL_UP_EP_PER_SEC,
+				     SL_UP_EP_BURST))
 			goto refuse;
 		send_up_ring(w, m, ni, kind, w->up_prio_ring);
 		return;
 	}
 	h = rte_jhash(ni->src_ip, ni->ip_version == 4 ? 4 : 16, w->up_src_seed) &
 	    (SL_UP_SRC_SLOTS - 1);
-	if (!bucket_take(&w->up_src[h], now, w->hz, SL_UP_SRC_PER_SEC, SL_UP_SRC_BURST) ||
-	    !bucket_take(&w->up_unval, now, w->hz, SL_UP_UNVAL_PER_SEC, SL_UP_UNVAL_BURST))
+	if (!sl_tb_take_rate(&w->up_src[h], now, w->hz, SL_UP_SRC_PER_SEC, SL_UP_SRC_BURST) ||
+	    !sl_tb_take_rate(&w->up_unval, now, w->hz, SL_UP_UNVAL_PER_SEC, SL_UP_UNVAL_BURST))
 		goto refuse;
 	send_up(w, m, ni, kind);
 	return;
