@@ -82,8 +82,14 @@ struct drv_ep {
 };
 
 int drv_ep_add(struct drv_ep *e);
+/* Give e the next endpoint id and client port of this run, then add it. */
+int drv_ep_new(struct drv_ep *e);
+/* A client port no endpoint of this run uses. */
+uint16_t drv_ep_port(void);
 int drv_ep_remove(struct drv_ep *e);
 void drv_ep_free(struct drv_ep *e);
+/* Remove and free. */
+void drv_ep_done(struct drv_ep *e);
 int drv_subscribe(const struct drv_ep *sub, struct drv_ep *pub, uint32_t src, uint32_t dst,
 		  uint8_t kind, bool unsubscribe);
 int drv_mute(const struct drv_ep *e, uint8_t kind, bool muted);
@@ -104,5 +110,18 @@ int drv_ep_send(struct drv_ep *e, const uint8_t *plain, size_t len, bool rtcp);
 int drv_ep_recv(struct drv_ep *e, uint8_t *out, int timeout_ms, bool *rtcp);
 /* Forget frames kept for any endpoint. */
 void drv_flush(void);
+
+/* Big-endian reads of packet fields, and a monotonic clock in ms. */
+static inline uint16_t drv_rd16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static inline uint32_t drv_rd32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+long drv_now_ms(void);
 
 #endif

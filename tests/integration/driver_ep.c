@@ -9,6 +9,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <string.h>
+#include <time.h>
 
 #include "driver.h"
 
@@ -56,6 +57,36 @@ int drv_ep_remove(struct drv_ep *e)
 	struct sl_ctl_ep_ref m = { .ep_id = e->id };
 
 	return drv_call(&m, SL_CTL_EP_REMOVE, sizeof(m));
+}
+
+static uint16_t next_port = 30000;
+
+uint16_t drv_ep_port(void)
+{
+	return next_port++;
+}
+
+int drv_ep_new(struct drv_ep *e)
+{
+	static uint32_t next_id = 1;
+
+	e->id = next_id++;
+	e->port = drv_ep_port();
+	return drv_ep_add(e);
+}
+
+void drv_ep_done(struct drv_ep *e)
+{
+	drv_ep_remove(e);
+	drv_ep_free(e);
+}
+
+long drv_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 void drv_ep_free(struct drv_ep *e)

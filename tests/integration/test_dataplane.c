@@ -34,36 +34,12 @@
 
 static const char *dp_path;
 static unsigned n_workers;
-static uint32_t next_id = 1;
-static uint16_t next_port = 30000;
-
 static struct drv_ep mk_ep(uint64_t room, uint8_t family, uint16_t profile, unsigned worker)
 {
-	struct drv_ep e = { .id = next_id++,
-			    .room = room,
-			    .family = family,
-			    .port = next_port++,
-			    .profile = profile,
-			    .worker = worker };
+	struct drv_ep e = { .room = room, .family = family, .profile = profile, .worker = worker };
 
-	assert_int_equal(drv_ep_add(&e), 0);
+	assert_int_equal(drv_ep_new(&e), 0);
 	return e;
-}
-
-static void ep_done(struct drv_ep *e)
-{
-	drv_ep_remove(e);
-	drv_ep_free(e);
-}
-
-static uint16_t rd16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static uint32_t rd32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
 /* Expect one forwarded RTP packet: the given rewritten header, same payload. */
@@ -76,9 +52,9 @@ static void expect_rtp(struct drv_ep *sub, const uint8_t *sent, size_t sent_len,
 	if (n < 0)
 		fail_msg("endpoint %u: no packet (%d)", sub->id, n);
 	assert_int_equal(n, (int)sent_len);
-	assert_int_equal(rd32(got + 8), dst_ssrc);
-	assert_int_equal(rd16(got + 2), seq);
-	assert_int_equal(rd32(got + 4), ts);
+	assert_int_equal(drv_rd32(got + 8), dst_ssrc);
+	assert_int_equal(drv_rd16(got + 2), seq);
+	assert_int_equal(drv_rd32(got + 4), ts);
 	assert_memory_equal(got + 12, sent + 12,
 			    sent_len - 12); /* extensions + payload untouched */
 }
@@ -104,8 +80,8 @@ static void arp_ndp_ping(void **state)
 	assert_int_equal(drv_send_raw(f, 60), 0);
 	assert_int_equal(drv_recv(&r, WAIT), 0);
 	assert_memory_equal(r.data, drv_my_mac, 6);
-	assert_int_equal(rd16(r.data + 12), 0x0806);
-	assert_int_equal(rd16(r.data + 20), 2); /* reply */
+	assert_int_equal(drv_rd16(r.data + 12), 0x0806);
+	assert_int_equal(drv_rd16(r.data + 20), 2); /* reply */
 	assert_memory_equal(r.data + 22, drv_dp_mac, 6);
 	assert_memory_equal(r.data + 28, drv_dp_ip4, 4);
 	assert_memory_equal(r.data + 38, drv_my_ip4, 4);
@@ -214,7 +190,7 @@ static void stun_dtls_up_pkt_down(void **state)
 	uint8_t stun[20] = { 0x00, 0x01, 0x00, 0x00, 0x21, 0x12, 0xa4, 0x42, 1,  2,
 			     3,    4,    5,    6,    7,    8,    9,    10,   11, 12 };
 	uint8_t dtls[13] = { 22, 0xfe, 0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 };
-	uint16_t port = next_port++;
+	uint16_t port = drv_ep_port();
 	struct drv_frame r;
 
 	(void)state;
@@ -292,8 +268,8 @@ static void room_fanout_profile(uint16_t profile, uint64_t room)
 	}
 	expect_nothing(&pub); /* nothing echoed to the sender */
 	for (int i = 0; i < 3; i++)
-		ep_done(&sub[i]);
-	ep_done(&pub);
+		drv_ep_done(&sub[i]);
+	drv_ep_done(&pub);
 }
 
 static void room_fanout_gcm128(void **state)
@@ -353,8 +329,8 @@ static void mute_unsubscribe_remove(void **state)
 	expect_nothing(&s1);
 	expect_nothing(&s2);
 	drv_ep_free(&s2);
-	ep_done(&s1);
-	ep_done(&pub);
+	drv_ep_done(&s1);
+	drv_ep_done(&pub);
 	drv_flush();
 }
 
@@ -383,9 +359,9 @@ static void repoint_continuity(void **state)
 	len = drv_rtp(pkt, 0x1111, 103, 1003, 300, 0, 0); /* the old source no longer reaches it */
 	drv_ep_send(&p1, pkt, len, false);
 	expect_nothing(&s);
-	ep_done(&s);
-	ep_done(&p1);
-	ep_done(&p2);
+	drv_ep_done(&s);
+	drv_ep_done(&p1);
+	drv_ep_done(&p2);
 }
 
 /* ---- what must be dropped, and counted ---- */
@@ -462,8 +438,8 @@ static void bad_packets_dropped_and_counted(void **state)
 	/* Garbage that is no protocol at all. */
 	assert_int_equal(drv_send_udp(4, pub.port, 0, (const uint8_t *)"\xf0\x00\x01", 3), 0);
 	expect_nothing(&sub);
-	ep_done(&sub);
-	ep_done(&pub);
+	drv_ep_done(&sub);
+	drv_ep_done(&pub);
 	drv_flush();
 	while (drv_next_up(plain, sizeof(plain), 50) == 0)
 		;
@@ -527,7 +503,7 @@ static void nack_pli_sr(void **state)
 	assert_true(rtcp);
 	assert_int_equal(got[1], 206);
 	assert_int_equal(got[0] & 0x1f, 1);
-	assert_int_equal(rd32(got + 8), 0x5150);
+	assert_int_equal(drv_rd32(got + 8), 0x5150);
 	/* A second one at once is rate-limited. */
 	{
 		uint64_t rl = drv_counter(SL_CNT_drop_pli_ratelimit);
@@ -560,8 +536,8 @@ static void nack_pli_sr(void **state)
 		assert_int_equal(out.rtp_ts, 36000);
 		assert_int_equal(out.packets, 5);
 	}
-	ep_done(&sub);
-	ep_done(&pub);
+	drv_ep_done(&sub);
+	drv_ep_done(&pub);
 	drv_flush();
 }
 
@@ -569,12 +545,9 @@ static void nack_pli_sr(void **state)
 
 static void audio_level_and_timeout_events(void **state)
 {
-	struct drv_ep pub = { .id = next_id++,
-			      .room = 150,
-			      .family = 4,
-			      .port = next_port++,
-			      .profile = SL_SRTP_AEAD_AES_128_GCM,
-			      .level_ext = 3 };
+	struct drv_ep pub = {
+		.room = 150, .family = 4, .profile = SL_SRTP_AEAD_AES_128_GCM, .level_ext = 3
+	};
 	struct drv_ep quiet;
 	static uint8_t msg[SL_CTL_MAX_MSG];
 	uint8_t pkt[256];
@@ -582,7 +555,7 @@ static void audio_level_and_timeout_events(void **state)
 	size_t len;
 
 	(void)state;
-	assert_int_equal(drv_ep_add(&pub), 0);
+	assert_int_equal(drv_ep_new(&pub), 0);
 	quiet = mk_ep(150, 4, SL_SRTP_AEAD_AES_128_GCM, 0);
 	for (uint16_t k = 0; k < 5; k++) {
 		len = drv_rtp(pkt, 0x4242, k, 960u * k, 60, 3, (uint8_t)(40 + k));
@@ -607,8 +580,8 @@ static void audio_level_and_timeout_events(void **state)
 	}
 	assert_true(level);
 	assert_true(timeout);
-	ep_done(&quiet);
-	ep_done(&pub);
+	drv_ep_done(&quiet);
+	drv_ep_done(&pub);
 }
 
 /* ---- the control socket under bad input ---- */
@@ -634,18 +607,15 @@ static void control_errors(void **state)
 	assert_int_equal(drv_send_raw_ctl(&h, sizeof(h)), 0);
 	memset(junk, 0, sizeof(junk));
 	assert_int_equal(drv_send_raw_ctl(junk, 3), 0); /* not even a header */
-	dup.port = next_port++;
+	dup.port = drv_ep_port();
 	assert_int_equal(drv_ep_add(&dup), -EEXIST); /* same id */
 	drv_ep_free(&dup);
 	if (n_workers > 1) {
-		struct drv_ep other = { .id = next_id++,
-					.room = 160,
-					.family = 4,
-					.port = next_port++,
-					.profile = SL_SRTP_AEAD_AES_128_GCM,
-					.worker = 1 };
+		struct drv_ep other = {
+			.room = 160, .family = 4, .profile = SL_SRTP_AEAD_AES_128_GCM, .worker = 1
+		};
 
-		assert_int_equal(drv_ep_add(&other), -EXDEV); /* room lives on worker 0 */
+		assert_int_equal(drv_ep_new(&other), -EXDEV); /* room lives on worker 0 */
 		drv_ep_free(&other);
 	}
 	/* Still connected, still answering. */
@@ -653,7 +623,7 @@ static void control_errors(void **state)
 	assert_int_equal(drv_call_answer(&h, SL_CTL_HELLO, sizeof(h), &info, sizeof(info)), 0);
 	assert_int_equal(info.n_workers, n_workers);
 	assert_int_equal(info.base_port, DRV_BASE_PORT);
-	ep_done(&a);
+	drv_ep_done(&a);
 	while (drv_next_up(junk, sizeof(junk), 50) == 0)
 		;
 }
@@ -684,8 +654,8 @@ static void two_rooms_two_workers(void **state)
 	/* All arrived on queue 0: worker 1's room came through the hand-off ring. */
 	assert_true(drv_counter(SL_CNT_handoff) >= handoff + 10);
 	for (unsigned w = 0; w < 2; w++) {
-		ep_done(&s[w]);
-		ep_done(&p[w]);
+		drv_ep_done(&s[w]);
+		drv_ep_done(&p[w]);
 	}
 }
 

@@ -23,14 +23,6 @@
 
 #include "driver.h"
 
-static long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void media_alive_events(void **state)
 {
 	struct drv_ep talk = { .id = 501,
@@ -59,18 +51,18 @@ static void media_alive_events(void **state)
 	assert_int_equal(drv_ep_add(&mute), 0);
 	assert_int_equal(drv_ep_add(&forged), 0);
 	/* 3.5 s: talk sends RTP every 50 ms, forged sends garbage with an RTP header. */
-	end = now_ms() + 3500;
-	while (now_ms() < end) {
+	end = drv_now_ms() + 3500;
+	while (drv_now_ms() < end) {
 		struct sl_ctl_event ev;
 
-		if (now_ms() >= next_send) {
+		if (drv_now_ms() >= next_send) {
 			size_t len = drv_rtp(pkt, 0x5151, seq, 960u * seq, 60, 0, 0);
 
 			drv_ep_send(&talk, pkt, len, false);
 			len = drv_rtp(pkt, 0x5252, seq, 960u * seq, 60, 0, 0);
 			drv_send_udp(4, forged.port, 0, pkt, len + 16); /* no valid tag */
 			seq++;
-			next_send = now_ms() + 50;
+			next_send = drv_now_ms() + 50;
 		}
 		if (drv_next_up(msg, sizeof(msg), 20) != 0)
 			continue;

@@ -38,35 +38,12 @@
 static const uint16_t profiles[] = { SL_SRTP_AES128_CM_SHA1_80, SL_SRTP_AEAD_AES_128_GCM,
 				     SL_SRTP_AEAD_AES_256_GCM };
 
-static uint32_t next_id = 1;
-static uint16_t next_port = 40000;
-
 static struct drv_ep mk_ep(uint64_t room, uint8_t family, uint16_t profile)
 {
-	struct drv_ep e = { .id = next_id++,
-			    .room = room,
-			    .family = family,
-			    .port = next_port++,
-			    .profile = profile };
+	struct drv_ep e = { .room = room, .family = family, .profile = profile };
 
-	assert_int_equal(drv_ep_add(&e), 0);
+	assert_int_equal(drv_ep_new(&e), 0);
 	return e;
-}
-
-static void ep_done(struct drv_ep *e)
-{
-	drv_ep_remove(e);
-	drv_ep_free(e);
-}
-
-static uint16_t rd16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static uint32_t rd32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
 /* SUBSCRIBE without waiting for the publisher's PLI (drained later). */
@@ -178,7 +155,7 @@ static void meeting_of_32(void **state)
 			if (m < 0)
 				fail_msg("receiver %d: packet from %u did not decrypt", i, p);
 			for (uint8_t k = SL_MEDIA_AUDIO; k <= SL_MEDIA_VIDEO; k++) {
-				if (rd32(out + 8) != meet_dst((unsigned)i, p, k))
+				if (drv_rd32(out + 8) != meet_dst((unsigned)i, p, k))
 					continue;
 				assert_int_equal(out[12], p);
 				if (!got[i][p][k]) {
@@ -200,7 +177,7 @@ static void meeting_of_32(void **state)
 	assert_int_equal(drv_counter(SL_CNT_drop_ssrc_limit), limit0);
 	assert_int_equal(drv_counter(SL_CNT_drop_protect), protect0);
 	for (unsigned i = 0; i < MEET; i++)
-		ep_done(&e[i]);
+		drv_ep_done(&e[i]);
 	drv_drain(100);
 }
 
@@ -222,7 +199,7 @@ static void republish_churn(void **state)
 		unsigned want = 0, n = 0;
 
 		if (r > 0 && r % 2 == 1) { /* leaves and joins again */
-			ep_done(&p);
+			drv_ep_done(&p);
 			p = mk_ep(3300, 4, SL_SRTP_AEAD_AES_128_GCM);
 		}
 		for (unsigned i = 0; i < 3; i++) {
@@ -257,15 +234,15 @@ static void republish_churn(void **state)
 			if (m < 0)
 				fail_msg("round %u: subscriber %d could not decrypt", r, i);
 			assert_int_equal(out[12], r);
-			assert_int_equal(rd32(out + 8) & ~3u,
+			assert_int_equal(drv_rd32(out + 8) & ~3u,
 					 0x60000000u + r * 16 + (unsigned)i * 4);
 			n++;
 		}
 	}
 	assert_int_equal(drv_counter(SL_CNT_drop_ssrc_limit), limit0);
 	for (unsigned i = 0; i < 3; i++)
-		ep_done(&s[i]);
-	ep_done(&p);
+		drv_ep_done(&s[i]);
+	drv_ep_done(&p);
 	drv_drain(50);
 }
 
@@ -306,7 +283,7 @@ static uint32_t extend(uint32_t ssrc, uint16_t seq)
 /* Record one SRTP packet the subscriber got; count index reuses. */
 static void record(const uint8_t *ct, uint16_t len)
 {
-	uint32_t ssrc = rd32(ct + 8), ext = extend(ssrc, rd16(ct + 2));
+	uint32_t ssrc = drv_rd32(ct + 8), ext = extend(ssrc, drv_rd16(ct + 2));
 
 	for (unsigned i = 0; i < n_seen; i++) {
 		if (seen[i].ssrc != ssrc || seen[i].ext != ext)
@@ -386,7 +363,7 @@ static void two_time_pad(uint16_t profile, uint64_t room)
 	assert_int_equal(take_all(&s, QUIET), 10);
 
 	/* A leaves; B joins and announces A's SSRC. */
-	ep_done(&a);
+	drv_ep_done(&a);
 	b = mk_ep(room, 4, profile);
 	rc = sub(&s, &b, x, dst, SL_MEDIA_VIDEO, false);
 	if (rc == -EADDRINUSE) /* the dataplane refuses the old SSRC: a fresh one */
@@ -422,9 +399,9 @@ static void two_time_pad(uint16_t profile, uint64_t room)
 	assert_int_equal(reuses, 0);
 	assert_int_equal(drv_counter(SL_CNT_drop_index_reuse) - reuse0, 4);
 	assert_int_equal(drv_counter(SL_CNT_drop_nack_unsent) - unsent0, 5);
-	ep_done(&s);
-	ep_done(&b);
-	ep_done(&c);
+	drv_ep_done(&s);
+	drv_ep_done(&b);
+	drv_ep_done(&c);
 	drv_drain(50);
 }
 
@@ -478,7 +455,7 @@ static void nack_late_joiner_and_mute(void **state)
 	assert_int_equal(m, 0); /* 21..25 only */
 	for (unsigned n = 1; m == 0; n++) {
 		assert_true(n <= 5);
-		assert_true(rd16(ct + 2) >= 21 && rd16(ct + 2) <= 25);
+		assert_true(drv_rd16(ct + 2) >= 21 && drv_rd16(ct + 2) <= 25);
 		m = recv_any(&s2, 1, ct, &len, QUIET);
 	}
 	/* Muted: what was sent before cannot be fetched again. */
@@ -489,10 +466,10 @@ static void nack_late_joiner_and_mute(void **state)
 	send_seqs(&p, x, 26, 26, 'P');
 	assert_int_equal(recv_any(&s1, 1, ct, &len, WAIT), 0);
 	assert_true(decrypt(&s1, ct, len, out, &rtcp) > 0);
-	assert_int_equal(rd16(out + 2), 26);
-	ep_done(&p);
-	ep_done(&s1);
-	ep_done(&s2);
+	assert_int_equal(drv_rd16(out + 2), 26);
+	drv_ep_done(&p);
+	drv_ep_done(&s1);
+	drv_ep_done(&s2);
 	drv_drain(50);
 }
 

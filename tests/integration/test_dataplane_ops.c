@@ -34,34 +34,15 @@
 #define WAIT 1000
 
 static const char *dp_path;
-static uint32_t next_id = 1;
-static uint16_t next_port = 40000;
-
-static long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static struct drv_ep mk_ep(uint64_t room, uint8_t level_ext)
 {
-	struct drv_ep e = { .id = next_id++,
-			    .room = room,
+	struct drv_ep e = { .room = room,
 			    .family = 4,
-			    .port = next_port++,
 			    .profile = SL_SRTP_AEAD_AES_128_GCM,
 			    .level_ext = level_ext };
 
-	assert_int_equal(drv_ep_add(&e), 0);
+	assert_int_equal(drv_ep_new(&e), 0);
 	return e;
-}
-
-static void ep_done(struct drv_ep *e)
-{
-	drv_ep_remove(e);
-	drv_ep_free(e);
 }
 
 /* Read and drop whatever the control socket holds. */
@@ -96,9 +77,9 @@ static void stun_flood_keeps_endpoint_checks(void **state)
 
 	(void)state;
 	ctl_drain();
-	end = now_ms() + 4000;
-	next_check = now_ms();
-	while (now_ms() < end) {
+	end = drv_now_ms() + 4000;
+	next_check = drv_now_ms();
+	while (drv_now_ms() < end) {
 		/* As fast as the driver can: unknown tuples, 256 addresses, many ports. */
 		for (int i = 0; i < 64; i++, flood++) {
 			uint8_t src[4] = { 10, 1, (uint8_t)(flood >> 8), (uint8_t)flood };
@@ -107,7 +88,7 @@ static void stun_flood_keeps_endpoint_checks(void **state)
 			drv_send_udp_from(src, (uint16_t)(20000 + flood % 5000), 0, stun,
 					  sizeof(stun));
 		}
-		if (now_ms() >= next_check) { /* a consent check every 50 ms */
+		if (drv_now_ms() >= next_check) { /* a consent check every 50 ms */
 			int rc, tries = 0;
 
 			/* The flood may fill the link's ring (a slow, e.g. sanitized,
@@ -132,8 +113,8 @@ static void stun_flood_keeps_endpoint_checks(void **state)
 				flood_up++;
 		}
 	}
-	end = now_ms() + 1000;
-	while (now_ms() < end) {
+	end = drv_now_ms() + 1000;
+	while (drv_now_ms() < end) {
 		struct sl_ctl_pkt *p = (struct sl_ctl_pkt *)msg;
 
 		if (drv_next_up(msg, sizeof(msg), 50) != 0)
@@ -148,7 +129,7 @@ static void stun_flood_keeps_endpoint_checks(void **state)
 	assert_true(sent_checks >= 40);
 	assert_true(got_checks * 100 >= sent_checks * 95);
 	assert_true(drv_counter(SL_CNT_drop_up_ratelimit) > rl0);
-	ep_done(&e);
+	drv_ep_done(&e);
 	ctl_drain();
 }
 
@@ -161,12 +142,12 @@ static void replies_kept_when_not_reading(void **state)
 	struct drv_ep pub = mk_ep(710, 3), other = mk_ep(710, 0);
 	int fd = drv_ctl_fd();
 	unsigned sent = 0, replies = 0, events = 0, dup = 0, bad = 0, busy = 0;
-	long end = now_ms() + 30000;
+	long end = drv_now_ms() + 30000;
 	uint16_t rtp_seq = 0;
 
 	(void)state;
 	memset(seen, 0, sizeof(seen));
-	while ((sent < N || replies < N) && now_ms() < end) {
+	while ((sent < N || replies < N) && drv_now_ms() < end) {
 		ssize_t n;
 
 		/* Ask without reading until the socket refuses more. */
@@ -218,8 +199,8 @@ static void replies_kept_when_not_reading(void **state)
 	assert_int_equal(dup, 0);
 	assert_int_equal(replies, N);
 	assert_true(events > 0);
-	ep_done(&other);
-	ep_done(&pub);
+	drv_ep_done(&other);
+	drv_ep_done(&pub);
 	ctl_drain();
 }
 
@@ -292,11 +273,9 @@ static void unsendable_addresses_refused(void **state)
 		{ 0xfe, 0x80, [11] = 0xff, [12] = 0xfe, [15] = 1 }, /* our link-local */
 	};
 	struct sl_ctl_addr good = { .family = 4 }, a;
-	struct drv_ep e = { .id = next_id++,
-			    .room = 720,
-			    .family = 4,
-			    .port = next_port++,
-			    .profile = SL_SRTP_AEAD_AES_128_GCM };
+	struct drv_ep e = {
+		.id = 7200, .room = 720, .family = 4, .profile = SL_SRTP_AEAD_AES_128_GCM
+	};
 
 	(void)state;
 	memcpy(good.peer_mac, drv_my_mac, 6);
@@ -355,8 +334,8 @@ static void unsendable_addresses_refused(void **state)
 		assert_int_equal(drv_call(&m, SL_CTL_EP_ADD, sizeof(m)), -EINVAL);
 	}
 	/* And a proper one still works. */
-	assert_int_equal(drv_ep_add(&e), 0);
-	ep_done(&e);
+	assert_int_equal(drv_ep_new(&e), 0);
+	drv_ep_done(&e);
 }
 
 /* ---- the control socket: mode, group, peers ---- */
@@ -552,8 +531,8 @@ static void memif_peer_disconnects(void **state)
 	printf("memif disconnects: %d/%d rounds survived\n", survived, rounds);
 	drv_flush();
 	for (int i = 0; i < 3; i++)
-		ep_done(&subs[i]);
-	ep_done(&pub);
+		drv_ep_done(&subs[i]);
+	drv_ep_done(&pub);
 	ctl_drain();
 }
 

@@ -39,9 +39,6 @@
 static const char *const extra[] = { "--ingress-pps", "1000",          "--ingress-burst-ms",
 				     "100",           "--nack-rtt-ms", "1000",
 				     "--sr-interval", "2000",          NULL };
-static uint32_t next_id = 1;
-static uint16_t next_port = 40000;
-
 static double now_s(void)
 {
 	struct timespec ts;
@@ -52,25 +49,10 @@ static double now_s(void)
 
 static struct drv_ep mk_ep(uint64_t room)
 {
-	struct drv_ep e = { .id = next_id++,
-			    .room = room,
-			    .family = 4,
-			    .port = next_port++,
-			    .profile = SL_SRTP_AEAD_AES_128_GCM };
+	struct drv_ep e = { .room = room, .family = 4, .profile = SL_SRTP_AEAD_AES_128_GCM };
 
-	assert_int_equal(drv_ep_add(&e), 0);
+	assert_int_equal(drv_ep_new(&e), 0);
 	return e;
-}
-
-static void ep_done(struct drv_ep *e)
-{
-	drv_ep_remove(e);
-	drv_ep_free(e);
-}
-
-static uint16_t rd16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
 }
 
 /*
@@ -97,7 +79,7 @@ static unsigned recv_all(struct drv_ep *e, int ms, unsigned *rtcp_n, uint16_t *s
 			continue;
 		}
 		if (seqs && rtp < max)
-			seqs[rtp] = rd16(got + 2);
+			seqs[rtp] = drv_rd16(got + 2);
 		rtp++;
 	}
 	if (rtcp_n)
@@ -186,8 +168,8 @@ static void nack_compound_51x64(void **state)
 	assert_true(got <= 2);
 	assert_true(drv_counter(SL_CNT_nack_retransmits) - rtx0 <= 2);
 	assert_true(drv_counter(SL_CNT_drop_nack_limit) - lim0 >= 8);
-	ep_done(&sub);
-	ep_done(&pub);
+	drv_ep_done(&sub);
+	drv_ep_done(&pub);
 	drv_flush();
 }
 
@@ -218,8 +200,8 @@ static void nack_dup_within_rtt(void **state)
 	usleep(1100 * 1000);
 	assert_int_equal(drv_ep_send(&sub, buf, len, true), 0);
 	assert_int_equal(recv_all(&sub, QUIET, NULL, NULL, 0), 3);
-	ep_done(&sub);
-	ep_done(&pub);
+	drv_ep_done(&sub);
+	drv_ep_done(&pub);
 	drv_flush();
 }
 
@@ -269,8 +251,8 @@ static void sr_compound_51(void **state)
 	}
 	assert_int_equal(drv_counter(SL_CNT_drop_sr_limit) - lim0, 50 + 51);
 	for (int i = 0; i < 3; i++)
-		ep_done(&sub[i]);
-	ep_done(&pub);
+		drv_ep_done(&sub[i]);
+	drv_ep_done(&pub);
 	drv_flush();
 }
 
@@ -311,8 +293,8 @@ static void ingress_cap(void **state)
 		assert_true((double)drop >= sent - allowed);
 	assert_int_equal(out + 3 * drop, 3ull * sent); /* what was not dropped went out */
 	for (int i = 0; i < 3; i++)
-		ep_done(&sub[i]);
-	ep_done(&pub);
+		drv_ep_done(&sub[i]);
+	drv_ep_done(&pub);
 }
 
 /* Keyframe requests, counted at the publisher within QUIET. */
@@ -359,7 +341,7 @@ static void pli_subscribe_churn(void **state)
 	print_message("20 re-subscriptions in %.3f s: %u PLIs\n", el, n);
 	assert_true(n <= 1 + (unsigned)(el / 0.5));
 	assert_true(drv_counter(SL_CNT_drop_pli_ratelimit) - rl0 >= 20 - n);
-	ep_done(&keep);
+	drv_ep_done(&keep);
 
 	/* The only subscriber comes and goes: the stream slot is freed each
 	 * time, the publisher's own limit (4 per pli-interval) still holds. */
@@ -373,8 +355,8 @@ static void pli_subscribe_churn(void **state)
 	n = plis(&pub);
 	print_message("20 sole re-subscriptions in %.3f s: %u PLIs\n", el, n);
 	assert_true(n <= 4 + (unsigned)(el / 0.125));
-	ep_done(&s);
-	ep_done(&pub);
+	drv_ep_done(&s);
+	drv_ep_done(&pub);
 	drv_flush();
 }
 
@@ -425,11 +407,11 @@ static void history_across_rooms(void **state)
 	assert_int_equal(recv_all(&a_sub, QUIET, NULL, seqs, 4), 1);
 	assert_int_equal(seqs[0], 63);
 
-	ep_done(&b_sub);
-	ep_done(&b_pub);
+	drv_ep_done(&b_sub);
+	drv_ep_done(&b_pub);
 	for (int i = 0; i < N; i++)
-		ep_done(&a_pub[i]);
-	ep_done(&a_sub);
+		drv_ep_done(&a_pub[i]);
+	drv_ep_done(&a_sub);
 	drv_flush();
 }
 
