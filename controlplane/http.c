@@ -39,6 +39,7 @@ static struct {
 	struct sl_http_handlers h;
 	struct lws_http_mount mount;
 	char origin[512];
+	unsigned n_closing; /* WebSockets closing, their last messages not yet written */
 } http;
 
 static void deliver(struct sl_ws *ws, const void *in, size_t len)
@@ -115,6 +116,8 @@ static void closed(struct sl_ws *ws)
 		free(m);
 	}
 	ws->tail = NULL;
+	if (ws->closing)
+		http.n_closing--;
 	ws->wsi = NULL;
 }
 
@@ -194,9 +197,10 @@ int sl_ws_send(struct sl_ws *ws, const char *text, size_t len)
 
 void sl_ws_close(struct sl_ws *ws)
 {
-	if (!ws->wsi)
+	if (!ws->wsi || ws->closing)
 		return;
 	ws->closing = true;
+	http.n_closing++;
 	lws_callback_on_writable(ws->wsi);
 }
 
@@ -255,6 +259,17 @@ int sl_http_start(GMainLoop *loop, const char *addr, uint16_t port, const char *
 		return -EADDRINUSE;
 	}
 	return 0;
+}
+
+void sl_http_drain(GMainLoop *loop, unsigned ms)
+{
+	GMainContext *ctx = g_main_loop_get_context(loop);
+	gint64 end = g_get_monotonic_time() + (gint64)ms * 1000;
+
+	while (http.ctx && http.n_closing && g_get_monotonic_time() < end) {
+		if (!g_main_context_iteration(ctx, FALSE))
+			g_usleep(1000);
+	}
 }
 
 void sl_http_stop(void)

@@ -32,6 +32,10 @@ struct sl_http_handlers {
 /* Returns 0 or -errno with err set. */
 int sl_http_start(GMainLoop *loop, const char *addr, uint16_t port, const char *web_root,
 		  const struct sl_http_handlers *h, char *err, size_t n);
+/* Runs the loop until every WebSocket being closed has written its last
+ * messages and closed, or for at most ms: before sl_http_stop, so that
+ * clients get the reason. */
+void sl_http_drain(GMainLoop *loop, unsigned ms);
 void sl_http_stop(void);
 
 /* Queue a text message (copied). Returns 0 or -ENOMEM / -EPIPE (closing). */
