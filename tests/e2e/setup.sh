@@ -10,7 +10,8 @@
 # fd98::1) and sluice-controlplane (user nobody, embedded Redis, port 8080
 # inside the client namespace). Everything is removed on exit: both
 # namespaces (and the veth pair with them), the DPDK runtime directory and
-# the test's directory (kept with KEEP_E2E=1).
+# the test's directory (kept with KEEP_E2E=1). E2E_CP_ARGS adds options to
+# the control plane's command line (e.g. --log-level debug).
 
 dp_pid= cp_pid= ch_pid=
 e2e_logs="dp.out cp.err cp.out"
@@ -88,7 +89,7 @@ e2e_start() {
 	chown 65534:65534 "$dir/state"
 	ip netns exec "$cl_ns" setpriv --reuid=65534 --regid=65534 --clear-groups -- \
 		"$dir/sluice-controlplane" --dataplane-socket "$dir/dp.sock" \
-		--state-dir "$dir/state" --web-root "$dir/web" --port 8080 \
+		--state-dir "$dir/state" --web-root "$dir/web" --port 8080 ${E2E_CP_ARGS:-} \
 		>"$dir/cp.out" 2>"$dir/cp.err" &
 	cp_pid=$!
 	wait_for "$dir/cp.out" "sluice-controlplane: ready" "$cp_pid" controlplane
