@@ -7,7 +7,7 @@
 # network and servers as meeting.sh (setup.sh); everything is removed on
 # exit.
 #
-# BIG_CHROMIUM (7) and BIG_AIORTC (3) choose the mix, BIG_TIMEOUT_S (150)
+# BIG_CHROMIUM (7) and BIG_AIORTC (3) choose the mix, BIG_TIMEOUT_S (180)
 # how long everyone has to get there.
 set -euo pipefail
 . "$(dirname "$0")/setup.sh"
@@ -19,7 +19,7 @@ chromium=${BIG_CHROMIUM:-7} aiortc=${BIG_AIORTC:-3}
 echo "== $chromium Chromium and $aiortc aiortc participants: everyone decodes everyone"
 out=$(ip netns exec "$cl_ns" node "$src/tests/e2e/big.mjs" --url http://127.0.0.1:8080/ \
 	--room "$room" --chromium-participants "$chromium" --aiortc-participants "$aiortc" \
-	--frames 20 --timeout-s "${BIG_TIMEOUT_S:-150}") || fail "big meeting:
+	--frames 20 --timeout-s "${BIG_TIMEOUT_S:-180}") || fail "big meeting:
 $out"
 echo "$out"
 
