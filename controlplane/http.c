@@ -896,6 +896,26 @@ void sl_http_get_stats(struct sl_http_stats *s)
 	*s = http.st;
 }
 
+/* Is a WebSocket still closing (its last messages not yet written)? */
+static bool any_closing(void)
+{
+	for (struct sl_ws *ws = http.wss; ws; ws = ws->next)
+		if (ws->wsi && ws->closing)
+			return true;
+	return false;
+}
+
+void sl_http_drain(GMainLoop *loop, unsigned ms)
+{
+	GMainContext *ctx = g_main_loop_get_context(loop);
+	gint64 end = g_get_monotonic_time() + (gint64)ms * 1000;
+
+	while (http.ctx && any_closing() && g_get_monotonic_time() < end) {
+		if (!g_main_context_iteration(ctx, FALSE))
+			g_usleep(1000);
+	}
+}
+
 void sl_http_stop(void)
 {
 	if (http.listen_watch)

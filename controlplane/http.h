@@ -54,6 +54,10 @@ struct sl_http_stats {
 int sl_http_start(GMainLoop *loop, const struct sl_cp_config *cfg, const struct sl_http_handlers *h,
 		  char *err, size_t n);
 void sl_http_get_stats(struct sl_http_stats *s);
+/* Runs the loop until every WebSocket being closed has written its last
+ * messages and closed, or for at most ms: before sl_http_stop, so that
+ * clients get the reason. */
+void sl_http_drain(GMainLoop *loop, unsigned ms);
 void sl_http_stop(void);
 
 /* Queue a text message (copied). Returns 0 or -ENOMEM / -EPIPE (closing). */

@@ -239,6 +239,8 @@ static int start(char *err, size_t n)
 static void stop(void)
 {
 	sl_room_drop_all("unavailable", "the server is shutting down");
+	if (cp.loop)
+		sl_http_drain(cp.loop, 1000); /* so every participant reads why */
 	sl_http_stop();
 	sl_store_stop();
 	sl_dpctl_stop();

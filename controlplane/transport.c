@@ -183,6 +183,10 @@ static void ep_added(uint32_t ep, int status)
 		return;
 	}
 	p->ep_installed = true;
+	/* A path nominated while the add was in flight (ep_adding) was not sent:
+	 * send the current one, or media would keep going to the old path. */
+	if (p->has_nominated)
+		ep_update_addr(p);
 	if (!p->last_consent_ms)
 		p->last_consent_ms = sl_now_ms();
 	sl_info("participant %s: media connected", p->id);

@@ -9,6 +9,10 @@ attributing streams by mid through the offer's tracks[]. It prints one JSON
 line and exits 0 once every remote participant (at least
 --expect-peer-count of them) delivered --frames video frames and some
 audio; on timeout or a fatal error it prints what it reached and exits 1.
+With --hold it stays in the meeting once it got there: it prints the line
+(with "holding": true) and leaves only when its standard input closes, then
+prints a final line; a driver running many participants (big.mjs) keeps
+everyone in the meeting until all have decoded everyone.
 
 Only Debian 12 packages: python3-aiortc (1.4), python3-websockets (10.4),
 python3-av and python3-numpy (pulled in by aiortc). Run it with
@@ -16,6 +20,7 @@ python3-av and python3-numpy (pulled in by aiortc). Run it with
 
     aiortc_peer.py --ws ws://127.0.0.1:8080/ws --room NAME --name aiortc
                    [--frames 100] [--timeout-s 90] [--expect-peer-count 1]
+                   [--hold] [--width 320 --height 240 --fps 30]
 """
 
 import argparse
@@ -64,17 +69,32 @@ class ToneTrack(AudioStreamTrack):
 
 
 class PatternTrack(VideoStreamTrack):
-    """320x240 frames whose colour and bar position change every frame."""
+    """Frames (320x240 at 30 fps unless told) whose colour and bar position
+    change every frame."""
 
-    def __init__(self):
+    def __init__(self, width=320, height=240, fps=30):
         super().__init__()
         self._count = 0
+        self._size = (height, width)
+        self._fps = fps
+        self._start = None
+
+    async def next_timestamp(self):
+        """Paces frames at --fps on the 90 kHz video clock."""
+        if self._start is None:
+            self._start = time.monotonic()
+        else:
+            wait = self._start + self._count / self._fps - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+        return int(self._count * 90000 / self._fps), fractions.Fraction(1, 90000)
 
     async def recv(self):
         pts, time_base = await self.next_timestamp()
-        img = numpy.zeros((240, 320, 3), numpy.uint8)
+        height, width = self._size
+        img = numpy.zeros((height, width, 3), numpy.uint8)
         img[:, :] = ((self._count * 3) % 256, 96, 255 - (self._count * 3) % 256)
-        x = (self._count * 4) % 320
+        x = (self._count * 4) % width
         img[:, x:x + 16] = 255
         self._count += 1
         frame = av.VideoFrame.from_ndarray(img, format="rgb24")
@@ -120,7 +140,9 @@ class Peer:
         self.audio = {}  # participant id -> decoded audio frames
         self.consumed = set()  # ids of remote tracks being read
         self.tasks = []
-        self.outgoing = {"audio": ToneTrack(), "video": PatternTrack()}
+        self.outgoing = {"audio": ToneTrack(),
+                         "video": PatternTrack(args.width, args.height, args.fps)}
+        self.reached = False  # every peer delivered, at some point
         self.finished = asyncio.get_running_loop().create_future()
 
     def peers(self):
@@ -137,12 +159,14 @@ class Peer:
             return
         if all(self.video.get(p, 0) >= self.args.frames and self.audio.get(p, 0) > 0
                for p in peers) and not self.finished.done():
+            self.reached = True
             self.finished.set_result(None)
 
     def result(self, ok, error=None):
         peers = self.peers()
         return {
             "ok": ok,
+            "name": self.args.name,
             "meeting": self.meeting,
             "participant": self.participant,
             "framesDecoded": {self.label(p): self.video.get(p, 0) for p in peers},
@@ -231,19 +255,44 @@ class Peer:
                 join["name"] = self.args.name
             await self.send(join)
             receiver = asyncio.ensure_future(self.receive())
-            await asyncio.wait([receiver, self.finished], return_when=asyncio.FIRST_COMPLETED)
+            self.tasks.append(receiver)
+            stdin_closed = asyncio.ensure_future(self.stdin_eof()) if self.args.hold else None
+            if stdin_closed:
+                self.tasks.append(stdin_closed)
+            waits = [receiver, self.finished] + ([stdin_closed] if stdin_closed else [])
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
             if receiver.done():
                 receiver.result()  # raises why it stopped
                 raise RuntimeError("left before media arrived")
+            if not self.finished.done():
+                raise RuntimeError("told to leave before media arrived")
+            if stdin_closed:
+                # Everyone has it: say so, and stay until told to leave.
+                print(json.dumps(dict(self.result(True), holding=True)), flush=True)
+                await asyncio.wait([receiver, stdin_closed], return_when=asyncio.FIRST_COMPLETED)
+                if receiver.done():
+                    receiver.result()
+                    raise RuntimeError("the meeting ended while holding")
             await self.send({"type": "leave"})
             try:
                 await asyncio.wait_for(receiver, 5)
             except (asyncio.TimeoutError, RuntimeError, websockets.ConnectionClosed):
                 pass
 
+    async def stdin_eof(self):
+        """Returns once standard input is closed (--hold)."""
+        reader = asyncio.StreamReader()
+        loop = asyncio.get_running_loop()
+        await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+        while await reader.read(4096):
+            pass
+
     async def close(self):
         for task in self.tasks:
-            task.cancel()
+            if not task.done():
+                task.cancel()
+            elif not task.cancelled():
+                task.exception()  # already reported, or moot once leaving
         if self.pc is not None:
             await self.pc.close()
 
@@ -272,6 +321,11 @@ def parse_args():
     ap.add_argument("--timeout-s", type=float, default=90)
     ap.add_argument("--expect-peer-count", type=int, default=1,
                     help="remote publishers that must deliver media (default 1)")
+    ap.add_argument("--hold", action="store_true",
+                    help="once done, stay in the meeting until standard input closes")
+    ap.add_argument("--width", type=int, default=320, help="published video width")
+    ap.add_argument("--height", type=int, default=240, help="published video height")
+    ap.add_argument("--fps", type=float, default=30, help="published video frame rate")
     return ap.parse_args()
 
 

@@ -15,7 +15,7 @@
 //        [--expect-peer-count K] [--chromium /usr/bin/chromium]
 
 import { parseArgs } from 'node:util';
-import { chromium } from 'playwright-core';
+import { launchChromium, openParticipant, pageSnapshot, sleep } from './lib.mjs';
 
 const DEFAULT_NAMES = ['alice', 'bob', 'carol', 'dave', 'erin', 'frank', 'grace', 'heidi'];
 
@@ -71,49 +71,6 @@ function options() {
   };
 }
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-// Runs in the page: what this participant has received, per remote
-// participant id, plus the state of its (single, bundled) transport.
-async function pageSnapshot() {
-  const s = window.sluice;
-  const out = {
-    state: s.state, meeting: s.meeting, participant: s.participant,
-    lastError: s.lastError, peers: {}, dtlsState: null, srtpCipher: null,
-    tlsVersion: null, candidatePair: false,
-  };
-  if (!s.pc) return out;
-  const names = new Map((s.participants || []).map((p) => [p.id, p.name || '']));
-  const byMid = new Map((s.tracks || []).map((t) => [t.mid, t]));
-  for (const t of s.tracks || []) {
-    if (t.participant === s.participant || out.peers[t.participant]) continue;
-    out.peers[t.participant] = { name: names.get(t.participant) || '', frames: 0, audio: 0 };
-  }
-  const midOfTrack = new Map();
-  for (const tr of s.pc.getTransceivers()) {
-    if (tr.mid != null && tr.receiver.track) midOfTrack.set(tr.receiver.track.id, tr.mid);
-  }
-  const stats = await s.pc.getStats();
-  stats.forEach((r) => {
-    if (r.type === 'inbound-rtp') {
-      const t = byMid.get(r.mid != null ? r.mid : midOfTrack.get(r.trackIdentifier));
-      const peer = t && out.peers[t.participant];
-      if (!peer) return;
-      if ((r.kind || r.mediaType) === 'video') peer.frames += r.framesDecoded || 0;
-      else peer.audio += r.packetsReceived || 0;
-    } else if (r.type === 'transport') {
-      out.dtlsState = r.dtlsState || null;
-      out.srtpCipher = r.srtpCipher || null;
-      out.tlsVersion = r.tlsVersion || null;
-      const pair = r.selectedCandidatePairId && stats.get(r.selectedCandidatePairId);
-      out.candidatePair = !!pair;
-      const remote = pair && stats.get(pair.remoteCandidateId);
-      out.ipFamily = remote && remote.address ? (remote.address.includes(':') ? 'IPv6' : 'IPv4') : null;
-    }
-  });
-  return out;
-}
-
 function done(snap, opt) {
   const peers = Object.values(snap.peers);
   return snap.state === 'joined' && peers.length >= opt.expectPeers &&
@@ -142,20 +99,6 @@ function summary(name, snap) {
     ipFamily: snap ? snap.ipFamily : null,
     lastError: snap ? snap.lastError : null,
   };
-}
-
-async function openParticipant(browser, opt, name) {
-  const context = await browser.newContext({ permissions: ['camera', 'microphone'] });
-  const page = await context.newPage();
-  page.on('console', (m) => {
-    if (m.type() === 'error') process.stderr.write(`[${name}] console: ${m.text()}\n`);
-  });
-  page.on('pageerror', (e) => process.stderr.write(`[${name}] page error: ${e.message}\n`));
-  await page.goto(opt.url, { timeout: opt.timeoutMs });
-  await page.fill('#room', opt.room);
-  await page.fill('#name', name);
-  await page.click('#join');
-  return { name, page, snap: null };
 }
 
 async function waitForMedia(parts, opt, deadline) {
@@ -189,19 +132,7 @@ async function leaveAll(parts) {
 async function main() {
   const opt = options();
   const deadline = Date.now() + opt.timeoutMs;
-  const origin = new URL(opt.url).origin;
-  const browser = await chromium.launch({
-    executablePath: opt.chromium,
-    headless: true,
-    args: [
-      '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync',
-      '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream',
-      '--autoplay-policy=no-user-gesture-required',
-      // getUserMedia needs a secure context; a test server on a LAN address is not one.
-      `--unsafely-treat-insecure-origin-as-secure=${origin}`,
-    ],
-  });
+  const browser = await launchChromium(opt.url, { chromium: opt.chromium });
   let parts = [];
   let error = null;
   try {

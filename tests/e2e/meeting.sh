@@ -20,82 +20,12 @@
 # Traffic stays inside the two namespaces this script creates; everything is
 # removed on exit.
 set -euo pipefail
-build=$(realpath "${1:?usage: meeting.sh BUILD_DIR}")
-src=$(cd "$(dirname "$0")/../.." && pwd)
-id=$$
-dp_ns=sl-e2e-dp-$id cl_ns=sl-e2e-cl-$id
-dir=$(mktemp -d /tmp/sl-e2e.XXXXXX)
-chmod 755 "$dir"
-dp_pid= cp_pid= ch_pid=
-cleanup() {
-	for p in $ch_pid $cp_pid $dp_pid; do kill "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
-	ip netns del "$dp_ns" 2>/dev/null || true
-	ip netns del "$cl_ns" 2>/dev/null || true
-	[ -n "${KEEP_E2E:-}" ] && { echo "kept $dir"; return; }
-	rm -rf "$dir"
-}
-trap cleanup EXIT
-fail() {
-	echo "FAIL: $*"
-	for f in dp.out cp.err cp.out ai.out ch.out ch.err; do
-		[ -f "$dir/$f" ] && { echo "--- $f"; tail -40 "$dir/$f"; }
-	done
-	exit 1
-}
-wait_for() { # file pattern pid what
-	for _ in $(seq 200); do
-		grep -q "$2" "$1" 2>/dev/null && return 0
-		kill -0 "$3" 2>/dev/null || fail "$4 exited"
-		sleep 0.1
-	done
-	fail "$4 not ready"
-}
+. "$(dirname "$0")/setup.sh"
+e2e_init "${1:-}"
+e2e_logs="dp.out cp.err cp.out ai.out ch.out ch.err"
+e2e_start
 
-# Node modules for the browser driver (playwright-core only; Chromium is Debian's).
-if [ ! -d "$src/tests/e2e/node_modules/playwright-core" ]; then
-	(cd "$src/tests/e2e" && npm ci --no-audit --no-fund --loglevel=error) >/dev/null ||
-		fail "npm ci in tests/e2e"
-fi
-
-ip netns add "$dp_ns"
-ip netns add "$cl_ns"
-ip link add "d$id" netns "$dp_ns" type veth peer name "c$id" netns "$cl_ns"
-ip -n "$dp_ns" link set "d$id" up
-ip netns exec "$dp_ns" ethtool -K "d$id" tx off rx off >/dev/null 2>&1 || true
-ip -n "$cl_ns" link set lo up
-ip -n "$cl_ns" addr add 10.98.0.2/24 dev "c$id"
-ip -n "$cl_ns" addr add fd98::2/64 dev "c$id" nodad
-ip -n "$cl_ns" link set "c$id" up
-ip netns exec "$cl_ns" ethtool -K "c$id" tx off >/dev/null
-
-ip netns exec "$dp_ns" "$build/dataplane/sluice-dataplane" --vdev "net_af_packet0,iface=d$id" \
-	--ipv4 10.98.0.1 --ipv6 fd98::1 --lcores 0,1 --huge off --memory 512 --mbufs 8191 --history-mbufs 2047 \
-	--max-endpoints 64 --file-prefix "sl-e2e-$id" --ctl-socket "$dir/dp.sock" --ctl-group nogroup \
-	>"$dir/dp.out" 2>&1 &
-dp_pid=$!
-wait_for "$dir/dp.out" "sluice-dataplane: ready" "$dp_pid" dataplane
-
-# The control plane runs unprivileged (user nobody, group nogroup): it needs
-# only the dataplane's socket (root:nogroup 0660 through --ctl-group, the
-# dataplane checks the peer's group) and its own state directory.
-# The checkout may not be readable by nobody (a clone in a mktemp -d is
-# 0700): run a copy of the binary and the web client from the test's own
-# directory.
-install -m 755 "$build/controlplane/sluice-controlplane" "$dir/sluice-controlplane"
-cp -r "$src/web" "$dir/web"
-chmod -R a+rX "$dir/web"
-mkdir -m 700 "$dir/state"
-chown 65534:65534 "$dir/state"
-ip netns exec "$cl_ns" setpriv --reuid=65534 --regid=65534 --clear-groups -- \
-	"$dir/sluice-controlplane" --dataplane-socket "$dir/dp.sock" \
-	--state-dir "$dir/state" --web-root "$dir/web" --port 8080 \
-	>"$dir/cp.out" 2>"$dir/cp.err" &
-cp_pid=$!
-wait_for "$dir/cp.out" "sluice-controlplane: ready" "$cp_pid" controlplane
-redis() { ip netns exec "$cl_ns" redis-cli -s "$dir/state/redis.sock" "$@"; }
-for _ in $(seq 50); do [ "$(redis PING 2>/dev/null)" = PONG ] && break; sleep 0.1; done
-
-room="e2e-$(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+room=$(random_room)
 meeting() { ip netns exec "$cl_ns" node "$src/tests/e2e/meeting.mjs" --url http://127.0.0.1:8080/ "$@"; }
 
 echo "== two Chromium participants"
@@ -113,7 +43,7 @@ keys=$(redis --scan --pattern 'sl:*')
 [ -z "$keys" ] || fail "keys left in Redis: $keys"
 
 echo "== publishers come and go: A, B, C meet; C leaves; D joins and reuses C's sections"
-room2="e2e-$(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+room2=$(random_room)
 out=$(ip netns exec "$cl_ns" node "$src/tests/e2e/churn.mjs" --url http://127.0.0.1:8080/ \
 	--room "$room2" --frames 50 --timeout-s 120 --ipv4) || fail "churn: $out"
 echo "$out" | grep -q '"ipFamily":"IPv4"' || fail "the churn run did not use IPv4"

@@ -110,6 +110,7 @@ class FakeDataplane:
         self.on_down = None  # called (in the thread) with every PKT_DOWN
         self.cond, self.send_lock, self.running = threading.Condition(), threading.Lock(), True
         self.down, self.cond_idle = False, threading.Event()
+        self.defer, self.deferred = set(), []  # message types whose REPLY waits for release()
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
     def _listen(self):
@@ -178,13 +179,24 @@ class FakeDataplane:
         m = decode(typ, seq, b)
         if typ == T_PKT_DOWN and (m["bad"] or m["kind"] != 0):
             self.errors.append("malformed PKT_DOWN")
-        self._reply(conn, HDR.pack(1, T_REPLY, 24, seq, 0) +
-                    REPLY.pack(self.status_for.get(typ, 0), typ, 0))
+        reply = HDR.pack(1, T_REPLY, 24, seq, 0) + REPLY.pack(self.status_for.get(typ, 0), typ, 0)
+        with self.cond:
+            if typ in self.defer:
+                self.deferred.append((conn, reply))
+                reply = None
+        if reply:
+            self._reply(conn, reply)
         with self.cond:
             self.msgs.append(m)
             self.cond.notify_all()
         if typ == T_PKT_DOWN and self.on_down:
             self.on_down(m)
+    def release(self):
+        """Sends the replies held back for the types in self.defer."""
+        with self.cond:
+            held, self.deferred = self.deferred, []
+        for conn, reply in held:
+            self._reply(conn, reply)
     def pkt_up(self, kind, rport, data):
         body = PKT.pack(pack_addr(rport), kind, 0, len(data), 0) + data
         self._send(self.conn, HDR.pack(1, T_PKT_UP, 16 + len(body), 0, 0) + body)
@@ -792,6 +804,25 @@ def case_dtls_active_refused_roles():
                      sdp=make_answer(offer, fingerprint(CERT[0]), setup="actpass")))
         ws.expect_error("bad_sdp")
 
+def case_path_change_while_adding():
+    """A new path nominated while the dataplane is still adding the endpoint
+    (Chromium switching candidate pairs at the start) must reach the
+    dataplane once the endpoint is in: else media goes to the old path."""
+    with Env() as env:
+        env.dp.defer.add(T_EP_ADD)
+        s = media_session(env, "Path-Room-Uniform", "Uma Pathchange")
+        ep = env.dp.wait(is_type(T_EP_ADD), 10)
+        check(ep is not None, "no EP_ADD")
+        check(addr_is(ep["addr"], s["rport"]), f"EP_ADD addr {ep['addr']}")
+        rport2 = env.rport()
+        env.stun_ok(s["offer"], rport2)  # USE-CANDIDATE from a new tuple
+        mark = env.dp.mark()
+        env.dp.release()
+        upd = env.dp.wait(lambda m: m["type"] == T_EP_UPDATE and m["ep_id"] == ep["ep_id"] and
+                          addr_is(m["addr"], rport2), 3, mark)
+        check(upd is not None, "the path nominated while the endpoint was being added never "
+              "reached the dataplane (no EP_UPDATE with the new address)")
+
 def case_fingerprint_mismatch():
     with Env() as env:
         s = media_session(env, "Mismatch-Room-Sierra", "Sam Mismatch", fp=fingerprint(OTHER_CERT[0]))
@@ -1170,6 +1201,7 @@ def case_stderr_clean():
 CASES = [("signalling errors", case_signalling_errors), ("join and offer", case_join_offer),
          ("STUN checks", case_stun), ("DTLS from unvalidated tuples", case_dtls_unvalidated),
          ("DTLS handshake and SRTP keys", case_handshake_keys),
+         ("a path nominated while the endpoint is being added", case_path_change_while_adding),
          ("fingerprint mismatch", case_fingerprint_mismatch),
          ("DTLS client role (answer a=setup:passive)", case_dtls_passive),
          ("a=setup:actpass in an answer is refused", case_dtls_active_refused_roles),

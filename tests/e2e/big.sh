@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# big.sh BUILD_DIR - a big meeting through the real binaries: at least ten
+# participants, Chromium (through the web client) and aiortc mixed, and
+# everyone decodes everyone (big.mjs: each participant decodes video frames
+# of, and receives audio from, every other one). Every receiver then needs
+# 2(N-1)+1 outbound SSRCs on its endpoint (video, audio and RTCP). Same
+# network and servers as meeting.sh (setup.sh); everything is removed on
+# exit.
+#
+# BIG_CHROMIUM (7) and BIG_AIORTC (3) choose the mix, BIG_TIMEOUT_S (180)
+# how long everyone has to get there.
+set -euo pipefail
+. "$(dirname "$0")/setup.sh"
+e2e_init "${1:-}"
+e2e_start
+
+room=$(random_room)
+chromium=${BIG_CHROMIUM:-7} aiortc=${BIG_AIORTC:-3}
+echo "== $chromium Chromium and $aiortc aiortc participants: everyone decodes everyone"
+out=$(ip netns exec "$cl_ns" node "$src/tests/e2e/big.mjs" --url http://127.0.0.1:8080/ \
+	--room "$room" --chromium-participants "$chromium" --aiortc-participants "$aiortc" \
+	--frames 20 --timeout-s "${BIG_TIMEOUT_S:-180}") || fail "big meeting:
+$out"
+echo "$out"
+
+echo "== nothing left in Redis after everyone left"
+for _ in $(seq 50); do [ -z "$(redis --scan --pattern 'sl:*')" ] && break; sleep 0.2; done
+keys=$(redis --scan --pattern 'sl:*')
+[ -z "$keys" ] || fail "keys left in Redis: $keys"
+kill "$cp_pid"; wait "$cp_pid" || fail "controlplane exit status"; cp_pid=
+echo "e2e big: 2 passed, 0 failed"

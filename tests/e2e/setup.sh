@@ -1,0 +1,102 @@
+# setup.sh - sourced by the end-to-end scripts (meeting.sh, big.sh): the
+# network and the two servers they share.
+#
+# e2e_init BUILD_DIR sets build, src, id, dp_ns, cl_ns and dir (a fresh
+# directory for logs and sockets), installs the browser driver's node
+# modules if missing, and arranges for cleanup on exit. e2e_start then
+# builds the network - the dataplane on one end of a veth pair in its own
+# namespace (net_af_packet), the client namespace on the other end
+# (10.98.0.2/24, fd98::2/64) - and starts sluice-dataplane (10.98.0.1,
+# fd98::1) and sluice-controlplane (user nobody, embedded Redis, port 8080
+# inside the client namespace). Everything is removed on exit: both
+# namespaces (and the veth pair with them), the DPDK runtime directory and
+# the test's directory (kept with KEEP_E2E=1). E2E_CP_ARGS adds options to
+# the control plane's command line (e.g. --log-level debug).
+
+dp_pid= cp_pid= ch_pid=
+e2e_logs="dp.out cp.err cp.out"
+
+e2e_init() {
+	build=$(realpath "${1:?usage: $0 BUILD_DIR}")
+	src=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+	id=$$
+	dp_ns=sl-e2e-dp-$id cl_ns=sl-e2e-cl-$id
+	dir=$(mktemp -d /tmp/sl-e2e.XXXXXX)
+	chmod 755 "$dir"
+	trap cleanup EXIT
+	# Node modules for the browser driver (playwright-core only; Chromium is Debian's).
+	if [ ! -d "$src/tests/e2e/node_modules/playwright-core" ]; then
+		(cd "$src/tests/e2e" && npm ci --no-audit --no-fund --loglevel=error) >/dev/null ||
+			fail "npm ci in tests/e2e"
+	fi
+}
+
+cleanup() {
+	for p in $ch_pid $cp_pid $dp_pid; do kill "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
+	ip netns del "$dp_ns" 2>/dev/null || true
+	ip netns del "$cl_ns" 2>/dev/null || true
+	rm -rf "/var/run/dpdk/sl-e2e-$id"
+	[ -n "${KEEP_E2E:-}" ] && { echo "kept $dir"; return; }
+	rm -rf "$dir"
+}
+
+fail() {
+	echo "FAIL: $*"
+	for f in $e2e_logs; do
+		[ -f "$dir/$f" ] && { echo "--- $f"; tail -40 "$dir/$f"; }
+	done
+	exit 1
+}
+
+wait_for() { # file pattern pid what
+	for _ in $(seq 200); do
+		grep -q "$2" "$1" 2>/dev/null && return 0
+		kill -0 "$3" 2>/dev/null || fail "$4 exited"
+		sleep 0.1
+	done
+	fail "$4 not ready"
+}
+
+e2e_start() {
+	ip netns add "$dp_ns"
+	ip netns add "$cl_ns"
+	ip link add "d$id" netns "$dp_ns" type veth peer name "c$id" netns "$cl_ns"
+	ip -n "$dp_ns" link set "d$id" up
+	ip netns exec "$dp_ns" ethtool -K "d$id" tx off rx off >/dev/null 2>&1 || true
+	ip -n "$cl_ns" link set lo up
+	ip -n "$cl_ns" addr add 10.98.0.2/24 dev "c$id"
+	ip -n "$cl_ns" addr add fd98::2/64 dev "c$id" nodad
+	ip -n "$cl_ns" link set "c$id" up
+	ip netns exec "$cl_ns" ethtool -K "c$id" tx off >/dev/null
+
+	ip netns exec "$dp_ns" "$build/dataplane/sluice-dataplane" --vdev "net_af_packet0,iface=d$id" \
+		--ipv4 10.98.0.1 --ipv6 fd98::1 --lcores 0,1 --huge off --memory 512 --mbufs 8191 \
+		--history-mbufs 2047 --max-endpoints 64 --file-prefix "sl-e2e-$id" \
+		--ctl-socket "$dir/dp.sock" --ctl-group nogroup >"$dir/dp.out" 2>&1 &
+	dp_pid=$!
+	wait_for "$dir/dp.out" "sluice-dataplane: ready" "$dp_pid" dataplane
+
+	# The control plane runs unprivileged (user nobody, group nogroup): it
+	# needs only the dataplane's socket (root:nogroup 0660 through
+	# --ctl-group; the dataplane checks the peer's group) and its own state
+	# directory.
+	# The checkout may not be readable by nobody (a clone in a mktemp -d is
+	# 0700): run a copy of the binary and the web client from the test's own
+	# directory.
+	install -m 755 "$build/controlplane/sluice-controlplane" "$dir/sluice-controlplane"
+	cp -r "$src/web" "$dir/web"
+	chmod -R a+rX "$dir/web"
+	mkdir -m 700 "$dir/state"
+	chown 65534:65534 "$dir/state"
+	ip netns exec "$cl_ns" setpriv --reuid=65534 --regid=65534 --clear-groups -- \
+		"$dir/sluice-controlplane" --dataplane-socket "$dir/dp.sock" \
+		--state-dir "$dir/state" --web-root "$dir/web" --port 8080 ${E2E_CP_ARGS:-} \
+		>"$dir/cp.out" 2>"$dir/cp.err" &
+	cp_pid=$!
+	wait_for "$dir/cp.out" "sluice-controlplane: ready" "$cp_pid" controlplane
+	for _ in $(seq 50); do [ "$(redis PING 2>/dev/null)" = PONG ] && break; sleep 0.1; done
+}
+
+redis() { ip netns exec "$cl_ns" redis-cli -s "$dir/state/redis.sock" "$@"; }
+
+random_room() { echo "e2e-$(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n')"; }
