@@ -77,8 +77,9 @@ struct sl_participant {
 	/* DTLS and the dataplane endpoint */
 	struct sl_dtls *dtls;
 	struct sl_ctl_addr dtls_addr;
-	bool ep_adding;    /* EP_ADD sent, no reply yet */
-	bool ep_installed; /* the dataplane has the endpoint */
+	bool ep_adding;             /* EP_ADD sent, no reply yet */
+	bool ep_installed;          /* the dataplane has the endpoint */
+	struct sl_ctl_addr ep_addr; /* the address last sent in EP_ADD/EP_UPDATE */
 
 	/* Media: what it publishes, what it is offered. */
 	uint32_t pub_ssrc[3]; /* by kind (1 audio, 2 video); 0 = none */

@@ -83,6 +83,7 @@ static void ep_update_addr(struct sl_participant *p)
 	m.room_id = p->room->room_id;
 	m.worker = p->room->worker;
 	m.addr = p->nominated;
+	p->ep_addr = m.addr;
 	sl_dpctl_send(&m, NULL, 0);
 }
 
@@ -184,8 +185,8 @@ static void ep_added(uint32_t ep, int status)
 	}
 	p->ep_installed = true;
 	/* A path nominated while the add was in flight (ep_adding) was not sent:
-	 * send the current one, or media would keep going to the old path. */
-	if (p->has_nominated)
+	 * send it, or media would keep going to the old path. */
+	if (p->has_nominated && !addr_eq(&p->nominated, &p->ep_addr))
 		ep_update_addr(p);
 	if (!p->last_consent_ms)
 		p->last_consent_ms = sl_now_ms();
@@ -205,6 +206,7 @@ static void ep_add(struct sl_participant *p)
 	m.worker = p->room->worker;
 	m.audio_level_ext = SL_SDP_AUDIO_LEVEL_EXT;
 	m.addr = p->has_nominated ? p->nominated : p->dtls_addr;
+	p->ep_addr = m.addr;
 	if (sl_dtls_srtp_keys(p->dtls, &profile, &m.rx, &m.tx)) {
 		explicit_bzero(&m, sizeof(m));
 		sl_room_kick(p, "internal", "no SRTP keys");
