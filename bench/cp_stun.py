@@ -21,7 +21,7 @@ are kept by large --pending-* caps and a 120 s --handshake-timeout.
 Chromium sends consent checks every ~5 s (RFC 7675 allows 4-6 s), pion
 every 2 s on an idle pair; the default interval is 5 s.
 """
-import argparse, asyncio, json, os, socket, struct, subprocess, sys, tempfile, threading, time
+import argparse, asyncio, json, os, resource, socket, struct, subprocess, sys, tempfile, threading, time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "integration"))
 import controlplane_test as t  # noqa: E402 (wire format, STUN builder, Redis helper)
@@ -114,6 +114,7 @@ def run_one(cp_bin, n, interval, seconds):
                            "--handshake-timeout", "120", "--pending-max", "100000",
                            "--pending-room-max", "32", "--join-burst", "1000000",
                            "--join-rate", "1000000", "--room-join-burst", "1000000",
+                           "--max-connections", "100000", "--max-connections-per-ip", "0",
                            "--stats", "0", "--log-level", "warn"],
                           stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     try:
@@ -154,7 +155,16 @@ def run_one(cp_bin, n, interval, seconds):
         subprocess.run(["rm", "-rf", d])
 
 
+def raise_nofile():
+    """N WebSockets need N descriptors here and in the control plane (which
+    inherits the limit): raise the soft open-file limit to the hard one."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
 def main():
+    raise_nofile()
     ap = argparse.ArgumentParser()
     ap.add_argument("cp")
     ap.add_argument("--n", default="100,1000,5000")
