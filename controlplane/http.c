@@ -1009,15 +1009,18 @@ void sl_http_stop(void)
 		conn_free(http.pending);
 	if (http.ctx)
 		lws_context_destroy(http.ctx);
-	http.ctx = NULL;
 	if (http.uv_ok) {
-		/* lws closes its uv handles asynchronously: let them finish */
+		/* on a foreign loop lws closes its uv handles asynchronously: let
+		 * them finish, then a second call frees the context */
 		for (int i = 0; i < 100 && uv_run(&http.uv, UV_RUN_NOWAIT); i++)
 			;
+		if (http.ctx)
+			lws_context_destroy(http.ctx);
 		if (uv_loop_close(&http.uv))
 			sl_warn("libuv: handles still open at exit");
 		http.uv_ok = false;
 	}
+	http.ctx = NULL;
 	http.vh = NULL;
 	if (http.srcs)
 		g_hash_table_destroy(http.srcs);
