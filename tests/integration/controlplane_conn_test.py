@@ -333,6 +333,36 @@ def case_protocol_edges():
         check(st == 431, f"an 8 KB request head got {st}, not 431")
         env.ws().join("Edges-Room-Foxtrot", "Fred Edges")
 
+def polled_fds(pid):
+    """How many descriptors the control plane's main thread passes to poll()
+    while it waits (GLib's loop); read from /proc/PID/syscall."""
+    for _ in range(200):
+        f = read(f"/proc/{pid}/syscall").split()
+        # poll (x86_64: 7) or ppoll (x86_64: 271, aarch64: 73): nfds is the 2nd argument
+        if len(f) > 2 and f[0] in ("7", "271", "73"):
+            return int(f[2], 16)
+        time.sleep(0.02)
+    raise Fail("the control plane was never seen waiting in poll()")
+
+def case_poll_constant():
+    """Each loop wakeup (every ICE check) must not poll every WebSocket: lws's
+    sockets sit in one epoll set behind one GLib source."""
+    with Env(args=("--max-connections-per-ip", "0")) as env:
+        time.sleep(0.3)
+        base = polled_fds(env.cp.pid)
+        socks = []
+        for _ in range(40):
+            s, st = raw_ws(env.port)
+            check(st == 101, f"handshake {st}")
+            socks.append(s)
+        time.sleep(0.3)
+        n = polled_fds(env.cp.pid)
+        check(n <= base + 2, f"GLib polls {n} descriptors with 40 WebSockets open, {base} "
+              "with none: every wakeup scans every connection")
+        for s in socks:
+            s.close()
+        env.ws().join("Poll-Room-Golf", "Gail Poll")
+
 def sh(*cmd):
     return subprocess.run(cmd, capture_output=True, text=True, timeout=20)
 
@@ -398,6 +428,8 @@ CASES = [("connection caps per source and in total", case_connection_caps),
          ("binary frames, huge messages, huge heads", case_protocol_edges),
          ("--listen binds exactly that address", case_listen_exact),
          ("ROOM_REMOVE of a meeting without media is not a warning", case_room_remove_enoent),
+         ("GLib polls a constant number of descriptors, not one per WebSocket",
+          case_poll_constant),
          ("stderr holds no personal data", ct.case_stderr_clean)]
 
 def main():
