@@ -19,7 +19,8 @@ interval). It raises its open-file limit to the hard one (the control
 plane inherits it) and runs the control plane with --max-connections
 100000 --max-connections-per-ip 0 (all participants come from 127.0.0.1).
 
-The participants are joined but do not run DTLS (5,000 handshakes would
+The participants join and answer their offer (publishing nothing) but do
+not run DTLS (5,000 handshakes would
 dominate the run); their ICE checks take the same path as a connected
 one's (ufrag lookup, validation, answer, consent bookkeeping), and they
 are kept by large --pending-* caps and a 120 s --handshake-timeout.
@@ -80,22 +81,36 @@ def cpu_s(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-async def join_all(port, n):
-    conns, creds = [], []
-    for i in range(n):
-        ws = await websockets.connect(f"ws://127.0.0.1:{port}/ws", subprotocols=["sluice-v1"],
-                                      ping_interval=None, max_size=1 << 22)
-        await ws.send(json.dumps(dict(type="join", room=f"bench-room-{i // 32}", name="b")))
-        while True:
-            m = json.loads(await ws.recv())
-            if m["type"] == "offer":
-                o = t.parse_offer(m["sdp"])
-                creds.append((o["ufrag"], o["pwd"]))
-                break
-            if m["type"] == "error":
-                raise SystemExit(f"join {i} refused: {m}")
-        conns.append(ws)
-    return conns, creds
+def bench_answer(offer):
+    """An answer that publishes nothing (no re-offers to the others), so the
+    participant stays until --handshake-timeout without DTLS."""
+    sdp = t.make_answer(offer, ":".join(["AB"] * 32))  # no DTLS: any sha-256 value
+    return re.sub(r"a=sendonly\r\na=ssrc:\d+ cname:x", "a=inactive", sdp)
+
+
+async def join_one(port, i):
+    ws = await websockets.connect(f"ws://127.0.0.1:{port}/ws", subprotocols=["sluice-v1"],
+                                  ping_interval=None, max_size=1 << 22)
+    await ws.send(json.dumps(dict(type="join", room=f"bench-room-{i // 32}", name="b")))
+    while True:
+        m = json.loads(await ws.recv())
+        if m["type"] == "offer":
+            o = t.parse_offer(m["sdp"])
+            # answered: no kick after the 15 s offer timeout
+            await ws.send(json.dumps(dict(type="answer", version=m["version"],
+                                          sdp=bench_answer(o))))
+            return ws, (o["ufrag"], o["pwd"])
+        if m["type"] == "error":
+            raise SystemExit(f"join {i} refused: {m}")
+
+
+async def join_all(port, n, batch=100):
+    """Joins in concurrent batches: 5,000 one after the other would outlast
+    the 120 s handshake timeout that keeps them."""
+    out = []
+    for b in range(0, n, batch):
+        out += await asyncio.gather(*(join_one(port, i) for i in range(b, min(n, b + batch))))
+    return [w for w, _ in out], [c for _, c in out]
 
 
 async def drain(conns):
@@ -129,7 +144,10 @@ def run_one(cp_bin, n, interval, seconds):
         print(f"controlplane pid {cp.pid}", file=sys.stderr, flush=True)
         loop = asyncio.new_event_loop()
         threading.Thread(target=loop.run_forever, daemon=True).start()
+        tj = time.monotonic()
         conns, creds = asyncio.run_coroutine_threadsafe(join_all(port, n), loop).result(600)
+        print(f"{n} joined and answered in {time.monotonic() - tj:.1f} s", file=sys.stderr,
+              flush=True)
         asyncio.run_coroutine_threadsafe(drain(conns), loop)
         reqs = [t.stun_request(f"{u}:{t.CLIENT_UFRAG}", p, os.urandom(12)) for u, p in creds]
         time.sleep(1.0)

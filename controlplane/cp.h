@@ -126,6 +126,7 @@ struct sl_cp {
 	struct sl_throttle *join_by_room; /* joins per room name */
 	GHashTable *by_ufrag;             /* ufrag -> participant */
 	GHashTable *by_ep;                /* ep_id (GUINT_TO_POINTER) -> participant */
+	GHashTable *by_tuple; /* ICE-validated 5-tuple (transport.c, key owned) -> ep_id */
 	uint32_t next_ep_id;
 	/* counters, for the operator (no personal data) */
 	uint64_t n_stun_ok, n_stun_bad, n_dtls_unvalidated, n_dtls_failed, n_joins, n_join_refused,

@@ -221,6 +221,7 @@ static int start(char *err, size_t n)
 	cp.loop = g_main_loop_new(NULL, FALSE);
 	cp.by_ufrag = g_hash_table_new(g_str_hash, g_str_equal);
 	cp.by_ep = g_hash_table_new(g_direct_hash, g_direct_equal);
+	cp.by_tuple = sl_transport_tuple_table();
 	cp.join_by_src = sl_throttle_new(cp.cfg.join_rate, cp.cfg.join_burst, 65536);
 	cp.join_by_room = sl_throttle_new(cp.cfg.room_join_rate, cp.cfg.room_join_burst, 65536);
 	sl_random(&cp.next_ep_id, sizeof(cp.next_ep_id));
@@ -250,6 +251,8 @@ static void stop(void)
 		g_hash_table_destroy(cp.by_ufrag);
 	if (cp.by_ep)
 		g_hash_table_destroy(cp.by_ep);
+	if (cp.by_tuple)
+		g_hash_table_destroy(cp.by_tuple);
 	sl_throttle_free(cp.join_by_src);
 	sl_throttle_free(cp.join_by_room);
 	if (cp.loop)

@@ -51,6 +51,64 @@ static socklen_t to_sockaddr(const struct sl_ctl_addr *a, struct sockaddr_storag
 	return sizeof(*s6);
 }
 
+/* A 5-tuple as a hash key (the parts of sl_ctl_addr that name the path). */
+struct tuple_key {
+	uint8_t family;
+	uint8_t pad;
+	uint16_t remote_port, local_port;
+	uint8_t remote_ip[16], local_ip[16];
+};
+
+static void tuple_key(struct tuple_key *k, const struct sl_ctl_addr *a)
+{
+	memset(k, 0, sizeof(*k));
+	k->family = a->family;
+	k->remote_port = a->remote_port;
+	k->local_port = a->local_port;
+	memcpy(k->remote_ip, a->remote_ip, 16);
+	memcpy(k->local_ip, a->local_ip, 16);
+}
+
+static guint tuple_hash(gconstpointer v)
+{
+	const uint8_t *b = v;
+	guint h = 2166136261u;
+
+	for (size_t i = 0; i < sizeof(struct tuple_key); i++)
+		h = (h ^ b[i]) * 16777619u;
+	return h;
+}
+
+static gboolean tuple_equal(gconstpointer a, gconstpointer b)
+{
+	return !memcmp(a, b, sizeof(struct tuple_key));
+}
+
+GHashTable *sl_transport_tuple_table(void)
+{
+	return g_hash_table_new_full(tuple_hash, tuple_equal, g_free, NULL);
+}
+
+/* The tuple maps to the participant that validated it last. */
+static void tuple_set(const struct sl_ctl_addr *a, uint32_t ep)
+{
+	struct tuple_key k;
+
+	tuple_key(&k, a);
+	if (GPOINTER_TO_UINT(g_hash_table_lookup(sl_cp->by_tuple, &k)) == ep)
+		return; /* the usual case: a keepalive on a known path */
+	g_hash_table_replace(sl_cp->by_tuple, g_memdup2(&k, sizeof(k)), GUINT_TO_POINTER(ep));
+}
+
+static void tuple_drop(const struct sl_ctl_addr *a, uint32_t ep)
+{
+	struct tuple_key k;
+
+	tuple_key(&k, a);
+	if (GPOINTER_TO_UINT(g_hash_table_lookup(sl_cp->by_tuple, &k)) == ep)
+		g_hash_table_remove(sl_cp->by_tuple, &k);
+}
+
 static void validated_touch(struct sl_participant *p, const struct sl_ctl_addr *a, uint64_t now)
 {
 	unsigned i, oldest = 0;
@@ -66,10 +124,12 @@ static void validated_touch(struct sl_participant *p, const struct sl_ctl_addr *
 				if (p->valid[j].last_ms < p->valid[oldest].last_ms)
 					oldest = j;
 			i = oldest;
+			tuple_drop(&p->valid[i].addr, p->ep_id);
 		}
 	}
 	p->valid[i].addr = *a;
 	p->valid[i].last_ms = now;
+	tuple_set(a, p->ep_id);
 }
 
 static void ep_update_addr(struct sl_participant *p)
@@ -140,21 +200,21 @@ bad:
 	sl_cp->n_stun_bad++;
 }
 
+/* The participant for which a is validated and fresh: one hash lookup. */
 static struct sl_participant *find_validated(const struct sl_ctl_addr *a, uint64_t now)
 {
 	uint64_t max_age = (uint64_t)sl_cp->cfg.consent_timeout_s * 1000;
-	GHashTableIter it;
-	gpointer k, v;
+	struct sl_participant *p;
+	struct tuple_key k;
 
-	g_hash_table_iter_init(&it, sl_cp->by_ep);
-	while (g_hash_table_iter_next(&it, &k, &v)) {
-		struct sl_participant *p = v;
-
-		for (unsigned i = 0; i < p->n_valid; i++)
-			if (addr_eq(&p->valid[i].addr, a) &&
-			    !sl_time_over(now, p->valid[i].last_ms, max_age))
-				return p;
-	}
+	tuple_key(&k, a);
+	p = sl_room_participant(GPOINTER_TO_UINT(g_hash_table_lookup(sl_cp->by_tuple, &k)));
+	if (!p)
+		return NULL;
+	for (unsigned i = 0; i < p->n_valid; i++)
+		if (addr_eq(&p->valid[i].addr, a) &&
+		    !sl_time_over(now, p->valid[i].last_ms, max_age))
+			return p;
 	return NULL;
 }
 
@@ -319,6 +379,9 @@ void sl_transport_add(struct sl_participant *p)
 void sl_transport_remove(struct sl_participant *p)
 {
 	g_hash_table_remove(sl_cp->by_ufrag, p->ufrag);
+	for (unsigned i = 0; i < p->n_valid; i++)
+		tuple_drop(&p->valid[i].addr, p->ep_id);
+	p->n_valid = 0;
 	if (p->dtls)
 		sl_dtls_free(p->dtls);
 	p->dtls = NULL;

@@ -20,6 +20,8 @@
 
 #include <stdint.h>
 
+#include <glib.h>
+
 #include <sluice/ctl.h>
 
 #include "cp.h"
@@ -33,6 +35,9 @@ void sl_transport_media_alive(struct sl_participant *p);
 void sl_transport_add(struct sl_participant *p);
 /* p's answer was taken: as the DTLS client, start once a tuple is checked. */
 void sl_transport_answered(struct sl_participant *p);
+/* The table of validated 5-tuples (sl_cp->by_tuple): one lookup per DTLS
+ * datagram, whatever the number of participants. */
+GHashTable *sl_transport_tuple_table(void);
 /* Forget p: DTLS freed, endpoint removed from the dataplane, tables. */
 void sl_transport_remove(struct sl_participant *p);
 
