@@ -246,8 +246,8 @@ static int check_body(const void *msg, size_t len, uint16_t type)
 			       ? 0
 			       : -EBADMSG;
 	case SL_CTL_EVENT:
-		return u.ev.ep_id && u.ev.type >= SL_EV_AUDIO_LEVEL &&
-				       u.ev.type <= SL_EV_MEDIA_ALIVE && !u.ev.pad
+		return u.ev.ep_id && u.ev.type >= SL_EV_AUDIO_LEVEL && u.ev.type <= SL_EV_LAST &&
+				       !u.ev.pad
 			       ? 0
 			       : -EBADMSG;
 	case SL_CTL_COUNTERS:

@@ -240,6 +240,7 @@ enum sl_event_type {
 	SL_EV_MEDIA_ALIVE = 4,  /* authenticated SRTP/SRTCP from ep_id's tuple since the last one;
 				 * at most one per endpoint per 3 s (or timeout/2) */
 };
+#define SL_EV_LAST SL_EV_MEDIA_ALIVE /* the highest event type; move it when appending */
 
 /* SL_CTL_EVENT (data -> control) */
 struct sl_ctl_event {

@@ -128,8 +128,7 @@ static void read_small(const uint8_t *p, size_t size, uint16_t type)
 	else if (type == SL_CTL_INFO)
 		need(u.info.n_workers && u.info.has_ipv4 <= 1 && u.info.has_ipv6 <= 1);
 	else if (type == SL_CTL_EVENT)
-		need(u.ev.ep_id && u.ev.type >= SL_EV_AUDIO_LEVEL &&
-		     u.ev.type <= SL_EV_KEYFRAME_REQ);
+		need(u.ev.ep_id && u.ev.type >= SL_EV_AUDIO_LEVEL && u.ev.type <= SL_EV_LAST);
 }
 
 static void read_as_receiver(const uint8_t *p, size_t size, bool down)
