@@ -20,7 +20,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import controlplane_test as ct  # noqa: E402  (re-executes under /usr/bin/python3 if needed)
 
 import base64, contextlib, resource, shutil, socket, struct, subprocess, tempfile  # noqa: E402
-import threading, time, traceback  # noqa: E402
+import threading, time  # noqa: E402
 
 from controlplane_test import Env, Fail, check, wait_until, read  # noqa: E402
 
@@ -440,20 +440,8 @@ def main():
     only = os.environ.get("SL_CASES")  # e.g. SL_CASES=1,3 to run a few while debugging
     passed = failed = 0
     try:
-        for n, (name, fn) in enumerate(CASES, 1):
-            if only and str(n) not in only.split(","):
-                continue
-            try:
-                fn()
-                print(f"ok {n} - {name}", flush=True)
-                passed += 1
-            except Fail as e:
-                print(f"not ok {n} - {name}: {e}", flush=True)
-                failed += 1
-            except Exception as e:
-                print(f"not ok {n} - {name}: {type(e).__name__}: {e}", flush=True)
-                traceback.print_exc()
-                failed += 1
+        passed, failed = ct.run_cases(
+            CASES, lambda n, name: not only or str(n) in only.split(","))
     finally:
         ct.LOOP.stop()
     print(f"{passed} passed, {failed} failed")

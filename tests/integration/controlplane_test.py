@@ -1219,6 +1219,26 @@ CASES = [("signalling errors", case_signalling_errors), ("join and offer", case_
          ("a consent kick leaves the rest of the meeting", case_consent_kick_in_meeting),
          ("stderr holds no personal data", case_stderr_clean)]
 
+def run_cases(cases, want):
+    """Run the (name, fn) cases whose (number, name) want() accepts; prints
+    TAP-like lines and returns (passed, failed)."""
+    passed = failed = 0
+    for n, (name, fn) in enumerate(cases, 1):
+        if not want(n, name):
+            continue
+        try:
+            fn()
+            print(f"ok {n} - {name}", flush=True)
+            passed += 1
+        except Fail as e:
+            print(f"not ok {n} - {name}: {e}", flush=True)
+            failed += 1
+        except Exception as e:
+            print(f"not ok {n} - {name}: {type(e).__name__}: {e}", flush=True)
+            traceback.print_exc()
+            failed += 1
+    return passed, failed
+
 def main():
     global CP_BIN, SRCDIR, LOOP, CERT, OTHER_CERT
     if len(sys.argv) != 3:
@@ -1230,20 +1250,7 @@ def main():
     try:
         CERT, OTHER_CERT = make_cert(top, "client"), make_cert(top, "other")
         only = os.environ.get("SLCP_ONLY")  # run only cases whose name contains this
-        for n, (name, fn) in enumerate(CASES, 1):
-            if only and only not in name:
-                continue
-            try:
-                fn()
-                print(f"ok {n} - {name}", flush=True)
-                passed += 1
-            except Fail as e:
-                print(f"not ok {n} - {name}: {e}", flush=True)
-                failed += 1
-            except Exception as e:
-                print(f"not ok {n} - {name}: {type(e).__name__}: {e}", flush=True)
-                traceback.print_exc()
-                failed += 1
+        passed, failed = run_cases(CASES, lambda n, name: not only or only in name)
     finally:
         LOOP.stop()
         shutil.rmtree(top, ignore_errors=True)
