@@ -193,6 +193,7 @@ struct sl_endpoint {
 	uint8_t fir_seq;
 	struct sl_tb in_pkts, in_bytes; /* ingress cap (police.c) */
 	struct sl_tb keyframes;         /* keyframe requests to it, all streams (police.c) */
+	bool kf_pending;                /* one of its streams has kf_pending */
 	struct sl_tb up;                /* STUN/DTLS from it going up (SL_UP_EP_*) */
 };
 
@@ -204,6 +205,7 @@ struct sl_stream {
 	uint32_t first_sub;
 	uint32_t n_subs;
 	uint64_t last_pli_tsc;
+	bool kf_pending; /* a new subscriber's keyframe request waits for the limiter */
 	/* police.c: SR limiter and measured packet rate (1 s windows) */
 	uint64_t last_sr_tsc;
 	uint64_t win_tsc;
@@ -421,8 +423,14 @@ void sl_feedback_handle(struct sl_worker *w, uint32_t ep_slot, const uint8_t *p,
 /* Send the publisher of stream si a PLI (on a new video subscription: the
  * subscriber cannot decode until the next keyframe). Rate-limited with the
  * subscribers' PLI/FIR (one limiter per stream): subscribing is driven by
- * participants too. */
+ * participants too. A request the limiter refuses is not lost: it is sent
+ * once the limiter allows (sl_feedback_keyframes_due, from the 100 ms scan),
+ * since a keyframe asked for earlier may have passed before this subscriber
+ * came, and some receivers (aiortc) never ask themselves. */
 void sl_feedback_request_keyframe(struct sl_worker *w, uint32_t si);
+/* Send the deferred keyframe requests of endpoint ep_slot's streams that the
+ * limiter now allows. */
+void sl_feedback_keyframes_due(struct sl_worker *w, uint32_t ep_slot, uint64_t now);
 
 /* Queue an event for the control plane (counted as drop_up_full if full). */
 void sl_feedback_event(struct sl_worker *w, uint32_t ep_id, uint16_t type, uint32_t value,

@@ -111,17 +111,50 @@ static void push_event(struct sl_worker *w, uint32_t ep_id, uint16_t type, uint3
 /* A PLI to the publisher of stream si (a new subscriber needs a keyframe),
  * through the stream's one keyframe limiter: a keyframe already asked for
  * within pli-interval reaches the new subscriber too. */
-void sl_feedback_request_keyframe(struct sl_worker *w, uint32_t si)
+static void send_pli(struct sl_worker *w, struct sl_stream *st)
 {
-	struct sl_stream *st = &w->t->streams[si];
 	struct sl_endpoint *pub = &w->t->eps[st->ep];
 	uint8_t buf[32];
 	size_t n = sl_rtcp_build_pli(buf, sizeof(buf), pub->fb_ssrc, st->ssrc);
 
-	if (!n || !sl_police_keyframe(w, st, rte_rdtsc()))
+	if (!n)
 		return;
 	SL_COUNT(w, pli_forwarded);
 	sl_forward_send_rtcp(w, st->ep, buf, (uint16_t)n);
+}
+
+void sl_feedback_request_keyframe(struct sl_worker *w, uint32_t si)
+{
+	struct sl_stream *st = &w->t->streams[si];
+
+	if (sl_police_keyframe(w, st, rte_rdtsc())) {
+		st->kf_pending = false;
+		send_pli(w, st);
+		return;
+	}
+	st->kf_pending = true;
+	w->t->eps[st->ep].kf_pending = true;
+}
+
+void sl_feedback_keyframes_due(struct sl_worker *w, uint32_t ep_slot, uint64_t now)
+{
+	struct sl_endpoint *e = &w->t->eps[ep_slot];
+	bool left = false;
+
+	for (uint32_t si = e->first_stream; si != SL_NONE; si = w->t->streams[si].next_in_ep) {
+		struct sl_stream *st = &w->t->streams[si];
+
+		if (!st->kf_pending)
+			continue;
+		/* the stream's interval first: a refusal by it would count a drop */
+		if (now - st->last_pli_tsc < w->pli_tsc || !sl_police_keyframe(w, st, now)) {
+			left = true;
+			continue;
+		}
+		st->kf_pending = false;
+		send_pli(w, st);
+	}
+	e->kf_pending = left;
 }
 
 /* PLI (fmt 1) or FIR (fmt 4) from a subscriber: one PLI/FIR to the publisher. */

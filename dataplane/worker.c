@@ -452,7 +452,10 @@ static void check_timeouts(struct sl_worker *w, uint64_t now)
 			e->alive_sent_tsc = now;
 			sl_feedback_event(w, e->id, SL_EV_MEDIA_ALIVE, 0, 0);
 		}
-		if (e->timeout_sent || now - e->last_rx_tsc < w->timeout_tsc)
+		if (e->kf_pending)
+			sl_feedback_keyframes_due(w, i, now);
+		/* signed: an endpoint added or heard after now was read is newer */
+		if (e->timeout_sent || (int64_t)(now - e->last_rx_tsc) < (int64_t)w->timeout_tsc)
 			continue;
 		e->timeout_sent = true;
 		sl_feedback_event(w, e->id, SL_EV_TIMEOUT, 0, 0);

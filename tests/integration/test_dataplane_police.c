@@ -361,6 +361,33 @@ static void pli_subscribe_churn(void **state)
 }
 
 /*
+ * A new subscriber whose keyframe request the limiter refuses still gets
+ * one: the request waits for the limiter (the keyframe asked for earlier
+ * may already have passed, and aiortc never asks by itself).
+ */
+static void pli_deferred_not_lost(void **state)
+{
+	struct drv_ep pub = mk_ep(305), a = mk_ep(305), b = mk_ep(305);
+	unsigned n;
+
+	(void)state;
+	assert_int_equal(sub_raw(&a, &pub, 0x7600, 0xe600, false), 0); /* PLI now */
+	assert_int_equal(sub_raw(&b, &pub, 0x7600, 0xe601, false), 0); /* refused: waits */
+	n = plis(&pub);
+	assert_int_equal(n, 1);
+	usleep(600 * 1000); /* the interval (500 ms) passes: the deferred one goes */
+	n = plis(&pub);
+	print_message("deferred keyframe requests sent: %u\n", n);
+	assert_int_equal(n, 1);
+	usleep(600 * 1000); /* and only once */
+	assert_int_equal(plis(&pub), 0);
+	drv_ep_done(&a);
+	drv_ep_done(&b);
+	drv_ep_done(&pub);
+	drv_flush();
+}
+
+/*
  * Room A: 40 video publishers each fill 64 history slots (2,560 packets,
  * more than the worker's 2,047 history buffers). Room B, started after,
  * still gets its NACKs answered: each stream has its fair share.
@@ -418,9 +445,10 @@ static void history_across_rooms(void **state)
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(nack_compound_51x64), cmocka_unit_test(nack_dup_within_rtt),
-		cmocka_unit_test(sr_compound_51),      cmocka_unit_test(ingress_cap),
-		cmocka_unit_test(pli_subscribe_churn), cmocka_unit_test(history_across_rooms),
+		cmocka_unit_test(nack_compound_51x64),  cmocka_unit_test(nack_dup_within_rtt),
+		cmocka_unit_test(sr_compound_51),       cmocka_unit_test(ingress_cap),
+		cmocka_unit_test(pli_subscribe_churn),  cmocka_unit_test(pli_deferred_not_lost),
+		cmocka_unit_test(history_across_rooms),
 	};
 	int rc;
 
