@@ -1054,13 +1054,16 @@ void sl_http_stop(void)
 	http.lfd = http.spare_fd = http.epfd = -1;
 }
 
-int sl_ws_peer(const struct sl_ws *ws, struct sockaddr_storage *ss)
+int sl_ws_source(const struct sl_ws *ws, uint8_t key[16])
 {
-	socklen_t len = sizeof(*ss);
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
 	int fd = ws && ws->wsi ? (int)lws_get_socket_fd(ws->wsi) : -1;
 
-	memset(ss, 0, sizeof(*ss));
-	if (fd < 0 || getpeername(fd, (struct sockaddr *)ss, &len) < 0)
+	memset(&ss, 0, sizeof(ss));
+	if (fd < 0 || getpeername(fd, (struct sockaddr *)&ss, &len) < 0 ||
+	    (ss.ss_family != AF_INET && ss.ss_family != AF_INET6))
 		return -ENOTCONN;
+	src_key(&ss, key);
 	return 0;
 }

@@ -64,8 +64,8 @@ void sl_http_stop(void);
 int sl_ws_send(struct sl_ws *ws, const char *text, size_t len);
 /* Close once everything queued so far is sent. */
 void sl_ws_close(struct sl_ws *ws);
-/* The connection's peer address (for throttling; never log it): 0 or -ENOTCONN. */
-struct sockaddr_storage;
-int sl_ws_peer(const struct sl_ws *ws, struct sockaddr_storage *ss);
+/* The connection's source for throttling, as the connection caps count it
+ * (an IPv4 address IPv4-mapped, an IPv6 /64; never log it): 0 or -ENOTCONN. */
+int sl_ws_source(const struct sl_ws *ws, uint8_t key[16]);
 
 #endif

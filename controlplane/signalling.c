@@ -9,8 +9,6 @@
  */
 #include <errno.h>
 #include <string.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 
 #include "cp.h"
 #include "log.h"
@@ -87,23 +85,9 @@ void sl_signal_closed(struct sl_client *c)
 static void *on_open(struct sl_ws *ws)
 {
 	struct sl_client *c = g_new0(struct sl_client, 1);
-	struct sockaddr_storage ss;
 
 	c->ws = ws;
-	if (sl_ws_peer(ws, &ss) == 0 && ss.ss_family == AF_INET) {
-		const struct sockaddr_in *s4 = (const struct sockaddr_in *)&ss;
-
-		c->src_key[10] = c->src_key[11] = 0xff;
-		memcpy(c->src_key + 12, &s4->sin_addr, 4);
-		c->has_src = true;
-	} else if (ss.ss_family == AF_INET6) {
-		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)&ss;
-
-		memcpy(c->src_key, &s6->sin6_addr, 16);
-		if (!IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr))
-			memset(c->src_key + 8, 0, 8); /* one /64 is one source */
-		c->has_src = true;
-	}
+	c->has_src = sl_ws_source(ws, c->src_key) == 0;
 	return c;
 }
 
