@@ -553,12 +553,8 @@ class Relay:
         self.thread.join(2)
         self.sock.close()
 
-def s_client(env, port, cert=None, profiles="SRTP_AEAD_AES_128_GCM:SRTP_AES128_CM_SHA1_80"):
-    """openssl s_client over DTLS 1.2 to 127.0.0.1:port; its output collects in p.out."""
-    cmd = ["openssl", "s_client", "-dtls1_2", "-use_srtp", profiles, "-connect", f"127.0.0.1:{port}"]
-    if cert:
-        cmd += ["-cert", cert[0], "-key", cert[1], "-keymatexport", "EXTRACTOR-dtls_srtp",
-                "-keymatexportlen", "60"]
+def openssl_dtls(env, cmd):
+    """Run an openssl DTLS peer; its output collects in p.out; killed at cleanup."""
     p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     p.out = b""
     def reader():
@@ -574,25 +570,21 @@ def s_client(env, port, cert=None, profiles="SRTP_AEAD_AES_128_GCM:SRTP_AES128_C
     env.cleanups.append(stop)
     return p
 
+def s_client(env, port, cert=None, profiles="SRTP_AEAD_AES_128_GCM:SRTP_AES128_CM_SHA1_80"):
+    """openssl s_client over DTLS 1.2 to 127.0.0.1:port; its output collects in p.out."""
+    cmd = ["openssl", "s_client", "-dtls1_2", "-use_srtp", profiles, "-connect", f"127.0.0.1:{port}"]
+    if cert:
+        cmd += ["-cert", cert[0], "-key", cert[1], "-keymatexport", "EXTRACTOR-dtls_srtp",
+                "-keymatexportlen", "60"]
+    return openssl_dtls(env, cmd)
+
 def s_server(env, port, cert, profiles="SRTP_AEAD_AES_128_GCM:SRTP_AES128_CM_SHA1_80"):
     """openssl s_server over DTLS 1.2 on 127.0.0.1:port, asking for the client's
     certificate; its output collects in p.out."""
-    cmd = ["openssl", "s_server", "-dtls1_2", "-use_srtp", profiles, "-accept", f"127.0.0.1:{port}",
-           "-cert", cert[0], "-key", cert[1], "-verify", "1", "-naccept", "1",
-           "-keymatexport", "EXTRACTOR-dtls_srtp", "-keymatexportlen", "60"]
-    p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    p.out = b""
-    def reader():
-        with contextlib.suppress(OSError, ValueError):
-            for chunk in iter(lambda: os.read(p.stdout.fileno(), 4096), b""):
-                p.out += chunk
-    threading.Thread(target=reader, daemon=True).start()
-    def stop():
-        p.kill()
-        p.wait()
-        p.stdin.close()
-        p.stdout.close()
-    env.cleanups.append(stop)
+    p = openssl_dtls(env, ["openssl", "s_server", "-dtls1_2", "-use_srtp", profiles, "-accept",
+                           f"127.0.0.1:{port}", "-cert", cert[0], "-key", cert[1], "-verify", "1",
+                           "-naccept", "1", "-keymatexport", "EXTRACTOR-dtls_srtp",
+                           "-keymatexportlen", "60"])
     wait_until(lambda: b"ACCEPT" in p.out or p.poll() is not None, 5, "s_server did not start")
     return p
 
