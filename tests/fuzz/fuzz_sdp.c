@@ -1,5 +1,5 @@
 /*
- * fuzz_sdp.c - libFuzzer target for the SDP code in controlplane/sdp.c.
+ * fuzz_sdp.c - libFuzzer target for the SDP code in controlplane/transport/sdp.c.
  *
  * Each input is used twice. First as SDP text: it is parsed, the result is
  * checked against the struct's own bounds (counts within their caps, every

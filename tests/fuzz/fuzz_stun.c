@@ -1,6 +1,6 @@
 /*
  * fuzz_stun.c - libFuzzer target for the ICE-lite checks in
- * controlplane/stun.c (and the parts of libnice's STUN library they use).
+ * controlplane/transport/stun.c (and the parts of libnice's STUN library they use).
  *
  * Reads the local ufrag from the input, then asks for an answer with fixed
  * credentials ("evtj" / the RFC 5769 password, so the committed RFC 5769

@@ -1,6 +1,6 @@
 /*
  * test_stun.c - ICE-lite binding requests checked and answered by
- * controlplane/stun.c.
+ * controlplane/transport/stun.c.
  *
  * The known-answer fixture is the RFC 5769 2.1 sample request; its
  * transaction id is the one of the 2.2 and 2.3 sample responses, so the
