@@ -21,14 +21,22 @@
 #define SL_DEFAULT_WEB_ROOT "/usr/share/sluice/web"
 #endif
 
-enum kind { STR, U32, LEVEL, IP4, ADDR, ORIGIN };
+enum kind { STR, U32, LEVEL, IP4, ADDR, ORIGIN, CHOICE };
 
 struct opt {
 	const char *name, *arg, *help;
 	enum kind kind;
 	size_t off, size;
-	uint32_t min, max;
+	uint32_t min, max; /* CHOICE: min is the index in choice_lists */
 };
+
+static const char *const moderators_words[] = { "first", "everyone", "token", NULL };
+static const char *const guests_words[] = { "join", "wait", "deny", NULL };
+/* Index = enum sl_jwt_alg; "none" is never accepted. */
+static const char *const jwt_alg_words[] = { "-", "HS256", "RS256", "ES256", NULL };
+/* CHOICE options store the index of the word given, as an int. */
+static const char *const *const choice_lists[] = { moderators_words, guests_words,
+						   jwt_alg_words };
 
 #define S(f) offsetof(struct sl_cp_config, f), sizeof(((struct sl_cp_config *)0)->f)
 static const struct opt opts[] = {
@@ -107,14 +115,57 @@ static const struct opt opts[] = {
 	  U32, S(pending_max), 1, 100000 },
 	{ "pending-room-max", "N", "joins still in their handshake, per meeting (default 8)", U32,
 	  S(pending_room_max), 1, 64 },
-	{ "join-rate", "N", "joins per minute from one source address (IPv6: per /64; default 30)",
+	{ "join-rate", "N",
+	  "joins per minute from one source address (IPv6: per /64; default 180: several people "
+	  "behind one NAT)",
 	  U32, S(join_rate), 1, 1000000 },
-	{ "join-burst", "N", "joins one source address may make at once (default 10)", U32,
+	{ "join-burst", "N", "joins one source address may make at once (default 20)", U32,
 	  S(join_burst), 1, 1000000 },
 	{ "room-join-rate", "N", "joins per minute of one room name (default 60)", U32,
 	  S(room_join_rate), 1, 1000000 },
 	{ "room-join-burst", "N", "joins of one room name at once (default 20)", U32,
 	  S(room_join_burst), 1, 1000000 },
+	/* Entry control. */
+	{ "min-room-name-bits", "N",
+	  "refuse to create a meeting whose name scores under N bits ('weak_room_name'); 0 = "
+	  "weak names are only flagged (default 0)",
+	  U32, S(min_room_name_bits), 0, 128 },
+	{ "moderators", "MODE",
+	  "who moderates: first (the creator, and whom a moderator grants), everyone, or token "
+	  "(a valid JWT with moderator: true; default first)",
+	  CHOICE, S(moderators), 0, 0 },
+	{ "guests", "MODE",
+	  "with --moderators token, joins without a token: join, wait (in the lobby until a "
+	  "moderator admits them) or deny (default join)",
+	  CHOICE, S(guests), 1, 0 },
+	{ "jwt-alg", "ALG",
+	  "the one JWT algorithm accepted: HS256, RS256 or ES256 (default HS256 when --jwt-key is "
+	  "given)",
+	  CHOICE, S(jwt_alg), 2, 0 },
+	{ "jwt-key", "FILE",
+	  "JWT key: the HS256 secret (the file's bytes, one trailing newline removed) or the "
+	  "RS256/ES256 public key, PEM; tokens are accepted only when it is given",
+	  STR, S(jwt_key), 0, 0 },
+	{ "jwt-audience", "AUD", "a token's aud must be (or contain) AUD (default: not checked)",
+	  STR, S(jwt_audience), 0, 0 },
+	{ "jwt-issuer", "ISS", "a token's iss must be ISS (default: not checked)", STR,
+	  S(jwt_issuer), 0, 0 },
+	{ "jwt-leeway", "S", "clock skew allowed on a token's exp and nbf, 0-60 (default 30)", U32,
+	  S(jwt_leeway_s), 0, 60 },
+	{ "lobby-timeout", "S",
+	  "a lobby entry not admitted within S seconds is turned away (default 300)", U32,
+	  S(lobby_timeout_s), 10, 86400 },
+	{ "lobby-max", "N", "entries waiting in one meeting's lobby (default 50)", U32,
+	  S(lobby_max), 1, 10000 },
+	{ "password-backoff-max", "S",
+	  "wrong meeting passwords from one address: after 3, each wait doubles from 1 s up to S "
+	  "(default 300)",
+	  U32, S(password_backoff_max_s), 1, 86400 },
+	{ "check-name-rate", "N",
+	  "check_name requests per minute from one source address (default 120)", U32,
+	  S(check_name_rate), 1, 1000000 },
+	{ "check-name-burst", "N", "check_name requests one address may make at once (default 30)",
+	  U32, S(check_name_burst), 1, 1000000 },
 };
 #undef S
 #define N_OPTS (sizeof(opts) / sizeof(opts[0]))
@@ -136,10 +187,18 @@ static void defaults(struct sl_cp_config *c)
 	c->log_level = SL_LOG_INFO;
 	c->pending_max = 256;
 	c->pending_room_max = 8;
-	c->join_rate = 30;
-	c->join_burst = 10;
+	c->join_rate = 180;
+	c->join_burst = 20;
 	c->room_join_rate = 60;
 	c->room_join_burst = 20;
+	c->moderators = SL_MOD_FIRST;
+	c->guests = SL_GUESTS_JOIN;
+	c->jwt_leeway_s = 30;
+	c->lobby_timeout_s = 300;
+	c->lobby_max = 50;
+	c->password_backoff_max_s = 300;
+	c->check_name_rate = 120;
+	c->check_name_burst = 30;
 	c->max_connections = 1024;
 	c->max_connections_per_ip = 32;
 	c->idle_timeout_s = 60;
@@ -262,6 +321,13 @@ static int set(struct sl_cp_config *c, const struct opt *o, const char *v, char 
 		else
 			*(uint32_t *)p = (uint32_t)x;
 		return 0;
+	case CHOICE:
+		for (int i = 0; choice_lists[o->min][i]; i++)
+			if (!strcmp(v, choice_lists[o->min][i]) && strcmp(v, "-")) {
+				*(int *)p = i;
+				return 0;
+			}
+		goto bad;
 	case LEVEL:
 		for (int i = 0; i < 4; i++)
 			if (!strcmp(v, levels[i])) {
@@ -300,6 +366,21 @@ static int derived(struct sl_cp_config *c, char *err, size_t n)
 		    (v6 && !strcmp(c->listen, "::1")))
 			snprintf(c->origin[c->n_origin++], SL_CP_ORIGIN_LEN, "http://localhost%s",
 				 port);
+	}
+	if (c->jwt_key[0] && c->jwt_alg == SL_JWT_NONE)
+		c->jwt_alg = SL_JWT_HS256;
+	if (c->jwt_alg != SL_JWT_NONE && !c->jwt_key[0]) {
+		snprintf(err, n, "--jwt-alg: give the key with --jwt-key");
+		return -EINVAL;
+	}
+	if (c->moderators == SL_MOD_TOKEN && !c->jwt_key[0]) {
+		snprintf(err, n, "--moderators token: give the key that signs tokens with --jwt-key");
+		return -EINVAL;
+	}
+	if (c->guests != SL_GUESTS_JOIN && c->moderators != SL_MOD_TOKEN) {
+		snprintf(err, n,
+			 "--guests: only with --moderators token (otherwise there are no guests)");
+		return -EINVAL;
 	}
 	if (!c->cert[0])
 		snprintf(c->cert, sizeof(c->cert), "%s/dtls-cert.pem", c->state_dir);

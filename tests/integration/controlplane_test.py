@@ -1126,10 +1126,11 @@ def case_pending_caps():
 
 def case_join_flood():
     """One source joining (guessing room names) as fast as it can is throttled
-    after its burst (default 10), with retry_after in seconds."""
-    with Env() as env:
+    after its burst (default 20), with retry_after in seconds. The rate is
+    lowered to one a minute so that no token comes back while it runs."""
+    with Env(args=("--join-rate", "1")) as env:
         results = []
-        for n in range(14):
+        for n in range(24):
             w = env.ws()
             room = f"Guess-Room-{n}"
             ROOM_NAMES.add(room)
@@ -1142,8 +1143,8 @@ def case_join_flood():
                 check(isinstance(m.get("retry_after"), int) and m["retry_after"] >= 1,
                       f"throttled without retry_after: {m}")
             w.close()
-        check(results[:10] == ["joined"] * 10, f"the first joins: {results[:10]}")
-        check(results[10:] == ["throttled"] * 4, f"joins after the burst: {results[10:]}")
+        check(results[:20] == ["joined"] * 20, f"the first joins: {results[:20]}")
+        check(results[20:] == ["throttled"] * 4, f"joins after the burst: {results[20:]}")
 
 def case_no_names_before_handshake():
     """A join learns member names only once its own handshake completes."""

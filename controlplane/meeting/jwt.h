@@ -1,0 +1,48 @@
+/*
+ * jwt.h - JSON Web Tokens for joins (jwt.c, a shim over libjwt).
+ *
+ * One algorithm is accepted, pinned by --jwt-alg; the token header's alg
+ * must name exactly it (never "none", never an HS256 token checked with an
+ * RS256/ES256 public key as its secret). Claims: exp required; nbf, aud
+ * (--jwt-audience), iss (--jwt-issuer) checked when present or configured;
+ * room must be the room name or "*"; --jwt-leeway seconds (<= 60) of clock
+ * skew. Tokens are never logged or stored.
+ */
+#ifndef SLUICE_CP_JWT_H
+#define SLUICE_CP_JWT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+
+#define SL_JWT_MAX_TOKEN 8192
+
+/* The loaded verification key (owned by the caller; sl_jwt_key_free). */
+struct sl_jwt_key {
+	int alg;        /* enum sl_jwt_alg */
+	uint8_t *key;   /* HS256: the secret; RS256/ES256: the PEM text */
+	size_t key_len; /* HS256: the file's bytes less one trailing newline */
+	char audience[256], issuer[256];
+	unsigned leeway_s;
+};
+
+struct sl_jwt_claims {
+	bool moderator; /* claim moderator: true */
+	char name[65];  /* claim name, valid display-name text; "" when absent */
+};
+
+/* Read cfg->jwt_key for cfg->jwt_alg and check that it is usable (an
+ * HS256 secret of at least 32 bytes; a PEM public key of the right type).
+ * Returns 0, or -errno with err naming the problem. */
+int sl_jwt_key_load(struct sl_jwt_key *k, const struct sl_cp_config *cfg, char *err, size_t n);
+void sl_jwt_key_free(struct sl_jwt_key *k); /* wipes the secret */
+
+/* Verify token for a join of room at time now_s (Unix seconds). Returns 0
+ * with *out filled, or -EACCES with *why set to a short English reason
+ * that names no secret (sent to the client with code bad_token). */
+int sl_jwt_verify(const struct sl_jwt_key *k, const char *token, const char *room, int64_t now_s,
+		  struct sl_jwt_claims *out, const char **why);
+
+#endif
