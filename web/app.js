@@ -41,6 +41,7 @@
     denied: null, // the reason of a 'denied'
     pc: null,
     lastError: null,
+    lastClose: null, // {code, byServer} of the last connection that closed
     tracks: [], // the current offer's tracks[]
     version: null,
     join,
@@ -436,8 +437,9 @@
         }
         if (msg && typeof msg === 'object') onMessage(sock, msg);
       };
-      sock.onclose = () => {
+      sock.onclose = (ev) => {
         reject(new Error('closed'));
+        sluice.lastClose = { code: ev.code, byServer: !sock.closedByClient };
         if (ws !== sock) return;
         ws = null;
         pending = [];
@@ -454,6 +456,7 @@
     const sock = ws;
     ws = null;
     pending = [];
+    sock.closedByClient = true;
     sock.close();
   }
 
@@ -571,9 +574,16 @@
     password_required: 'The meeting needs a password: enter it to join.',
   };
 
-  // kicked / ended / denied: the server closes the connection.
+  // kicked / ended / denied: the server closes the connection (the page
+  // closes it itself only if that has not happened within 3 s).
   function finished(sock, state, title, text) {
-    dropSocket();
+    ws = null;
+    pending = [];
+    setTimeout(() => {
+      if (sock.readyState === WebSocket.CLOSED) return;
+      sock.closedByClient = true;
+      sock.close();
+    }, 3000);
     teardown();
     setState(state);
     notice(title, text);

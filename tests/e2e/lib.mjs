@@ -1,5 +1,5 @@
 // Shared by the browser drivers of the end-to-end tests (meeting.mjs,
-// big.mjs): starting Debian's Chromium headless with fake media devices,
+// big.mjs, entry.mjs): starting Debian's Chromium headless with fake media devices,
 // joining a participant through the real web client's UI, and reading what
 // a participant has received from getStats().
 
@@ -30,6 +30,21 @@ export async function launchChromium(url, { chromium: executablePath = '/usr/bin
 // frameRate }: what the fake camera is asked for instead of the client's
 // own constraints, to keep many participants cheap).
 export async function openParticipant(browser, opt, name) {
+  const p = await openPage(browser, opt, name);
+  await joinPage(p, opt.room);
+  return p;
+}
+
+// Types the room and the participant's name into the join form and clicks
+// Join (on a page that openPage opened, or one that left or was refused).
+export async function joinPage(p, room) {
+  await p.page.fill('#room', room);
+  await p.page.fill('#name', p.name);
+  await p.page.click('#join');
+}
+
+// The web client in a fresh context, not joined yet.
+export async function openPage(browser, opt, name) {
   const context = await browser.newContext({ permissions: ['camera', 'microphone'] });
   if (opt.video) {
     await context.addInitScript((video) => {
@@ -44,9 +59,6 @@ export async function openParticipant(browser, opt, name) {
   });
   page.on('pageerror', (e) => process.stderr.write(`[${name}] page error: ${e.message}\n`));
   await page.goto(opt.url, { timeout: opt.timeoutMs });
-  await page.fill('#room', opt.room);
-  await page.fill('#name', name);
-  await page.click('#join');
   return { name, page, snap: null };
 }
 
