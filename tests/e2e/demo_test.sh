@@ -10,7 +10,10 @@
 #   3. Ctrl-C (SIGINT to its process group, as a terminal sends it) stops it
 #      the same way, with status 130;
 #   4. a control plane that dies while it runs makes a --seconds run exit
-#      non-zero, saying so.
+#      non-zero, saying so;
+#   5. options after `--` reach the control plane (an unknown one makes the
+#      demo exit non-zero; a --jwt-key file only root can read is copied
+#      for nobody).
 # The demo's servers listen on 127.0.0.1 and on the veth pair it creates.
 set -euo pipefail
 build=$(realpath "${1:?usage: demo_test.sh BUILD_DIR}")
@@ -90,15 +93,31 @@ grep -q "port $port" "$dir/out" || fail "the message does not name the port"
 nothing_left
 echo "exit $rc: $(grep 'demo:' "$dir/out" | tail -1)"
 
-echo "== --seconds: URL once HTTP answers, control plane as nobody, participants told, exit 0"
+echo "== options after -- go to the control plane: an unknown one stops the demo, non-zero"
 port=$(free_port)
-start_demo --port "$port" --seconds 10
+rc=0
+demo --port "$port" --seconds 5 -- --no-such-option >"$dir/out" 2>&1 || rc=$?
+[ "$rc" != 0 ] || fail "the demo exited 0 with a bad control-plane option"
+grep -q -- "no-such-option" "$dir/out" || fail "the control plane's complaint is not shown"
+! grep -q "demo: open http" "$dir/out" || fail "the URL was printed although the control plane failed"
+nothing_left
+echo "exit $rc: $(grep 'demo:' "$dir/out" | tail -1)"
+
+echo "== --seconds: URL once HTTP answers, control plane as nobody, participants told, exit 0"
+echo "   (with control-plane options after --; a root-only --jwt-key file is copied for nobody)"
+port=$(free_port)
+head -c 32 /dev/urandom | base64 >"$dir/jwt.key"
+chmod 600 "$dir/jwt.key"
+start_demo --port "$port" --seconds 10 -- --moderators everyone --jwt-key "$dir/jwt.key"
 python3 -c 'import sys, urllib.request
 assert urllib.request.urlopen(sys.argv[1], timeout=2).status == 200' "http://127.0.0.1:$port/" ||
 	fail "the URL was printed but HTTP does not answer"
 cp=$(ps -o pid=,comm= --ppid "$demo_pid" | awk '$2 ~ /^sluice-contro/ {print $1}')
 [ -n "$cp" ] || fail "no control plane among the demo's children"
 [ "$(ps -o user= -p "$cp")" = nobody ] || fail "the control plane runs as $(ps -o user= -p "$cp")"
+args=$(ps -o args= -p "$cp")
+[[ $args == *"--moderators everyone --jwt-key /tmp/sluice-demo."*/jwt-key.* ]] ||
+	fail "the control plane did not get the options after --: $args"
 participant "$port" demo-test >"$dir/ws" 2>&1 || fail "participant: $(cat "$dir/ws")"
 rc=0
 wait "$demo_pid" || rc=$?
@@ -137,4 +156,4 @@ demo_pid=
 grep -q "sluice-controlplane stopped on its own" "$dir/out" || fail "no reason given"
 nothing_left
 echo "exit $rc: $(grep 'demo:' "$dir/out" | tail -1)"
-echo "demo: 4 passed, 0 failed"
+echo "demo: 5 passed, 0 failed"
