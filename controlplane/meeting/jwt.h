@@ -24,6 +24,7 @@ struct sl_jwt_key {
 	int alg;        /* enum sl_jwt_alg */
 	uint8_t *key;   /* HS256: the secret; RS256/ES256: the PEM text */
 	size_t key_len; /* HS256: the file's bytes less one trailing newline */
+	size_t sig_len; /* the signature's length in bytes: 32, 64, or the RSA modulus */
 	char audience[256], issuer[256];
 	unsigned leeway_s;
 };
@@ -38,6 +39,13 @@ struct sl_jwt_claims {
  * Returns 0, or -errno with err naming the problem. */
 int sl_jwt_key_load(struct sl_jwt_key *k, const struct sl_cp_config *cfg, char *err, size_t n);
 void sl_jwt_key_free(struct sl_jwt_key *k); /* wipes the secret */
+
+/* sl_jwt_key_load's work after reading the file: bytes (len of them) are
+ * the file's contents, taken as a key for cfg->jwt_alg with cfg's
+ * audience, issuer and leeway; cfg->jwt_key is not read. Used by tests and
+ * the fuzzer. The bytes are copied (the caller wipes its own copy). */
+int sl_jwt_key_parse(struct sl_jwt_key *k, const struct sl_cp_config *cfg, const uint8_t *bytes,
+		     size_t len, char *err, size_t n);
 
 /* Verify token for a join of room at time now_s (Unix seconds). Returns 0
  * with *out filled, or -EACCES with *why set to a short English reason

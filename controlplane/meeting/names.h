@@ -15,6 +15,8 @@
 /* Below this many bits a name is flagged weak, whatever the options. */
 #define SL_NAMES_WEAK_BITS   40
 #define SL_NAMES_MAX_REASONS 8
+/* Names with fewer characters (code points) are "short" and always weak. */
+#define SL_NAMES_SHORT_CHARS 10
 
 struct sl_names_score {
 	double bits; /* estimated guessing entropy, >= 0 */
@@ -31,5 +33,10 @@ struct sl_names_score {
 /* Score name (NUL-terminated UTF-8, at most 128 bytes). min_bits raises the
  * weak threshold (--min-room-name-bits). Never fails. */
 void sl_names_score(const char *name, unsigned min_bits, struct sl_names_score *out);
+
+/* Is word (ASCII, any case) one of the product's words or meeting jargon
+ * that the score treats as guessable ("sluice", "meeting", "standup")?
+ * scripts/make-wordlist keeps these out of the web client's word list. */
+bool sl_names_product_word(const char *word);
 
 #endif
