@@ -35,8 +35,7 @@ static const char *const guests_words[] = { "join", "wait", "deny", NULL };
 /* Index = enum sl_jwt_alg; "none" is never accepted. */
 static const char *const jwt_alg_words[] = { "-", "HS256", "RS256", "ES256", NULL };
 /* CHOICE options store the index of the word given, as an int. */
-static const char *const *const choice_lists[] = { moderators_words, guests_words,
-						   jwt_alg_words };
+static const char *const *const choice_lists[] = { moderators_words, guests_words, jwt_alg_words };
 
 #define S(f) offsetof(struct sl_cp_config, f), sizeof(((struct sl_cp_config *)0)->f)
 static const struct opt opts[] = {
@@ -374,7 +373,8 @@ static int derived(struct sl_cp_config *c, char *err, size_t n)
 		return -EINVAL;
 	}
 	if (c->moderators == SL_MOD_TOKEN && !c->jwt_key[0]) {
-		snprintf(err, n, "--moderators token: give the key that signs tokens with --jwt-key");
+		snprintf(err, n,
+			 "--moderators token: give the key that signs tokens with --jwt-key");
 		return -EINVAL;
 	}
 	if (c->guests != SL_GUESTS_JOIN && c->moderators != SL_MOD_TOKEN) {

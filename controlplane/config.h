@@ -43,16 +43,16 @@ struct sl_cp_config {
 	uint32_t message_timeout_s;      /* a request head or a WebSocket message must complete */
 	uint32_t send_queue_max;         /* bytes queued for one WebSocket before it is dropped */
 	/* Entry control (meeting/). */
-	uint32_t min_room_name_bits; /* 0 = weak names are only flagged */
-	int moderators;              /* enum sl_moderators */
-	int guests;                  /* enum sl_guests: who has no token, with SL_MOD_TOKEN */
-	int jwt_alg;                 /* enum sl_jwt_alg; SL_JWT_NONE when no --jwt-key */
-	char jwt_key[512];           /* file: HS256 secret or RS256/ES256 public key PEM */
-	char jwt_audience[256];      /* "" = aud not checked */
-	char jwt_issuer[256];        /* "" = iss not checked */
-	uint32_t jwt_leeway_s;       /* clock skew allowed on exp/nbf, <= 60 */
-	uint32_t lobby_timeout_s;    /* a lobby entry not admitted by then is turned away */
-	uint32_t lobby_max;          /* lobby entries per meeting */
+	uint32_t min_room_name_bits;     /* 0 = weak names are only flagged */
+	int moderators;                  /* enum sl_moderators */
+	int guests;                      /* enum sl_guests: who has no token, with SL_MOD_TOKEN */
+	int jwt_alg;                     /* enum sl_jwt_alg; SL_JWT_NONE when no --jwt-key */
+	char jwt_key[512];               /* file: HS256 secret or RS256/ES256 public key PEM */
+	char jwt_audience[256];          /* "" = aud not checked */
+	char jwt_issuer[256];            /* "" = iss not checked */
+	uint32_t jwt_leeway_s;           /* clock skew allowed on exp/nbf, <= 60 */
+	uint32_t lobby_timeout_s;        /* a lobby entry not admitted by then is turned away */
+	uint32_t lobby_max;              /* lobby entries per meeting */
 	uint32_t password_backoff_max_s; /* longest wait after wrong passwords */
 	uint32_t check_name_rate;        /* check_name per minute per source address */
 	uint32_t check_name_burst;

@@ -18,6 +18,8 @@
 #include <sluice/ctl.h>
 
 #include "config.h"
+#include "jwt.h"
+#include "password.h"
 #include "sdp.h"
 
 struct sl_ws;
@@ -60,6 +62,8 @@ struct sl_participant {
 	uint32_t ep_id; /* dataplane endpoint id, unique */
 	uint64_t joined_ms;
 	bool connected; /* DTLS done: counts against --room-max and the dataplane (room.c) */
+	bool moderator; /* role (entry.c) */
+	bool muted[3];  /* by kind (1 audio, 2 video): the dataplane drops it (entry.c) */
 
 	/* ICE */
 	char ufrag[9];
@@ -106,6 +110,12 @@ struct sl_room {
 	unsigned n_connected; /* members past their handshake; the rest are pending */
 	struct sl_participant *members;
 	struct sl_room *next;
+	/* Entry control (entry.c); gone with the meeting. */
+	bool locked, lobby_on, ending;
+	char pw_hash[SL_PASSWORD_HASH_MAX]; /* argon2id, encoded; "" = no password */
+	struct sl_password_job *pw_job;     /* set_password being hashed */
+	struct sl_lobby_entry *lobby;       /* waiting, oldest first */
+	unsigned n_lobby;
 };
 
 /* The whole server (main.c). */
@@ -121,16 +131,21 @@ struct sl_cp {
 	struct sl_room *rooms;
 	unsigned n_rooms;
 	unsigned n_participants;
-	unsigned n_connected;             /* participants past their handshake */
-	struct sl_throttle *join_by_src;  /* joins per source address (room.c) */
-	struct sl_throttle *join_by_room; /* joins per room name */
-	GHashTable *by_ufrag;             /* ufrag -> participant */
-	GHashTable *by_ep;                /* ep_id (GUINT_TO_POINTER) -> participant */
+	unsigned n_connected;               /* participants past their handshake */
+	struct sl_throttle *join_by_src;    /* joins per source address (room.c) */
+	struct sl_throttle *join_by_room;   /* joins per room name */
+	struct sl_throttle *check_by_src;   /* check_name per source address (entry.c) */
+	struct sl_password_guard *pw_guard; /* wrong passwords per (meeting, source) */
+	GHashTable *pw_checking;            /* guard keys with a check in flight (entry.c) */
+	struct sl_jwt_key jwt;              /* alg SL_JWT_NONE: no tokens accepted */
+	GHashTable *by_ufrag;               /* ufrag -> participant */
+	GHashTable *by_ep;                  /* ep_id (GUINT_TO_POINTER) -> participant */
 	GHashTable *by_tuple; /* ICE-validated 5-tuple (transport.c, key owned) -> ep_id */
 	uint32_t next_ep_id;
 	/* counters, for the operator (no personal data) */
 	uint64_t n_stun_ok, n_stun_bad, n_dtls_unvalidated, n_dtls_failed, n_joins, n_join_refused,
-		n_bad_messages, n_join_throttled;
+		n_bad_messages, n_join_throttled, n_check_name, n_password_wrong, n_bad_token,
+		n_lobby_waits;
 };
 
 extern struct sl_cp *sl_cp; /* the one server of this process */

@@ -160,6 +160,10 @@ static void log_stats(void)
 		cp.n_rooms, cp.n_participants, cp.n_connected, cp.n_joins, cp.n_join_refused,
 		cp.n_join_throttled, cp.n_bad_messages, cp.n_stun_ok, cp.n_stun_bad,
 		cp.n_dtls_unvalidated, cp.n_dtls_failed);
+	sl_info("stats: name_checks=%" PRIu64 " wrong_passwords=%" PRIu64 " bad_tokens=%" PRIu64
+		" lobby_waits=%" PRIu64 " password_checks_in_flight=%u",
+		cp.n_check_name, cp.n_password_wrong, cp.n_bad_token, cp.n_lobby_waits,
+		sl_password_in_flight());
 }
 
 static void maybe_log_stats(uint64_t now)
@@ -171,6 +175,7 @@ static void maybe_log_stats(uint64_t now)
 	sl_http_get_stats(&h);
 	sum = cp.n_rooms + cp.n_participants + cp.n_joins + cp.n_join_refused +
 	      cp.n_join_throttled + cp.n_connected + cp.n_bad_messages + cp.n_stun_bad +
+	      cp.n_check_name + cp.n_password_wrong + cp.n_bad_token + cp.n_lobby_waits +
 	      cp.n_dtls_unvalidated + cp.n_dtls_failed + h.conns + h.refused_full +
 	      h.refused_per_ip + h.accept_backoff + h.head_too_large + h.bad_host + h.bad_origin +
 	      h.idle_closed + h.msg_timeout + h.send_queue_dropped;
@@ -224,6 +229,16 @@ static int start(char *err, size_t n)
 	cp.by_tuple = sl_transport_tuple_table();
 	cp.join_by_src = sl_throttle_new(cp.cfg.join_rate, cp.cfg.join_burst, 65536);
 	cp.join_by_room = sl_throttle_new(cp.cfg.room_join_rate, cp.cfg.room_join_burst, 65536);
+	cp.check_by_src = sl_throttle_new(cp.cfg.check_name_rate, cp.cfg.check_name_burst, 65536);
+	cp.pw_guard = sl_password_guard_new(cp.cfg.password_backoff_max_s, 65536);
+	cp.pw_checking = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	if (cp.cfg.jwt_key[0] && sl_jwt_key_load(&cp.jwt, &cp.cfg, err, n))
+		return -EINVAL;
+	/* argon2id takes ~19 MiB and tens of ms per check: a few threads. */
+	if (sl_password_init(MIN(MAX(g_get_num_processors() / 2, 1), 4))) {
+		snprintf(err, n, "cannot start the password threads");
+		return -ENOMEM;
+	}
 	sl_random(&cp.next_ep_id, sizeof(cp.next_ep_id));
 	if (sl_dpctl_start(cp.cfg.dp_socket, &dh, err, n))
 		sl_warn("%s; retrying every 2 s (joins are refused until then)", err);
@@ -253,8 +268,14 @@ static void stop(void)
 		g_hash_table_destroy(cp.by_ep);
 	if (cp.by_tuple)
 		g_hash_table_destroy(cp.by_tuple);
+	sl_password_shutdown(); /* cancels nothing: rooms are gone, their jobs cancelled */
 	sl_throttle_free(cp.join_by_src);
 	sl_throttle_free(cp.join_by_room);
+	sl_throttle_free(cp.check_by_src);
+	sl_password_guard_free(cp.pw_guard);
+	if (cp.pw_checking)
+		g_hash_table_destroy(cp.pw_checking);
+	sl_jwt_key_free(&cp.jwt);
 	if (cp.loop)
 		g_main_loop_unref(cp.loop);
 	explicit_bzero(cp.secret, sizeof(cp.secret));

@@ -20,6 +20,7 @@
 #include "clock.h"
 #include "dpctl.h"
 #include "dtls.h"
+#include "entry.h"
 #include "log.h"
 #include "room.h"
 #include "signalling.h"
@@ -37,7 +38,7 @@ void sl_room_key(const uint8_t secret[32], const char *name, uint8_t key[32])
 	HMAC(EVP_sha256(), secret, 32, (const unsigned char *)name, strlen(name), key, &len);
 }
 
-static struct sl_room *room_find(const uint8_t key[32])
+struct sl_room *sl_room_find(const uint8_t key[32])
 {
 	for (struct sl_room *r = sl_cp->rooms; r; r = r->next)
 		if (!CRYPTO_memcmp(r->key, key, 32))
@@ -60,7 +61,7 @@ static uint16_t pick_worker(void)
 	return (uint16_t)best;
 }
 
-static struct sl_room *room_new(const uint8_t key[32])
+struct sl_room *sl_room_create(const uint8_t key[32])
 {
 	struct sl_room *r = g_new0(struct sl_room, 1);
 
@@ -76,6 +77,7 @@ static struct sl_room *room_new(const uint8_t key[32])
 	sl_cp->rooms = r;
 	sl_cp->n_rooms++;
 	sl_info("meeting %s created on worker %u", r->meeting, r->worker);
+	sl_store_meeting_put(r);
 	return r;
 }
 
@@ -88,6 +90,8 @@ static void room_free(struct sl_room *r)
 		pp = &(*pp)->next;
 	*pp = r->next;
 	sl_cp->n_rooms--;
+	if (r->pw_job)
+		sl_password_cancel(r->pw_job);
 	sl_ctl_hdr_init(&m.h, SL_CTL_ROOM_REMOVE, sizeof(m), 0);
 	sl_dpctl_send(&m, NULL, 0);
 	sl_store_meeting_del(r);
@@ -157,8 +161,43 @@ static json_t *participant_list(const struct sl_room *r)
 	for (const struct sl_participant *p = r->members; p; p = p->next)
 		if (p->connected)
 			json_array_append_new(
-				a, json_pack("{s:s, s:s}", "id", p->id, "name", p->name));
+				a, json_pack("{s:s, s:s, s:s, s:{s:b, s:b}}", "id", p->id, "name",
+					     p->name, "role",
+					     p->moderator ? "moderator" : "participant", "muted",
+					     "audio", p->muted[SL_SDP_KIND_AUDIO], "video",
+					     p->muted[SL_SDP_KIND_VIDEO]));
 	return a;
+}
+
+void sl_room_broadcast(const struct sl_room *r, json_t *msg, bool connected_only)
+{
+	for (const struct sl_participant *p = r->members; p; p = p->next)
+		if (p->client && (p->connected || !connected_only))
+			sl_signal_send(p->client, json_incref(msg));
+	json_decref(msg);
+}
+
+json_t *sl_room_state_json(const struct sl_room *r)
+{
+	return json_pack("{s:b, s:b, s:b}", "locked", r->locked, "lobby", r->lobby_on, "password",
+			 r->pw_hash[0] != 0);
+}
+
+void sl_room_send_mute(const struct sl_participant *p, uint8_t kind)
+{
+	struct sl_ctl_mute m = { .ep_id = p->ep_id, .kind = kind, .muted = p->muted[kind] };
+
+	if (!p->ep_installed)
+		return; /* applied when the endpoint is installed (sl_room_installed) */
+	sl_ctl_hdr_init(&m.h, SL_CTL_MUTE, sizeof(m), 0);
+	sl_dpctl_send(&m, NULL, 0);
+}
+
+void sl_room_installed(struct sl_participant *p)
+{
+	for (uint8_t kind = SL_SDP_KIND_AUDIO; kind <= SL_SDP_KIND_VIDEO; kind++)
+		if (p->muted[kind])
+			sl_room_send_mute(p, kind);
 }
 
 static void broadcast_participants(const struct sl_room *r)
@@ -167,60 +206,6 @@ static void broadcast_participants(const struct sl_room *r)
 		if (p->client && p->connected)
 			sl_signal_send(p->client, json_pack("{s:s, s:o}", "type", "participants",
 							    "participants", participant_list(r)));
-}
-
-static void refuse_throttled(struct sl_client *c, unsigned retry_after, const char *message)
-{
-	sl_cp->n_join_throttled++;
-	sl_signal_send(c, json_pack("{s:s, s:s, s:s, s:b, s:i}", "type", "error", "code",
-				    "throttled", "message", message, "fatal", 0, "retry_after",
-				    (json_int_t)retry_after));
-}
-
-/* Seconds until the oldest pending join of r (NULL: of the server) times out. */
-static unsigned pending_wait(const struct sl_room *r, uint64_t now)
-{
-	uint64_t hs = (uint64_t)sl_cp->cfg.handshake_timeout_s * 1000, best = hs;
-
-	for (const struct sl_room *q = r ? r : sl_cp->rooms; q; q = r ? NULL : q->next)
-		for (const struct sl_participant *p = q->members; p; p = p->next) {
-			uint64_t since = sl_time_since(now, p->joined_ms);
-
-			if (!p->connected && hs - (since < hs ? since : hs) < best)
-				best = hs - (since < hs ? since : hs);
-		}
-	return (unsigned)(best / 1000 + 1);
-}
-
-/*
- * Throttles and caps a join passes before it exists: tokens per source
- * address and per room name, then the pending caps. Returns false when it
- * was refused (the client is told).
- */
-static bool join_allowed(struct sl_client *c, const uint8_t key[32], const struct sl_room *r)
-{
-	uint64_t now = sl_now_ms();
-	unsigned wait;
-
-	if (c->has_src && (wait = sl_throttle_take(sl_cp->join_by_src, c->src_key, now))) {
-		refuse_throttled(c, wait, "too many joins from this address; try again later");
-		return false;
-	}
-	if ((wait = sl_throttle_take(sl_cp->join_by_room, key, now))) {
-		refuse_throttled(c, wait, "too many joins of this meeting; try again later");
-		return false;
-	}
-	if (r && r->n_members - r->n_connected >= sl_cp->cfg.pending_room_max) {
-		refuse_throttled(c, pending_wait(r, now),
-				 "too many joins of this meeting in progress; try again later");
-		return false;
-	}
-	if (sl_cp->n_participants - sl_cp->n_connected >= sl_cp->cfg.pending_max) {
-		refuse_throttled(c, pending_wait(NULL, now),
-				 "too many joins in progress; try again later");
-		return false;
-	}
-	return true;
 }
 
 int sl_room_connect(struct sl_participant *p)
@@ -239,46 +224,32 @@ int sl_room_connect(struct sl_participant *p)
 	return 0;
 }
 
-void sl_room_join(struct sl_client *c, const char *room_name, const char *display_name)
+struct sl_participant *sl_room_enter(struct sl_client *c, struct sl_room *r,
+				     const char *display_name, bool moderator)
 {
-	uint8_t key[32];
-	struct sl_room *r;
 	struct sl_participant *p;
 
-	if (!sl_dpctl_up() || !sl_store_up()) {
-		sl_cp->n_join_refused++;
-		sl_signal_error(c, "unavailable",
-				"the server cannot take joins right now; try again", false);
-		return;
-	}
-	sl_room_key(sl_cp->secret, room_name, key);
-	r = room_find(key);
-	if (!join_allowed(c, key, r)) {
-		explicit_bzero(key, sizeof(key));
-		return;
-	}
 	/* Only members past their handshake count against the caps. */
-	if ((r && r->n_connected >= sl_cp->cfg.room_max) ||
+	if (r->n_connected >= sl_cp->cfg.room_max ||
 	    sl_cp->n_connected >= sl_cp->info.max_endpoints) {
 		sl_cp->n_join_refused++;
-		explicit_bzero(key, sizeof(key));
 		sl_signal_error(c, "room_full", "no room for another participant", false);
-		return;
+		return NULL;
 	}
-	if (!r) {
-		r = room_new(key);
-		sl_store_meeting_put(r);
-	}
-	explicit_bzero(key, sizeof(key));
 	p = participant_new(r, c, display_name);
+	p->moderator = moderator;
 	c->p = p;
 	sl_store_member_put(r, p);
 	sl_cp->n_joins++;
-	sl_info("participant %s joined meeting %s (%u members)", p->id, r->meeting, r->n_members);
+	sl_info("participant %s joined meeting %s (%u members%s)", p->id, r->meeting, r->n_members,
+		moderator ? ", moderator" : "");
 	/* No names yet: the list follows once this join's handshake completes. */
-	sl_signal_send(c, json_pack("{s:s, s:s, s:s, s:[]}", "type", "joined", "participant", p->id,
-				    "meeting", r->meeting, "participants"));
+	sl_signal_send(c, json_pack("{s:s, s:s, s:s, s:[], s:s, s:o}", "type", "joined",
+				    "participant", p->id, "meeting", r->meeting, "participants",
+				    "role", moderator ? "moderator" : "participant",
+				    "meeting_state", sl_room_state_json(r)));
 	sl_room_sync(r);
+	return p;
 }
 
 struct sl_participant *sl_room_participant(uint32_t ep)
@@ -625,12 +596,39 @@ void sl_room_leave(struct sl_participant *p, const char *why)
 	explicit_bzero(p, sizeof(*p));
 	g_free(p);
 	if (!r->members) {
-		room_free(r);
+		if (r->ending || !sl_entry_keep_room(r))
+			room_free(r);
 		return;
 	}
+	if (r->ending)
+		return;
+	sl_entry_member_left(r);
 	if (was_connected)
 		broadcast_participants(r);
 	sl_room_sync(r);
+}
+
+void sl_room_end(struct sl_room *r, json_t *msg, const char *why)
+{
+	bool freed = false;
+
+	r->ending = true;
+	sl_entry_lobby_close(r, msg);
+	while (!freed && r->members) {
+		struct sl_participant *p = r->members;
+
+		freed = r->n_members == 1; /* the last leave frees r */
+		if (p->client) {
+			sl_signal_send(p->client, json_incref(msg));
+			p->client->left = true;
+			if (p->client->ws)
+				sl_ws_close(p->client->ws);
+		}
+		sl_room_leave(p, why);
+	}
+	if (!freed)
+		room_free(r); /* a meeting of lobby entries only */
+	json_decref(msg);
 }
 
 void sl_room_kick(struct sl_participant *p, const char *code, const char *message)
@@ -652,8 +650,11 @@ void sl_room_tick(uint64_t now)
 	if (sl_time_over(now, last_prune, 10000)) {
 		sl_throttle_prune(sl_cp->join_by_src, now);
 		sl_throttle_prune(sl_cp->join_by_room, now);
+		sl_throttle_prune(sl_cp->check_by_src, now);
+		sl_password_guard_prune(sl_cp->pw_guard, now);
 		last_prune = now;
 	}
+	sl_entry_tick(now);
 
 	for (struct sl_room *r = sl_cp->rooms, *rn; r; r = rn) {
 		rn = r->next; /* a kick may free r */
@@ -670,15 +671,9 @@ void sl_room_tick(uint64_t now)
 
 void sl_room_drop_all(const char *code, const char *message)
 {
-	while (sl_cp->rooms) {
-		struct sl_room *r = sl_cp->rooms;
-
-		while (r->members) {
-			bool last = r->n_members == 1;
-
-			sl_room_kick(r->members, code, message);
-			if (last)
-				break; /* r is freed */
-		}
-	}
+	while (sl_cp->rooms)
+		sl_room_end(sl_cp->rooms,
+			    json_pack("{s:s, s:s, s:s, s:b}", "type", "error", "code", code,
+				      "message", message, "fatal", 1),
+			    code);
 }

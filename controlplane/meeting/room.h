@@ -12,14 +12,38 @@
 #ifndef SLUICE_CP_ROOM_H
 #define SLUICE_CP_ROOM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include <jansson.h>
 
 #include "cp.h"
 
 struct sl_client;
 
-void sl_room_join(struct sl_client *c, const char *room_name, const char *display_name);
+/* The meeting of that key on this node, or NULL. */
+struct sl_room *sl_room_find(const uint8_t key[32]);
+/* A new meeting (no members yet), written to Redis. */
+struct sl_room *sl_room_create(const uint8_t key[32]);
+/* c becomes a member of r (entry.c decided it may): `joined` is sent and
+ * offers follow. NULL when the meeting or the dataplane is full (the
+ * client is told room_full). */
+struct sl_participant *sl_room_enter(struct sl_client *c, struct sl_room *r,
+				     const char *display_name, bool moderator);
+/* Send msg (a fatal message: ended, an error) to every lobby entry and
+ * member, close their connections and remove the meeting at once: every
+ * endpoint, key and Redis key. Steals msg. r is freed. */
+void sl_room_end(struct sl_room *r, json_t *msg, const char *why);
+/* Send msg to every member with a connection (only those past their
+ * handshake when connected_only). Steals msg. */
+void sl_room_broadcast(const struct sl_room *r, json_t *msg, bool connected_only);
+/* {"locked", "lobby", "password"} of r (new reference). */
+json_t *sl_room_state_json(const struct sl_room *r);
+/* Tell the dataplane p's mute state of kind (now, or once installed). */
+void sl_room_send_mute(const struct sl_participant *p, uint8_t kind);
+/* p's endpoint was installed in the dataplane: apply its mutes. */
+void sl_room_installed(struct sl_participant *p);
 void sl_room_answer(struct sl_participant *p, const char *sdp, size_t len, uint32_t version);
 /* Remove p from its meeting and free it (why: for the log: "left", "closed", ...). */
 void sl_room_leave(struct sl_participant *p, const char *why);

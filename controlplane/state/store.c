@@ -118,6 +118,20 @@ void sl_store_member_del(const struct sl_room *r, const struct sl_participant *p
 	cmd("HDEL members", 3, (const char *[]){ "HDEL", k, p->id });
 }
 
+void sl_store_meeting_state(const struct sl_room *r)
+{
+	char k[64];
+
+	key(k, sizeof(k), r, "meeting");
+	cmd("HSET meeting state", 6,
+	    (const char *[]){ "HSET", k, "locked", r->locked ? "1" : "0", "lobby",
+			      r->lobby_on ? "1" : "0" });
+	if (r->pw_hash[0])
+		cmd("HSET password", 4, (const char *[]){ "HSET", k, "password", r->pw_hash });
+	else
+		cmd("HDEL password", 3, (const char *[]){ "HDEL", k, "password" });
+}
+
 void sl_store_meeting_put(const struct sl_room *r)
 {
 	char k[64], w[8];
@@ -126,6 +140,7 @@ void sl_store_meeting_put(const struct sl_room *r)
 	snprintf(w, sizeof(w), "%u", r->worker);
 	cmd("HSET meeting", 8,
 	    (const char *[]){ "HSET", k, "id", r->meeting, "worker", w, "node", st.node });
+	sl_store_meeting_state(r);
 	for (const struct sl_participant *p = r->members; p; p = p->next)
 		sl_store_member_put(r, p);
 	expire(r);

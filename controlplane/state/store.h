@@ -4,11 +4,13 @@
  * Keys of a meeting share the hash tag {T}, T = hex of the first 16 bytes
  * of HMAC-SHA256(deployment secret, room name): the room name itself is
  * never stored. Per meeting:
- *   sl:{T}:meeting  hash: id (random meeting id), worker, node
+ *   sl:{T}:meeting  hash: id (random meeting id), worker, node, locked and
+ *                   lobby ("0"/"1"), password (the argon2id hash, only
+ *                   while one is set)
  *   sl:{T}:members  hash: participant id -> display name
  * Both carry a TTL (--meeting-ttl) refreshed every TTL/3 while the meeting
  * lives, so keys of a killed node expire; the last leave deletes both in
- * one DEL. No addresses, e-mails or tokens are ever written.
+ * one DEL. No addresses, e-mails, tokens or passwords are ever written.
  *
  * This node's memory is the authority for its meetings: writes are fire
  * and forget (failures are logged), and every (re)connection rewrites all
@@ -34,5 +36,7 @@ void sl_store_meeting_put(const struct sl_room *r); /* meeting and all members *
 void sl_store_member_put(const struct sl_room *r, const struct sl_participant *p);
 void sl_store_member_del(const struct sl_room *r, const struct sl_participant *p);
 void sl_store_meeting_del(const struct sl_room *r); /* every key, one DEL */
+/* locked, lobby and the password hash (HDEL when there is none). */
+void sl_store_meeting_state(const struct sl_room *r);
 
 #endif

@@ -251,6 +251,7 @@ static void ep_added(uint32_t ep, int status)
 	if (!p->last_consent_ms)
 		p->last_consent_ms = sl_now_ms();
 	sl_info("participant %s: media connected", p->id);
+	sl_room_installed(p);
 	sl_room_sync(p->room);
 }
 

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "cp.h"
+#include "entry.h"
 #include "log.h"
 #include "room.h"
 #include "signalling.h"
@@ -56,21 +57,27 @@ void sl_signal_message(struct sl_client *c, const char *text, size_t len)
 	}
 	if (c->left) {
 		sl_signal_error(c, "not_joined", "this connection has left", false);
+	} else if (m.type == SL_MSG_CHECK_NAME) {
+		sl_entry_check_name(c, m.room);
 	} else if (m.type == SL_MSG_JOIN) {
 		if (c->p)
 			sl_signal_error(c, "already_joined", "one join per connection", false);
 		else
-			sl_room_join(c, m.room, m.name);
+			sl_entry_join(c, &m);
+	} else if (m.type == SL_MSG_LEAVE && (c->p || c->lobby || c->pending)) {
+		if (c->p)
+			sl_room_leave(c->p, "left");
+		sl_entry_client_gone(c);
+		c->left = true;
+		sl_signal_send(c, json_pack("{s:s}", "type", "left"));
+		if (c->ws)
+			sl_ws_close(c->ws);
 	} else if (!c->p) {
 		sl_signal_error(c, "not_joined", "join first", false);
 	} else if (m.type == SL_MSG_ANSWER) {
 		sl_room_answer(c->p, m.sdp, m.sdp_len, m.version);
 	} else {
-		sl_room_leave(c->p, "left");
-		c->left = true;
-		sl_signal_send(c, json_pack("{s:s}", "type", "left"));
-		if (c->ws)
-			sl_ws_close(c->ws);
+		sl_entry_message(c, &m);
 	}
 	sl_signal_msg_free(&m);
 }
@@ -80,6 +87,7 @@ void sl_signal_closed(struct sl_client *c)
 	if (c->p)
 		sl_room_leave(c->p, "closed");
 	c->p = NULL;
+	sl_entry_client_gone(c);
 }
 
 static void *on_open(struct sl_ws *ws)

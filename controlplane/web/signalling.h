@@ -16,10 +16,14 @@
 #include "http.h"
 
 struct sl_participant;
+struct sl_lobby_entry;
+struct sl_entry_pending;
 
 struct sl_client {
-	struct sl_ws *ws;         /* NULL in unit tests */
-	struct sl_participant *p; /* after a successful join */
+	struct sl_ws *ws;                 /* NULL in unit tests */
+	struct sl_participant *p;         /* after a successful join */
+	struct sl_lobby_entry *lobby;     /* while waiting in a lobby (entry.c) */
+	struct sl_entry_pending *pending; /* a join waiting for its password check (entry.c) */
 	bool left;
 	/* The source address as a throttle key (IPv4-mapped, or an IPv6 /64
 	 * prefix), when known (not in unit tests). Never logged. */
@@ -44,15 +48,38 @@ void sl_signal_error(struct sl_client *c, const char *code, const char *message,
 
 #ifndef SLUICE_CP_SIGNAL_MSG
 #define SLUICE_CP_SIGNAL_MSG
-enum sl_msg_type { SL_MSG_JOIN = 1, SL_MSG_ANSWER, SL_MSG_LEAVE };
+enum sl_msg_type {
+	SL_MSG_JOIN = 1,
+	SL_MSG_ANSWER,
+	SL_MSG_LEAVE,
+	SL_MSG_CHECK_NAME,
+	SL_MSG_SET_PASSWORD,
+	SL_MSG_LOCK,
+	SL_MSG_LOBBY,
+	SL_MSG_ADMIT,
+	SL_MSG_DENY,
+	SL_MSG_MUTE,
+	SL_MSG_KICK,
+	SL_MSG_GRANT_MODERATOR,
+	SL_MSG_END_MEETING,
+};
+
+#define SL_SIGNAL_MAX_PASSWORD 128
+#define SL_SIGNAL_MAX_TOKEN    8192
 
 /* A parsed client message; strings point into root (alive until free). */
 struct sl_signal_msg {
 	int type;
-	const char *room, *name; /* join; name "" when absent */
-	const char *sdp;         /* answer */
+	const char *room, *name; /* join, check_name (room); name "" when absent */
+	const char *password;    /* join (NULL: none), set_password (NULL: remove) */
+	size_t password_len;
+	const char *token; /* join; NULL when absent */
+	const char *sdp;   /* answer */
 	size_t sdp_len;
-	uint32_t version; /* answer */
+	uint32_t version;        /* answer */
+	const char *participant; /* admit, deny, mute, kick, grant_moderator */
+	uint8_t kind;            /* mute: SL_SDP_KIND_AUDIO / _VIDEO */
+	bool flag;               /* lock: locked; lobby: enabled; mute: muted */
 	json_t *root;
 };
 
@@ -63,5 +90,14 @@ struct sl_signal_msg {
  */
 int sl_signal_parse(const char *text, size_t len, struct sl_signal_msg *m, const char **code,
 		    const char **why);
+/* Wipes the password and token strings, then releases m->root. */
 void sl_signal_msg_free(struct sl_signal_msg *m);
+
+/*
+ * The rights check every message passes (pure): NULL when a member whose
+ * role is moderator (or not) may send m, else the error code. to_self:
+ * m names the sender itself (mute). Messages that are not moderation are
+ * always allowed here.
+ */
+const char *sl_signal_right(const struct sl_signal_msg *m, bool moderator, bool to_self);
 #endif

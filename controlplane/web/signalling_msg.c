@@ -30,17 +30,56 @@ static bool has_control_chars(const char *s)
 		goto fail;   \
 	} while (0)
 
-static int parse_join(struct sl_signal_msg *m, const char **code, const char **why)
+static int parse_room(struct sl_signal_msg *m, const char **code, const char **why)
 {
-	json_t *room = json_object_get(m->root, "room"), *name = json_object_get(m->root, "name");
+	json_t *room = json_object_get(m->root, "room");
 	size_t n;
 
 	if (!json_is_string(room))
-		FAIL("bad_field", "join needs a string 'room'");
+		FAIL("bad_field", "a string 'room' is needed");
 	n = json_string_length(room);
 	m->room = json_string_value(room);
 	if (n == 0 || n > MAX_ROOM || strlen(m->room) != n || has_control_chars(m->room))
 		FAIL("bad_field", "'room' must be 1-128 bytes of text");
+	return 0;
+fail:
+	return -EINVAL;
+}
+
+/* A password: 1-128 bytes, any text (no NUL). */
+static int parse_password(struct sl_signal_msg *m, json_t *v, const char **code, const char **why)
+{
+	if (!json_is_string(v))
+		FAIL("bad_field", "'password' must be a string");
+	m->password = json_string_value(v);
+	m->password_len = json_string_length(v);
+	if (m->password_len == 0 || m->password_len > SL_SIGNAL_MAX_PASSWORD ||
+	    strlen(m->password) != m->password_len)
+		FAIL("bad_field", "'password' must be 1-128 bytes of text");
+	return 0;
+fail:
+	m->password = NULL;
+	return -EINVAL;
+}
+
+static int parse_join(struct sl_signal_msg *m, const char **code, const char **why)
+{
+	json_t *name = json_object_get(m->root, "name"), *pw = json_object_get(m->root, "password"),
+	       *token = json_object_get(m->root, "token");
+	size_t n;
+
+	if (parse_room(m, code, why))
+		return -EINVAL;
+	if (pw && parse_password(m, pw, code, why))
+		return -EINVAL;
+	if (token) {
+		if (!json_is_string(token))
+			FAIL("bad_field", "'token' must be a string");
+		n = json_string_length(token);
+		m->token = json_string_value(token);
+		if (n == 0 || n > SL_SIGNAL_MAX_TOKEN || strlen(m->token) != n)
+			FAIL("bad_field", "'token' must be 1-8192 bytes");
+	}
 	m->name = "";
 	if (name) {
 		if (!json_is_string(name))
@@ -73,6 +112,91 @@ fail:
 	return -EINVAL;
 }
 
+static int parse_bool(struct sl_signal_msg *m, const char *key, bool optional, bool dflt,
+		      const char **code, const char **why)
+{
+	json_t *v = json_object_get(m->root, key);
+
+	m->flag = dflt;
+	if (!v && optional)
+		return 0;
+	if (!json_is_boolean(v)) {
+		*code = "bad_field";
+		*why = "a boolean member is missing or not a boolean";
+		return -EINVAL;
+	}
+	m->flag = json_is_true(v);
+	return 0;
+}
+
+/* A participant or lobby entry id: 1-32 bytes of [0-9a-f]. */
+static int parse_participant(struct sl_signal_msg *m, const char **code, const char **why)
+{
+	json_t *v = json_object_get(m->root, "participant");
+	size_t n;
+
+	if (!json_is_string(v))
+		FAIL("bad_field", "a string 'participant' is needed");
+	m->participant = json_string_value(v);
+	n = json_string_length(v);
+	if (n == 0 || n > 32 || strspn(m->participant, "0123456789abcdef") != n)
+		FAIL("bad_field", "'participant' is not a participant id");
+	return 0;
+fail:
+	return -EINVAL;
+}
+
+static int parse_mute(struct sl_signal_msg *m, const char **code, const char **why)
+{
+	const char *kind = json_string_value(json_object_get(m->root, "kind"));
+
+	if (parse_participant(m, code, why) || parse_bool(m, "muted", true, true, code, why))
+		return -EINVAL;
+	if (kind && !strcmp(kind, "audio"))
+		m->kind = SL_SDP_KIND_AUDIO;
+	else if (kind && !strcmp(kind, "video"))
+		m->kind = SL_SDP_KIND_VIDEO;
+	else
+		FAIL("bad_field", "'kind' must be \"audio\" or \"video\"");
+	return 0;
+fail:
+	return -EINVAL;
+}
+
+static int parse_set_password(struct sl_signal_msg *m, const char **code, const char **why)
+{
+	json_t *pw = json_object_get(m->root, "password");
+
+	if (json_is_null(pw))
+		return 0;
+	if (!pw)
+		FAIL("bad_field", "set_password needs 'password' (a string, or null to remove it)");
+	return parse_password(m, pw, code, why);
+fail:
+	return -EINVAL;
+}
+
+/* Message types and their parsers (NULL: no members). */
+static const struct {
+	const char *name;
+	int type;
+	int (*parse)(struct sl_signal_msg *m, const char **code, const char **why);
+} types[] = {
+	{ "join", SL_MSG_JOIN, parse_join },
+	{ "answer", SL_MSG_ANSWER, parse_answer },
+	{ "leave", SL_MSG_LEAVE, NULL },
+	{ "check_name", SL_MSG_CHECK_NAME, parse_room },
+	{ "set_password", SL_MSG_SET_PASSWORD, parse_set_password },
+	{ "lock", SL_MSG_LOCK, NULL },
+	{ "lobby", SL_MSG_LOBBY, NULL },
+	{ "admit", SL_MSG_ADMIT, parse_participant },
+	{ "deny", SL_MSG_DENY, parse_participant },
+	{ "mute", SL_MSG_MUTE, parse_mute },
+	{ "kick", SL_MSG_KICK, parse_participant },
+	{ "grant_moderator", SL_MSG_GRANT_MODERATOR, parse_participant },
+	{ "end_meeting", SL_MSG_END_MEETING, NULL },
+};
+
 int sl_signal_parse(const char *text, size_t len, struct sl_signal_msg *m, const char **code,
 		    const char **why)
 {
@@ -88,17 +212,15 @@ int sl_signal_parse(const char *text, size_t len, struct sl_signal_msg *m, const
 	type = json_string_value(json_object_get(m->root, "type"));
 	if (!type)
 		FAIL("unknown_type", "the message has no string 'type'");
-	if (!strcmp(type, "join")) {
-		m->type = SL_MSG_JOIN;
-		return parse_join(m, code, why) ? -EINVAL : 0;
-	}
-	if (!strcmp(type, "answer")) {
-		m->type = SL_MSG_ANSWER;
-		return parse_answer(m, code, why) ? -EINVAL : 0;
-	}
-	if (!strcmp(type, "leave")) {
-		m->type = SL_MSG_LEAVE;
-		return 0;
+	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+		if (strcmp(type, types[i].name))
+			continue;
+		m->type = types[i].type;
+		if (m->type == SL_MSG_LOCK)
+			return parse_bool(m, "locked", false, false, code, why);
+		if (m->type == SL_MSG_LOBBY)
+			return parse_bool(m, "enabled", false, false, code, why);
+		return types[i].parse && types[i].parse(m, code, why) ? -EINVAL : 0;
 	}
 	FAIL("unknown_type", "unknown message type");
 fail:
@@ -106,8 +228,44 @@ fail:
 }
 #undef FAIL
 
+/* jansson's strings are private copies: wipe secrets before they are freed. */
+static void wipe_string(json_t *root, const char *key)
+{
+	json_t *v = json_object_get(root, key);
+
+	if (json_is_string(v))
+		explicit_bzero((char *)json_string_value(v), json_string_length(v));
+}
+
 void sl_signal_msg_free(struct sl_signal_msg *m)
 {
+	if (m->root) {
+		wipe_string(m->root, "password");
+		wipe_string(m->root, "token");
+	}
 	json_decref(m->root);
 	m->root = NULL;
+}
+
+const char *sl_signal_right(const struct sl_signal_msg *m, bool moderator, bool to_self)
+{
+	switch (m->type) {
+	case SL_MSG_MUTE:
+		if (to_self)
+			return NULL;
+		if (!m->flag)
+			return "not_allowed"; /* nobody unmutes someone else */
+		return moderator ? NULL : "not_moderator";
+	case SL_MSG_SET_PASSWORD:
+	case SL_MSG_LOCK:
+	case SL_MSG_LOBBY:
+	case SL_MSG_ADMIT:
+	case SL_MSG_DENY:
+	case SL_MSG_KICK:
+	case SL_MSG_GRANT_MODERATOR:
+	case SL_MSG_END_MEETING:
+		return moderator ? NULL : "not_moderator";
+	default:
+		return NULL;
+	}
 }

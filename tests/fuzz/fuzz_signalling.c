@@ -31,11 +31,36 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	} else if (m.type == SL_MSG_JOIN) {
 		if (strlen(m.room) == 0 || strlen(m.room) > 128 || strlen(m.name) > 64)
 			abort();
+		if (m.password && (m.password_len == 0 || m.password_len > 128 ||
+				   strlen(m.password) != m.password_len))
+			abort();
+		if (m.token && (strlen(m.token) == 0 || strlen(m.token) > SL_SIGNAL_MAX_TOKEN))
+			abort();
 	} else if (m.type == SL_MSG_ANSWER) {
 		if (m.sdp_len == 0 || m.sdp_len > SL_SDP_MAX_LEN || m.version == 0)
 			abort();
-	} else if (m.type != SL_MSG_LEAVE) {
+	} else if (m.type == SL_MSG_CHECK_NAME) {
+		if (strlen(m.room) == 0 || strlen(m.room) > 128)
+			abort();
+	} else if (m.type == SL_MSG_SET_PASSWORD) {
+		if (m.password && (m.password_len == 0 || m.password_len > 128))
+			abort();
+	} else if (m.type == SL_MSG_MUTE) {
+		if (m.kind != SL_SDP_KIND_AUDIO && m.kind != SL_SDP_KIND_VIDEO)
+			abort();
+	} else if (m.type < SL_MSG_JOIN || m.type > SL_MSG_END_MEETING) {
 		abort();
+	}
+	if (m.participant && (strlen(m.participant) == 0 || strlen(m.participant) > 32 ||
+			      strspn(m.participant, "0123456789abcdef") != strlen(m.participant)))
+		abort();
+	/* The rights check is total: it answers every parsed message. */
+	if (!code) {
+		const char *r0 = sl_signal_right(&m, false, false),
+			   *r1 = sl_signal_right(&m, true, true);
+
+		if (r1 || (r0 && strcmp(r0, "not_moderator") && strcmp(r0, "not_allowed")))
+			abort();
 	}
 	sl_signal_msg_free(&m);
 	return 0;

@@ -98,7 +98,7 @@ static void test_refused(void **state)
 	assert_string_equal(parse_code(""), "bad_json");
 	assert_string_equal(parse_code("{}"), "unknown_type");
 	assert_string_equal(parse_code("{\"type\":7}"), "unknown_type");
-	assert_string_equal(parse_code("{\"type\":\"kick\"}"), "unknown_type");
+	assert_string_equal(parse_code("{\"type\":\"kick_all\"}"), "unknown_type");
 	assert_string_equal(parse_code("{\"type\":\"leave\"}"), "ok");
 }
 
@@ -135,12 +135,166 @@ static void test_scrub(void **state)
 	assert_string_equal(c, "version 1.2 of 3 things: ok");
 }
 
+/* The entry-control messages: each member's type and bounds. */
+static void test_entry_messages(void **state)
+{
+	static const struct {
+		const char *text, *code;
+	} cases[] = {
+		{ "{\"type\":\"check_name\",\"room\":\"BrightOtter\"}", "ok" },
+		{ "{\"type\":\"check_name\"}", "bad_field" },
+		{ "{\"type\":\"check_name\",\"room\":\"\"}", "bad_field" },
+		{ "{\"type\":\"join\",\"room\":\"r\",\"password\":\"pw\"}", "ok" },
+		{ "{\"type\":\"join\",\"room\":\"r\",\"password\":\"\"}", "bad_field" },
+		{ "{\"type\":\"join\",\"room\":\"r\",\"password\":null}", "bad_field" },
+		{ "{\"type\":\"join\",\"room\":\"r\",\"password\":1}", "bad_field" },
+		{ "{\"type\":\"join\",\"room\":\"r\",\"token\":\"a.b.c\"}", "ok" },
+		{ "{\"type\":\"join\",\"room\":\"r\",\"token\":\"\"}", "bad_field" },
+		{ "{\"type\":\"join\",\"room\":\"r\",\"token\":{}}", "bad_field" },
+		{ "{\"type\":\"set_password\",\"password\":\"s3cret\"}", "ok" },
+		{ "{\"type\":\"set_password\",\"password\":null}", "ok" },
+		{ "{\"type\":\"set_password\"}", "bad_field" },
+		{ "{\"type\":\"set_password\",\"password\":\"\"}", "bad_field" },
+		{ "{\"type\":\"set_password\",\"password\":true}", "bad_field" },
+		{ "{\"type\":\"lock\",\"locked\":true}", "ok" },
+		{ "{\"type\":\"lock\",\"locked\":\"yes\"}", "bad_field" },
+		{ "{\"type\":\"lock\"}", "bad_field" },
+		{ "{\"type\":\"lobby\",\"enabled\":false}", "ok" },
+		{ "{\"type\":\"lobby\",\"enabled\":0}", "bad_field" },
+		{ "{\"type\":\"admit\",\"participant\":\"0123456789abcdef\"}", "ok" },
+		{ "{\"type\":\"deny\",\"participant\":\"0123456789abcdef\"}", "ok" },
+		{ "{\"type\":\"admit\",\"participant\":\"../x\"}", "bad_field" },
+		{ "{\"type\":\"admit\"}", "bad_field" },
+		{ "{\"type\":\"kick\",\"participant\":\"ABCDEF\"}", "bad_field" },
+		{ "{\"type\":\"kick\",\"participant\":\"abc\"}", "ok" },
+		{ "{\"type\":\"grant_moderator\",\"participant\":7}", "bad_field" },
+		{ "{\"type\":\"mute\",\"participant\":\"ab\",\"kind\":\"audio\"}", "ok" },
+		{ "{\"type\":\"mute\",\"participant\":\"ab\",\"kind\":\"video\","
+		  "\"muted\":false}",
+		  "ok" },
+		{ "{\"type\":\"mute\",\"participant\":\"ab\",\"kind\":\"screen\"}", "bad_field" },
+		{ "{\"type\":\"mute\",\"participant\":\"ab\",\"kind\":\"audio\",\"muted\":1}",
+		  "bad_field" },
+		{ "{\"type\":\"end_meeting\"}", "ok" },
+	};
+	char buf[9000];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *got = parse_code(cases[i].text);
+
+		if (strcmp(got, cases[i].code))
+			fail_msg("%s: %s, expected %s", cases[i].text, got, cases[i].code);
+	}
+	snprintf(buf, sizeof(buf), "{\"type\":\"join\",\"room\":\"r\",\"password\":\"%0128d\"}", 0);
+	assert_string_equal(parse_code(buf), "ok");
+	snprintf(buf, sizeof(buf), "{\"type\":\"join\",\"room\":\"r\",\"password\":\"%0129d\"}", 0);
+	assert_string_equal(parse_code(buf), "bad_field");
+	snprintf(buf, sizeof(buf), "{\"type\":\"join\",\"room\":\"r\",\"token\":\"%08192d\"}", 0);
+	assert_string_equal(parse_code(buf), "ok");
+	snprintf(buf, sizeof(buf), "{\"type\":\"join\",\"room\":\"r\",\"token\":\"%08193d\"}", 0);
+	assert_string_equal(parse_code(buf), "bad_field");
+}
+
+/* The parsed values, and that secrets are wiped when the message is freed. */
+static void test_entry_values(void **state)
+{
+	struct sl_signal_msg m;
+	const char *code, *why;
+	const char *j = "{\"type\":\"join\",\"room\":\"r\",\"password\":\"hunter2\","
+			"\"token\":\"t.o.k\"}";
+	const char *mu = "{\"type\":\"mute\",\"participant\":\"ab12\",\"kind\":\"video\"}";
+	char *pw, *tok;
+
+	(void)state;
+	assert_int_equal(sl_signal_parse(j, strlen(j), &m, &code, &why), 0);
+	assert_string_equal(m.password, "hunter2");
+	assert_int_equal(m.password_len, 7);
+	assert_string_equal(m.token, "t.o.k");
+	/* jansson keeps the strings alive in root until free: check the wipe
+	 * through a reference of our own. */
+	json_incref(m.root);
+	pw = (char *)m.password;
+	tok = (char *)m.token;
+	{
+		json_t *root = m.root;
+
+		sl_signal_msg_free(&m);
+		assert_int_equal(pw[0], 0);
+		assert_memory_equal(pw, "\0\0\0\0\0\0\0", 7);
+		assert_int_equal(tok[0], 0);
+		json_decref(root);
+	}
+	assert_int_equal(sl_signal_parse(mu, strlen(mu), &m, &code, &why), 0);
+	assert_int_equal(m.type, SL_MSG_MUTE);
+	assert_string_equal(m.participant, "ab12");
+	assert_int_equal(m.kind, 2);
+	assert_true(m.flag); /* muted defaults to true */
+	sl_signal_msg_free(&m);
+}
+
+/* Every message type x role: which are refused, with which code. */
+static void test_rights(void **state)
+{
+	static const struct {
+		const char *text;
+		const char *participant, *moderator; /* code for each role; NULL = allowed */
+		bool to_self;
+	} cases[] = {
+		{ "{\"type\":\"join\",\"room\":\"r\"}", NULL, NULL, false },
+		{ "{\"type\":\"answer\",\"sdp\":\"v=0\",\"version\":1}", NULL, NULL, false },
+		{ "{\"type\":\"leave\"}", NULL, NULL, false },
+		{ "{\"type\":\"check_name\",\"room\":\"r\"}", NULL, NULL, false },
+		{ "{\"type\":\"set_password\",\"password\":\"p\"}", "not_moderator", NULL, false },
+		{ "{\"type\":\"set_password\",\"password\":null}", "not_moderator", NULL, false },
+		{ "{\"type\":\"lock\",\"locked\":true}", "not_moderator", NULL, false },
+		{ "{\"type\":\"lock\",\"locked\":false}", "not_moderator", NULL, false },
+		{ "{\"type\":\"lobby\",\"enabled\":true}", "not_moderator", NULL, false },
+		{ "{\"type\":\"admit\",\"participant\":\"ab\"}", "not_moderator", NULL, false },
+		{ "{\"type\":\"deny\",\"participant\":\"ab\"}", "not_moderator", NULL, false },
+		{ "{\"type\":\"kick\",\"participant\":\"ab\"}", "not_moderator", NULL, false },
+		{ "{\"type\":\"grant_moderator\",\"participant\":\"ab\"}", "not_moderator", NULL,
+		  false },
+		{ "{\"type\":\"end_meeting\"}", "not_moderator", NULL, false },
+		/* mute: anyone mutes and unmutes itself; a moderator mutes others;
+		 * nobody unmutes someone else. */
+		{ "{\"type\":\"mute\",\"participant\":\"ab\",\"kind\":\"audio\"}", NULL, NULL,
+		  true },
+		{ "{\"type\":\"mute\",\"participant\":\"ab\",\"kind\":\"audio\",\"muted\":false}",
+		  NULL, NULL, true },
+		{ "{\"type\":\"mute\",\"participant\":\"ab\",\"kind\":\"audio\"}", "not_moderator",
+		  NULL, false },
+		{ "{\"type\":\"mute\",\"participant\":\"ab\",\"kind\":\"video\",\"muted\":false}",
+		  "not_allowed", "not_allowed", false },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct sl_signal_msg m;
+		const char *code, *why, *want[2] = { cases[i].participant, cases[i].moderator };
+
+		assert_int_equal(
+			sl_signal_parse(cases[i].text, strlen(cases[i].text), &m, &code, &why), 0);
+		for (int mod = 0; mod < 2; mod++) {
+			const char *got = sl_signal_right(&m, mod, cases[i].to_self);
+
+			if (!got != !want[mod] || (got && strcmp(got, want[mod])))
+				fail_msg("%s as %s: %s, expected %s", cases[i].text,
+					 mod ? "moderator" : "participant", got ? got : "allowed",
+					 want[mod] ? want[mod] : "allowed");
+		}
+		sl_signal_msg_free(&m);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_join),      cmocka_unit_test(test_bounds),
-		cmocka_unit_test(test_answer),    cmocka_unit_test(test_refused),
-		cmocka_unit_test(test_too_large), cmocka_unit_test(test_scrub),
+		cmocka_unit_test(test_join),           cmocka_unit_test(test_bounds),
+		cmocka_unit_test(test_answer),         cmocka_unit_test(test_refused),
+		cmocka_unit_test(test_too_large),      cmocka_unit_test(test_scrub),
+		cmocka_unit_test(test_entry_messages), cmocka_unit_test(test_entry_values),
+		cmocka_unit_test(test_rights),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

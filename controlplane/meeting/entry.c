@@ -1,0 +1,772 @@
+/*
+ * entry.c - entry control: the join decision, the lobby, roles and the
+ * moderation messages (see entry.h; docs/signalling.md, "Entry control").
+ *
+ * A join is decided by one function, decide(), in the documented order
+ * (token, new meeting and weak name, lock, password, lobby). The only
+ * asynchronous step is the password check on the argon2 pool: the join
+ * waits as a struct sl_entry_pending, and when the answer comes back
+ * decide() runs again from the start with the hash it was checked
+ * against, so a meeting that ended, was locked or changed its password
+ * meanwhile is judged as it is now. Only one check per (meeting, source
+ * address) runs at a time, and wrong ones back off (password.c).
+ *
+ * Every moderation message passes sl_signal_right() against the sender's
+ * role first; only then is its target looked up, so a participant learns
+ * nothing from a refused message.
+ */
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/crypto.h>
+#include <openssl/sha.h>
+
+#include "clock.h"
+#include "dpctl.h"
+#include "entry.h"
+#include "log.h"
+#include "names.h"
+#include "room.h"
+#include "store.h"
+#include "throttle.h"
+
+struct sl_lobby_entry {
+	struct sl_room *room;
+	struct sl_lobby_entry *next;
+	struct sl_client *client;
+	char id[SL_ID_LEN + 1];
+	char name[65];
+	bool guest; /* --guests wait: only a moderator lets it in */
+	uint64_t since_ms;
+};
+
+/* What a join asked for, kept while its password is checked. */
+struct join_req {
+	uint8_t key[32]; /* the room name's HMAC */
+	char room[129];  /* for the weak-name check if the meeting must be created */
+	char name[65];
+	char password[SL_PASSWORD_MAX + 1];
+	size_t password_len;
+	bool has_token, token_moderator;
+};
+
+struct sl_entry_pending {
+	struct sl_client *client;
+	struct sl_password_job *job;
+	struct join_req req;
+	char hash[SL_PASSWORD_HASH_MAX]; /* what the password is checked against */
+	uint8_t guard[SL_PASSWORD_KEY];
+};
+
+static void send_throttled(struct sl_client *c, unsigned retry_after, const char *message)
+{
+	sl_signal_send(c, json_pack("{s:s, s:s, s:s, s:b, s:i}", "type", "error", "code",
+				    "throttled", "message", message, "fatal", 0, "retry_after",
+				    (json_int_t)retry_after));
+}
+
+static void refuse_throttled(struct sl_client *c, unsigned retry_after, const char *message)
+{
+	sl_cp->n_join_throttled++;
+	send_throttled(c, retry_after, message);
+}
+
+static void refuse(struct sl_client *c, const char *code, const char *message)
+{
+	sl_cp->n_join_refused++;
+	sl_signal_error(c, code, message, false);
+}
+
+/* Seconds until the oldest pending join of r (NULL: of the server) times out. */
+static unsigned pending_wait(const struct sl_room *r, uint64_t now)
+{
+	uint64_t hs = (uint64_t)sl_cp->cfg.handshake_timeout_s * 1000, best = hs;
+
+	for (const struct sl_room *q = r ? r : sl_cp->rooms; q; q = r ? NULL : q->next)
+		for (const struct sl_participant *p = q->members; p; p = p->next) {
+			uint64_t since = sl_time_since(now, p->joined_ms);
+
+			if (!p->connected && hs - (since < hs ? since : hs) < best)
+				best = hs - (since < hs ? since : hs);
+		}
+	return (unsigned)(best / 1000 + 1);
+}
+
+/* Tokens per source address and per room name: taken by every join. */
+static bool join_throttles(struct sl_client *c, const uint8_t key[32])
+{
+	uint64_t now = sl_now_ms();
+	unsigned wait;
+
+	if (c->has_src && (wait = sl_throttle_take(sl_cp->join_by_src, c->src_key, now))) {
+		refuse_throttled(c, wait, "too many joins from this address; try again later");
+		return false;
+	}
+	if ((wait = sl_throttle_take(sl_cp->join_by_room, key, now))) {
+		refuse_throttled(c, wait, "too many joins of this meeting; try again later");
+		return false;
+	}
+	return true;
+}
+
+/* Joins still in their handshake, per meeting and in all: checked when a
+ * join is about to hold dataplane resources. */
+static bool pending_caps(struct sl_client *c, const struct sl_room *r)
+{
+	uint64_t now = sl_now_ms();
+
+	if (r && r->n_members - r->n_connected >= sl_cp->cfg.pending_room_max) {
+		refuse_throttled(c, pending_wait(r, now),
+				 "too many joins of this meeting in progress; try again later");
+		return false;
+	}
+	if (sl_cp->n_participants - sl_cp->n_connected >= sl_cp->cfg.pending_max) {
+		refuse_throttled(c, pending_wait(NULL, now),
+				 "too many joins in progress; try again later");
+		return false;
+	}
+	return true;
+}
+
+void sl_entry_check_name(struct sl_client *c, const char *room)
+{
+	struct sl_names_score sc;
+	unsigned wait;
+	json_t *reasons;
+
+	if (c->has_src && (wait = sl_throttle_take(sl_cp->check_by_src, c->src_key, sl_now_ms()))) {
+		send_throttled(c, wait, "too many name checks from this address; try again later");
+		return;
+	}
+	sl_cp->n_check_name++;
+	sl_names_score(room, sl_cp->cfg.min_room_name_bits, &sc);
+	reasons = json_array();
+	for (unsigned i = 0; i < sc.n_reasons; i++)
+		json_array_append_new(reasons, json_string(sc.reasons[i]));
+	sl_signal_send(c, json_pack("{s:s, s:f, s:b, s:o}", "type", "name_strength", "bits",
+				    (double)(long)(sc.bits * 10) / 10, "weak", sc.weak, "reasons",
+				    reasons));
+}
+
+/* --- the lobby --------------------------------------------------------- */
+
+static void lobby_update(const struct sl_room *r, const struct sl_participant *only)
+{
+	json_t *a = json_array(), *msg;
+
+	for (const struct sl_lobby_entry *e = r->lobby; e; e = e->next)
+		json_array_append_new(a, json_pack("{s:s, s:s}", "id", e->id, "name", e->name));
+	msg = json_pack("{s:s, s:o}", "type", "lobby_update", "waiting", a);
+	for (const struct sl_participant *p = r->members; p; p = p->next)
+		if (p->client && p->moderator && (!only || p == only))
+			sl_signal_send(p->client, json_incref(msg));
+	json_decref(msg);
+}
+
+static void lobby_unlink(struct sl_lobby_entry *e)
+{
+	struct sl_room *r = e->room;
+	struct sl_lobby_entry **pp = &r->lobby;
+
+	while (*pp != e)
+		pp = &(*pp)->next;
+	*pp = e->next;
+	r->n_lobby--;
+	if (e->client)
+		e->client->lobby = NULL;
+	explicit_bzero(e, sizeof(*e));
+	g_free(e);
+}
+
+/* Turn e away with msg (stolen) and close its connection. */
+static void lobby_turn_away(struct sl_lobby_entry *e, json_t *msg)
+{
+	struct sl_client *c = e->client;
+
+	if (c) {
+		sl_signal_send(c, msg);
+		c->left = true;
+		if (c->ws)
+			sl_ws_close(c->ws);
+	} else {
+		json_decref(msg);
+	}
+	lobby_unlink(e);
+}
+
+static void lobby_add(struct sl_client *c, struct sl_room *r, const char *name, bool guest)
+{
+	struct sl_lobby_entry *e, **tail = &r->lobby;
+
+	if (r->n_lobby >= sl_cp->cfg.lobby_max) {
+		refuse(c, "room_full", "the lobby is full; try again later");
+		return;
+	}
+	e = g_new0(struct sl_lobby_entry, 1);
+	e->room = r;
+	e->client = c;
+	sl_random_hex(e->id, SL_ID_LEN / 2);
+	snprintf(e->name, sizeof(e->name), "%s", name);
+	e->guest = guest;
+	e->since_ms = sl_now_ms();
+	while (*tail)
+		tail = &(*tail)->next;
+	*tail = e;
+	r->n_lobby++;
+	c->lobby = e;
+	sl_cp->n_lobby_waits++;
+	sl_info("lobby entry %s waits in meeting %s (%u waiting)", e->id, r->meeting, r->n_lobby);
+	sl_signal_send(c, json_pack("{s:s}", "type", "lobby_wait"));
+	lobby_update(r, NULL);
+}
+
+/* A moderator lets e in. False (e stays) when the meeting is full. */
+static bool lobby_admit(struct sl_lobby_entry *e)
+{
+	struct sl_room *r = e->room;
+	struct sl_client *c = e->client;
+	char name[65];
+
+	if (r->n_connected >= sl_cp->cfg.room_max ||
+	    sl_cp->n_connected >= sl_cp->info.max_endpoints)
+		return false;
+	snprintf(name, sizeof(name), "%s", e->name);
+	sl_info("lobby entry %s admitted to meeting %s", e->id, r->meeting);
+	lobby_unlink(e);
+	sl_room_enter(c, r, name, sl_cp->cfg.moderators == SL_MOD_EVERYONE);
+	explicit_bzero(name, sizeof(name));
+	return true;
+}
+
+void sl_entry_lobby_close(struct sl_room *r, json_t *msg)
+{
+	while (r->lobby)
+		lobby_turn_away(r->lobby, json_incref(msg));
+}
+
+bool sl_entry_keep_room(struct sl_room *r)
+{
+	json_t *msg;
+
+	if (!r->lobby)
+		return false;
+	/* Entries that wait for a moderator (token mode) may wait for one to
+	 * come; otherwise nobody is left to admit them. */
+	if (sl_cp->cfg.moderators == SL_MOD_TOKEN)
+		return true;
+	msg = json_pack("{s:s}", "type", "ended");
+	sl_entry_lobby_close(r, msg);
+	json_decref(msg);
+	return false;
+}
+
+static void maybe_free_lobby_room(struct sl_room *r)
+{
+	if (!r->members && !r->lobby)
+		sl_room_end(r, json_pack("{s:s}", "type", "ended"), "empty");
+}
+
+/* --- roles --------------------------------------------------------------- */
+
+static void set_moderator(struct sl_participant *p)
+{
+	struct sl_room *r = p->room;
+
+	if (p->moderator)
+		return;
+	p->moderator = true;
+	sl_info("participant %s is a moderator of meeting %s", p->id, r->meeting);
+	for (struct sl_participant *q = r->members; q; q = q->next)
+		if (q->client && (q->connected || q == p))
+			sl_signal_send(q->client,
+				       json_pack("{s:s, s:s, s:s}", "type", "role", "participant",
+						 p->id, "role", "moderator"));
+	if (r->lobby)
+		lobby_update(r, p);
+}
+
+void sl_entry_member_left(struct sl_room *r)
+{
+	struct sl_participant *oldest = NULL;
+
+	if (sl_cp->cfg.moderators != SL_MOD_FIRST)
+		return;
+	for (struct sl_participant *p = r->members; p; p = p->next) {
+		if (p->moderator)
+			return;
+		if (!oldest || (p->connected && !oldest->connected) ||
+		    (p->connected == oldest->connected && p->joined_ms < oldest->joined_ms))
+			oldest = p;
+	}
+	if (oldest)
+		set_moderator(oldest);
+}
+
+/* --- the join decision -------------------------------------------------- */
+
+static void decide(struct sl_client *c, struct join_req *q, const char *verified);
+
+static void guard_key(const struct sl_room *r, const struct sl_client *c,
+		      uint8_t out[SL_PASSWORD_KEY])
+{
+	uint8_t buf[sizeof(r->meeting) + 16], md[SHA256_DIGEST_LENGTH];
+
+	memcpy(buf, r->meeting, sizeof(r->meeting));
+	memset(buf + sizeof(r->meeting), 0, 16);
+	if (c->has_src)
+		memcpy(buf + sizeof(r->meeting), c->src_key, 16);
+	SHA256(buf, sizeof(buf), md);
+	memcpy(out, md, SL_PASSWORD_KEY);
+}
+
+static char *guard_hex(const uint8_t key[SL_PASSWORD_KEY])
+{
+	char *hex = g_malloc(2 * SL_PASSWORD_KEY + 1);
+
+	for (int i = 0; i < SL_PASSWORD_KEY; i++)
+		snprintf(hex + 2 * i, 3, "%02x", key[i]);
+	return hex;
+}
+
+static void pending_free(struct sl_entry_pending *pe)
+{
+	char *hex = guard_hex(pe->guard);
+
+	g_hash_table_remove(sl_cp->pw_checking, hex);
+	g_free(hex);
+	if (pe->client)
+		pe->client->pending = NULL;
+	explicit_bzero(pe, sizeof(*pe));
+	g_free(pe);
+}
+
+static void verify_done(void *user, bool ok, const char *hash)
+{
+	struct sl_entry_pending *pe = user;
+	struct sl_client *c = pe->client;
+	struct join_req q = pe->req;
+	char checked[SL_PASSWORD_HASH_MAX];
+	uint8_t guard[SL_PASSWORD_KEY];
+
+	(void)hash;
+	memcpy(checked, pe->hash, sizeof(checked));
+	memcpy(guard, pe->guard, sizeof(guard));
+	pe->job = NULL;
+	pending_free(pe); /* first: decide() may start another check */
+	if (!ok) {
+		sl_password_guard_failed(sl_cp->pw_guard, guard, sl_now_ms());
+		sl_cp->n_password_wrong++;
+		refuse(c, "password_required", "this meeting needs its password");
+	} else {
+		sl_password_guard_passed(sl_cp->pw_guard, guard);
+		decide(c, &q, checked);
+	}
+	explicit_bzero(&q, sizeof(q));
+	explicit_bzero(checked, sizeof(checked));
+}
+
+/* Check q's password against r's, on the pool. */
+static void verify_start(struct sl_client *c, struct join_req *q, const struct sl_room *r)
+{
+	struct sl_entry_pending *pe;
+	uint8_t key[SL_PASSWORD_KEY];
+	unsigned wait;
+	char *hex;
+
+	guard_key(r, c, key);
+	wait = sl_password_guard_check(sl_cp->pw_guard, key, sl_now_ms());
+	if (wait) {
+		refuse_throttled(c, wait, "too many wrong passwords; try again later");
+		return;
+	}
+	hex = guard_hex(key);
+	if (g_hash_table_contains(sl_cp->pw_checking, hex)) {
+		g_free(hex);
+		refuse_throttled(c, 1, "a password from this address is being checked");
+		return;
+	}
+	pe = g_new0(struct sl_entry_pending, 1);
+	pe->client = c;
+	pe->req = *q;
+	memcpy(pe->guard, key, sizeof(key));
+	snprintf(pe->hash, sizeof(pe->hash), "%s", r->pw_hash);
+	pe->job = sl_password_verify(r->pw_hash, q->password, q->password_len, verify_done, pe);
+	if (!pe->job) {
+		g_free(hex);
+		explicit_bzero(pe, sizeof(*pe));
+		g_free(pe);
+		refuse_throttled(c, 1, "the server is busy checking passwords; try again");
+		return;
+	}
+	g_hash_table_add(sl_cp->pw_checking, hex);
+	c->pending = pe;
+}
+
+static void enter(struct sl_client *c, struct sl_room *r, const struct join_req *q, bool moderator)
+{
+	if (!pending_caps(c, r)) {
+		if (!r->members && !r->lobby)
+			sl_room_end(r, json_pack("{s:s}", "type", "ended"), "empty");
+		return;
+	}
+	sl_room_enter(c, r, q->name, moderator);
+	if (!r->members && !r->lobby) /* refused: a meeting created for nobody */
+		sl_room_end(r, json_pack("{s:s}", "type", "ended"), "empty");
+}
+
+static void decide(struct sl_client *c, struct join_req *q, const char *verified)
+{
+	const struct sl_cp_config *cfg = &sl_cp->cfg;
+	bool guest = cfg->moderators == SL_MOD_TOKEN && !q->has_token;
+	struct sl_room *r = sl_room_find(q->key);
+
+	if (!r) {
+		struct sl_names_score sc;
+
+		if (cfg->min_room_name_bits) {
+			sl_names_score(q->room, cfg->min_room_name_bits, &sc);
+			if (sc.bits < cfg->min_room_name_bits) {
+				refuse(c, "weak_room_name",
+				       "this room name is too easy to guess; choose another");
+				return;
+			}
+		}
+		r = sl_room_create(q->key);
+		if (guest) {
+			lobby_add(c, r, q->name, true);
+			maybe_free_lobby_room(r);
+			return;
+		}
+		enter(c, r, q,
+		      cfg->moderators == SL_MOD_TOKEN ? q->token_moderator
+						      : true /* first and everyone */);
+		return;
+	}
+	if (r->locked && !q->token_moderator) {
+		refuse(c, "locked", "this meeting is locked");
+		return;
+	}
+	if (q->token_moderator) {
+		enter(c, r, q, true);
+		return;
+	}
+	if (r->pw_hash[0]) {
+		if (q->password_len) {
+			if (verified && !CRYPTO_memcmp(verified, r->pw_hash, sizeof(r->pw_hash)))
+				enter(c, r, q, cfg->moderators == SL_MOD_EVERYONE);
+			else
+				verify_start(c, q, r);
+			return;
+		}
+		if (!r->lobby_on && !guest) {
+			refuse(c, "password_required", "this meeting needs its password");
+			return;
+		}
+	}
+	if (r->lobby_on || guest) {
+		lobby_add(c, r, q->name, guest);
+		return;
+	}
+	enter(c, r, q, cfg->moderators == SL_MOD_EVERYONE);
+}
+
+/* The token: verified, or the join refused. */
+static bool take_token(struct sl_client *c, const struct sl_signal_msg *m, struct join_req *q)
+{
+	struct sl_jwt_claims cl;
+	const char *why = "invalid token";
+
+	if (!m->token) {
+		if (sl_cp->cfg.moderators == SL_MOD_TOKEN && sl_cp->cfg.guests == SL_GUESTS_DENY) {
+			refuse(c, "auth_required", "this server admits only users with a token");
+			return false;
+		}
+		return true;
+	}
+	if (sl_cp->jwt.alg == SL_JWT_NONE) {
+		sl_cp->n_bad_token++;
+		refuse(c, "bad_token", "this server accepts no tokens");
+		return false;
+	}
+	if (sl_jwt_verify(&sl_cp->jwt, m->token, m->room, (int64_t)time(NULL), &cl, &why)) {
+		sl_cp->n_bad_token++;
+		refuse(c, "bad_token", why);
+		return false;
+	}
+	q->has_token = true;
+	q->token_moderator = cl.moderator;
+	if (cl.name[0])
+		snprintf(q->name, sizeof(q->name), "%s", cl.name);
+	explicit_bzero(&cl, sizeof(cl));
+	return true;
+}
+
+void sl_entry_join(struct sl_client *c, const struct sl_signal_msg *m)
+{
+	struct join_req q;
+
+	if (c->lobby || c->pending) {
+		sl_signal_error(c, "already_joined", "a join is already in progress", false);
+		return;
+	}
+	if (!sl_dpctl_up() || !sl_store_up()) {
+		refuse(c, "unavailable", "the server cannot take joins right now; try again");
+		return;
+	}
+	memset(&q, 0, sizeof(q));
+	sl_room_key(sl_cp->secret, m->room, q.key);
+	if (!join_throttles(c, q.key))
+		goto out;
+	snprintf(q.room, sizeof(q.room), "%s", m->room);
+	snprintf(q.name, sizeof(q.name), "%s", m->name);
+	if (m->password) {
+		memcpy(q.password, m->password, m->password_len);
+		q.password_len = m->password_len;
+	}
+	if (take_token(c, m, &q))
+		decide(c, &q, NULL);
+out:
+	explicit_bzero(&q, sizeof(q));
+}
+
+void sl_entry_client_gone(struct sl_client *c)
+{
+	if (c->pending) {
+		struct sl_entry_pending *pe = c->pending;
+
+		if (pe->job)
+			sl_password_cancel(pe->job);
+		pending_free(pe);
+	}
+	if (c->lobby) {
+		struct sl_room *r = c->lobby->room;
+
+		sl_info("lobby entry %s left meeting %s", c->lobby->id, r->meeting);
+		lobby_unlink(c->lobby);
+		lobby_update(r, NULL);
+		maybe_free_lobby_room(r);
+	}
+}
+
+void sl_entry_tick(uint64_t now)
+{
+	uint64_t limit = (uint64_t)sl_cp->cfg.lobby_timeout_s * 1000;
+
+	for (struct sl_room *r = sl_cp->rooms, *rn; r; r = rn) {
+		bool changed = false;
+
+		rn = r->next;
+		for (struct sl_lobby_entry *e = r->lobby, *en; e; e = en) {
+			en = e->next;
+			if (sl_time_over(now, e->since_ms, limit)) {
+				lobby_turn_away(e, json_pack("{s:s, s:s}", "type", "denied",
+							     "reason", "timeout"));
+				changed = true;
+			}
+		}
+		if (changed) {
+			lobby_update(r, NULL);
+			maybe_free_lobby_room(r);
+		}
+	}
+}
+
+/* --- moderation ---------------------------------------------------------- */
+
+static struct sl_participant *member(const struct sl_room *r, const char *id)
+{
+	for (struct sl_participant *p = r->members; p; p = p->next)
+		if (!strcmp(p->id, id))
+			return p;
+	return NULL;
+}
+
+static struct sl_lobby_entry *waiting(const struct sl_room *r, const char *id)
+{
+	for (struct sl_lobby_entry *e = r->lobby; e; e = e->next)
+		if (!strcmp(e->id, id))
+			return e;
+	return NULL;
+}
+
+static void state_changed(struct sl_room *r)
+{
+	json_t *st = sl_room_state_json(r);
+
+	json_object_set_new(st, "type", json_string("meeting_state"));
+	sl_store_meeting_state(r);
+	sl_room_broadcast(r, st, false);
+}
+
+static void password_hashed(void *user, bool ok, const char *hash)
+{
+	struct sl_room *r = user;
+
+	(void)ok;
+	r->pw_job = NULL;
+	if (!hash) {
+		sl_err("meeting %s: the password could not be hashed", r->meeting);
+		return;
+	}
+	snprintf(r->pw_hash, sizeof(r->pw_hash), "%s", hash);
+	sl_info("meeting %s: password set", r->meeting);
+	state_changed(r);
+}
+
+static void set_password(struct sl_participant *p, const struct sl_signal_msg *m)
+{
+	struct sl_room *r = p->room;
+
+	if (r->pw_job) {
+		sl_password_cancel(r->pw_job);
+		r->pw_job = NULL;
+	}
+	if (!m->password) {
+		bool had = r->pw_hash[0] != 0;
+
+		explicit_bzero(r->pw_hash, sizeof(r->pw_hash));
+		if (had) {
+			sl_info("meeting %s: password removed", r->meeting);
+			state_changed(r);
+		}
+		return;
+	}
+	r->pw_job = sl_password_hash(m->password, m->password_len, password_hashed, r);
+	if (!r->pw_job)
+		send_throttled(p->client, 1, "the server is busy hashing passwords; try again");
+}
+
+/* The lobby was turned off: entries get in when nothing else guards the
+ * meeting; guests (who wait for a moderator in any case) stay. */
+static void lobby_opened(struct sl_room *r)
+{
+	for (struct sl_lobby_entry *e = r->lobby, *en; e; e = en) {
+		en = e->next;
+		if (e->guest)
+			continue;
+		if (r->locked)
+			lobby_turn_away(
+				e, json_pack("{s:s, s:s}", "type", "denied", "reason", "locked"));
+		else if (r->pw_hash[0])
+			lobby_turn_away(e, json_pack("{s:s, s:s}", "type", "denied", "reason",
+						     "password_required"));
+		else if (!lobby_admit(e))
+			lobby_turn_away(e, json_pack("{s:s, s:s}", "type", "denied", "reason",
+						     "room_full"));
+	}
+	lobby_update(r, NULL);
+}
+
+static void mute(struct sl_participant *by, struct sl_participant *t, uint8_t kind, bool muted)
+{
+	t->muted[kind] = muted;
+	sl_room_send_mute(t, kind);
+	sl_info("participant %s %s %s of %s", by->id, muted ? "muted" : "unmuted",
+		kind == SL_SDP_KIND_AUDIO ? "audio" : "video", t->id);
+	for (struct sl_participant *q = by->room->members; q; q = q->next)
+		if (q->client && (q->connected || q == t || q == by))
+			sl_signal_send(q->client,
+				       json_pack("{s:s, s:s, s:s, s:s, s:b}", "type", "muted",
+						 "participant", t->id, "kind",
+						 kind == SL_SDP_KIND_AUDIO ? "audio" : "video",
+						 "by", by->id, "muted", muted));
+}
+
+static void kick(struct sl_participant *by, struct sl_participant *t)
+{
+	struct sl_client *c = t->client;
+
+	sl_info("participant %s removed %s from meeting %s", by->id, t->id, t->room->meeting);
+	if (c) {
+		sl_signal_send(c, json_pack("{s:s, s:s}", "type", "kicked", "by", by->id));
+		c->left = true;
+		if (c->ws)
+			sl_ws_close(c->ws);
+	}
+	sl_room_leave(t, "kicked");
+}
+
+/* admit, deny: the target is a lobby entry. */
+static void lobby_decision(struct sl_participant *p, const struct sl_signal_msg *m)
+{
+	struct sl_room *r = p->room;
+	struct sl_lobby_entry *e = waiting(r, m->participant);
+
+	if (!e) {
+		sl_signal_error(p->client, "no_participant", "nobody with that id is waiting",
+				false);
+		return;
+	}
+	if (m->type == SL_MSG_DENY) {
+		sl_info("lobby entry %s denied by %s", e->id, p->id);
+		lobby_turn_away(e, json_pack("{s:s, s:s}", "type", "denied", "reason", "denied"));
+	} else if (!lobby_admit(e)) {
+		sl_signal_error(p->client, "room_full", "no room for another participant", false);
+		return;
+	}
+	lobby_update(r, NULL);
+}
+
+void sl_entry_message(struct sl_client *c, const struct sl_signal_msg *m)
+{
+	struct sl_participant *p = c->p, *t = NULL;
+	struct sl_room *r = p->room;
+	bool self = m->participant && !strcmp(m->participant, p->id);
+	const char *no = sl_signal_right(m, p->moderator, self);
+
+	if (no) {
+		sl_signal_error(c, no,
+				!strcmp(no, "not_moderator")
+					? "only a moderator may do that"
+					: "only a participant may unmute itself",
+				false);
+		return;
+	}
+	if (m->participant && m->type != SL_MSG_ADMIT && m->type != SL_MSG_DENY &&
+	    !(t = member(r, m->participant))) {
+		sl_signal_error(c, "no_participant", "nobody with that id is in this meeting",
+				false);
+		return;
+	}
+	switch (m->type) {
+	case SL_MSG_SET_PASSWORD:
+		set_password(p, m);
+		break;
+	case SL_MSG_LOCK:
+		if (r->locked != m->flag) {
+			r->locked = m->flag;
+			sl_info("meeting %s %s", r->meeting, m->flag ? "locked" : "unlocked");
+			state_changed(r);
+		}
+		break;
+	case SL_MSG_LOBBY:
+		if (r->lobby_on != m->flag) {
+			r->lobby_on = m->flag;
+			sl_info("meeting %s: lobby %s", r->meeting, m->flag ? "on" : "off");
+			state_changed(r);
+			if (!m->flag)
+				lobby_opened(r);
+		}
+		break;
+	case SL_MSG_ADMIT:
+	case SL_MSG_DENY:
+		lobby_decision(p, m);
+		break;
+	case SL_MSG_MUTE:
+		mute(p, t, m->kind, m->flag);
+		break;
+	case SL_MSG_KICK:
+		kick(p, t);
+		break;
+	case SL_MSG_GRANT_MODERATOR:
+		set_moderator(t);
+		break;
+	case SL_MSG_END_MEETING:
+		sl_info("meeting %s ended by %s", r->meeting, p->id);
+		sl_room_end(r, json_pack("{s:s}", "type", "ended"), "ended");
+		break;
+	default:
+		break;
+	}
+}
