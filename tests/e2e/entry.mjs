@@ -3,10 +3,12 @@
 // headless Chromium, one context per person:
 //   0. the room name is checked while it is typed: a weak name shows the
 //      warning with its reasons, the real (random) name does not;
-//   1. A creates the meeting (first joiner: moderator), sets a password and
-//      turns the lobby on through the moderation panel;
+//   1. A creates the meeting (first joiner: moderator) and sets a password
+//      through the moderation panel;
 //   2. B joins without the password (prompt), with a wrong one (prompt
-//      again), then with the right one on the same page: joined;
+//      again), then with the right one on the same page: joined; A turns
+//      the lobby on (with it on, a join without a password would have
+//      waited there instead of getting the prompt);
 //   3. C joins without a password, waits in the lobby (no media), A sees it
 //      in the lobby list and admits it; everyone decodes everyone's video
 //      and receives their audio;
@@ -124,10 +126,8 @@ async function main() {
     await A.page.fill('#mod-password', v.password);
     await A.page.click('#mod-set-password');
     await until(A, () => window.sluice.meetingState.password, null, 'meeting_state password');
-    await A.page.click('#mod-lobby');
-    await until(A, () => window.sluice.meetingState.lobby, null, 'meeting_state lobby');
     A.id = await A.page.evaluate(() => window.sluice.participant);
-    step('A joined as moderator, set a password and the lobby');
+    step('A joined as moderator and set a password');
 
     // 2. B: no password -> prompt; a wrong one -> prompt; the right one -> in.
     await joinPage(B, v.room);
@@ -146,6 +146,15 @@ async function main() {
     check(await B.page.evaluate(() => window.sluice.role) === 'participant', 'B is not a moderator');
     check(await B.page.isHidden('#moderation'), 'B sees the moderation panel');
     step('B: prompt, wrong password refused, right password joined (same page)');
+
+    // With the lobby on, a join without a password waits there instead of
+    // getting the prompt (docs/signalling.md, "Entry control", 5).
+    await A.page.click('#mod-lobby');
+    await until(A, () => window.sluice.meetingState.lobby, null, 'meeting_state lobby');
+    await until(B, () => window.sluice.meetingState.lobby &&
+      /lobby on/.test(document.getElementById('meeting-state').textContent), null,
+    'B sees the lobby turned on');
+    step('A turned the lobby on');
 
     // 3. C waits in the lobby; A admits it through the lobby list.
     await joinPage(C, v.room);
