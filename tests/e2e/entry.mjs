@@ -18,7 +18,9 @@
 //      was muted by a moderator and its local tracks are disabled; B
 //      unmutes itself and the others decode B again;
 //   5. A kicks C: C shows the kicked screen and the server closes its
-//      connection; A's and B's participant lists drop C;
+//      connection; A's and B's participant lists drop C; A locks the
+//      meeting (C's new try is refused: locked) and makes B a moderator
+//      (B gets the moderation panel);
 //   6. A ends the meeting: A and B get the ended screen, Redis holds no
 //      key (redis-cli on --redis-sock); the same name then joins with no
 //      password, as a new meeting whose creator is its moderator.
@@ -253,6 +255,22 @@ async function main() {
       `${p.name}'s list drops C`);
     }
     step(`kick: C kicked, connection closed by the server (code ${result.numbers.kickedClose.code}), lists drop C`);
+
+    // A locks the meeting: C (kicked) is refused at the door, on a page
+    // that stays usable; A makes B a moderator: B gets the panel.
+    await A.page.click('#mod-lock');
+    await until(B, () => window.sluice.meetingState.locked, null, 'B learns the meeting is locked');
+    await joinPage(C, v.room);
+    await until(C, () => window.sluice.state === 'error' && window.sluice.lastError === 'locked',
+      null, 'C is refused: locked');
+    await A.page.click(`#participants li[data-id="${B.id}"] button.grant`);
+    await until(B, () => window.sluice.role === 'moderator' &&
+      !document.getElementById('moderation').hidden, null, 'B becomes a moderator');
+    await until(A, (id) => {
+      const li = document.querySelector(`#participants li[data-id="${id}"]`);
+      return li && li.querySelector('.tag.role') && !li.querySelector('button.grant');
+    }, B.id, 'A shows B as a moderator');
+    step('lock: C refused (locked); grant: B is a moderator with the panel');
 
     // 6. A ends the meeting.
     const meeting = await A.page.evaluate(() => window.sluice.meeting);
