@@ -24,10 +24,16 @@
 //   6. A ends the meeting: A and B get the ended screen, Redis holds no
 //      key (redis-cli on --redis-sock); the same name then joins with no
 //      password, as a new meeting whose creator is its moderator.
+// With --token (a server run with --moderators token --guests wait): M
+// opens the page with ?token=TOKEN (the page moves it into the token field
+// and out of the address bar) and joins as a moderator although a guest
+// never would; guest G waits in the lobby and M denies it (G's denied
+// screen); M leaves.
 // Prints one JSON line (the numbers measured) and exits 0 only on success.
 //
 //   node entry.mjs --url URL --room NAME --password PW --weak-room NAME
 //        --redis-sock PATH [--names a,b,c] [--frames 30] [--timeout-s 80]
+//   node entry.mjs --url URL --room NAME --token JWT --redis-sock PATH [--names m,g]
 
 import { execFileSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
@@ -38,6 +44,7 @@ const { values: v } = parseArgs({
     url: { type: 'string' },
     room: { type: 'string' },
     password: { type: 'string' },
+    token: { type: 'string' },
     'weak-room': { type: 'string' },
     'redis-sock': { type: 'string' },
     names: { type: 'string', default: 'Ada Lovelace,Grace Hopper,Mary Jackson' },
@@ -46,7 +53,8 @@ const { values: v } = parseArgs({
     chromium: { type: 'string', default: '/usr/bin/chromium' },
   },
 });
-for (const k of ['url', 'room', 'password', 'weak-room', 'redis-sock']) {
+for (const k of v.token ? ['url', 'room', 'redis-sock']
+  : ['url', 'room', 'password', 'weak-room', 'redis-sock']) {
   if (!v[k]) {
     process.stderr.write(`entry.mjs: --${k} is required\n`);
     process.exit(2);
@@ -99,205 +107,243 @@ async function decodes(p, from, n, what) {
 const recv = (s, q) => (s.peers[q.id] ? { frames: s.peers[q.id].frames, audio: s.peers[q.id].audio }
   : { frames: 0, audio: 0 });
 
+// --moderators token --guests wait: a token moderator, a guest denied.
+async function tokenMode(browser, names) {
+  const url = new URL(v.url);
+  url.search = '?token=' + encodeURIComponent(v.token);
+  url.hash = '#' + encodeURIComponent(v.room);
+  const [M, G] = await Promise.all(names.slice(0, 2).map((n) => openPage(browser,
+    { url: v.url, timeoutMs: left() }, n)));
+  await M.page.goto(url.href);
+  const page = await M.page.evaluate(() => ({
+    search: location.search, token: document.getElementById('token').value,
+    room: document.getElementById('room').value,
+  }));
+  check(page.search === '' && page.token === v.token && page.room === v.room,
+    `?token= not taken into the form: ${JSON.stringify({ ...page, token: !!page.token })}`);
+  await M.page.click('#join');
+  await until(M, () => window.sluice.state === 'joined' && window.sluice.role === 'moderator' &&
+    !document.getElementById('moderation').hidden, null, 'M joins as the token moderator');
+  step('M: ?token= moved into the form, joined as moderator');
+
+  await joinPage(G, v.room);
+  await until(G, () => window.sluice.state === 'lobby', null, 'guest G waits in the lobby');
+  await until(M, (n) => [...document.querySelectorAll('#lobby-list li')]
+    .some((li) => li.textContent.includes(n)), G.name, 'M sees G in the lobby list');
+  await M.page.click('#lobby-list li button.deny');
+  await until(G, () => window.sluice.state === 'denied' && window.sluice.denied === 'denied' &&
+    !document.getElementById('notice').hidden, null, 'G sees the denied screen');
+  await until(M, () => document.querySelectorAll('#lobby-list li').length === 0, null,
+    'M\'s lobby list empties');
+  step('guest G waited in the lobby and was denied');
+  await M.page.click('#leave');
+  await until(M, () => window.sluice.state === 'left', null, 'M leaves');
+}
+
+// --moderators first: password, lobby, mute, kick, lock, grant, end.
+async function doorMode(browser, names, opt) {
+  const [A, B, C] = await Promise.all(names.map((n) => openPage(browser, opt, n)));
+
+  // 0. The name's strength, while typing (check_name on the early socket).
+  await A.page.fill('#room', v['weak-room']);
+  await until(A, () => document.getElementById('room-strength').classList.contains('weak'),
+    null, 'the weak-name warning for a weak name');
+  const weakText = await A.page.textContent('#room-strength');
+  const weak = await A.page.evaluate(() => window.sluice.strength);
+  check(weak.reasons.length > 0 && /Easy to guess/.test(weakText), `weak text: ${weakText}`);
+  await A.page.fill('#room', v.room);
+  await until(A, () => document.getElementById('room-strength').classList.contains('strong'),
+    null, 'no warning for the random name');
+  const strong = await A.page.evaluate(() => window.sluice.strength);
+  result.numbers.nameBits = { weak: weak.bits, weakReasons: weak.reasons, random: strong.bits };
+  step(`name strength: weak ${weak.bits} bits (${weak.reasons}), random ${strong.bits} bits`);
+
+  // 1. A creates the meeting, is its moderator, sets a password and the lobby.
+  await joinPage(A, v.room);
+  await until(A, () => window.sluice.state === 'joined', null, 'A joins');
+  await until(A, () => !document.getElementById('moderation').hidden &&
+    window.sluice.role === 'moderator', null, 'A sees the moderation panel');
+  await A.page.fill('#mod-password', v.password);
+  await A.page.click('#mod-set-password');
+  await until(A, () => window.sluice.meetingState.password, null, 'meeting_state password');
+  A.id = await A.page.evaluate(() => window.sluice.participant);
+  step('A joined as moderator and set a password');
+
+  // 2. B: no password -> prompt; a wrong one -> prompt; the right one -> in.
+  await joinPage(B, v.room);
+  await until(B, () => window.sluice.state === 'password' &&
+    !document.getElementById('password-form').hidden, null, 'B gets the password prompt');
+  check(await B.page.evaluate(() => window.sluice.connected()), 'B: the refused join closed the connection');
+  await B.page.fill('#password', v.password + '-wrong');
+  await B.page.click('#password-join');
+  await until(B, () => window.sluice.state === 'password' &&
+    /Wrong password/.test(document.getElementById('status').textContent), null,
+  'B: a wrong password is refused');
+  await B.page.fill('#password', v.password);
+  await B.page.click('#password-join');
+  await until(B, () => window.sluice.state === 'joined', null, 'B joins with the password');
+  B.id = await B.page.evaluate(() => window.sluice.participant);
+  check(await B.page.evaluate(() => window.sluice.role) === 'participant', 'B is not a moderator');
+  check(await B.page.isHidden('#moderation'), 'B sees the moderation panel');
+  step('B: prompt, wrong password refused, right password joined (same page)');
+
+  // With the lobby on, a join without a password waits there instead of
+  // getting the prompt (docs/signalling.md, "Entry control", 5).
+  await A.page.click('#mod-lobby');
+  await until(A, () => window.sluice.meetingState.lobby, null, 'meeting_state lobby');
+  await until(B, () => window.sluice.meetingState.lobby &&
+    /lobby on/.test(document.getElementById('meeting-state').textContent), null,
+  'B sees the lobby turned on');
+  step('A turned the lobby on');
+
+  // 3. C waits in the lobby; A admits it through the lobby list.
+  await joinPage(C, v.room);
+  await until(C, () => window.sluice.state === 'lobby' &&
+    !document.getElementById('notice').hidden, null, 'C waits in the lobby');
+  await until(A, (n) => [...document.querySelectorAll('#lobby-list li')]
+    .some((li) => li.textContent.includes(n)), C.name, 'A sees C in the lobby list');
+  const cLobby = await snap(C);
+  check(!cLobby.peers || Object.keys(cLobby.peers).length === 0, 'C got media in the lobby');
+  await A.page.click('#lobby-list li button.admit');
+  await until(C, () => window.sluice.state === 'joined', null, 'C is admitted');
+  C.id = await C.page.evaluate(() => window.sluice.participant);
+  step('C waited in the lobby and was admitted');
+
+  const all = [A, B, C];
+  await Promise.all(all.map((p) => decodes(p, all.filter((q) => q !== p), FRAMES,
+    `decodes everyone (>= ${FRAMES} frames)`)));
+  step(`everyone decodes everyone (>= ${FRAMES} frames, audio)`);
+  await until(A, (ids) => ids.every((id) =>
+    document.querySelector(`#participants li[data-id="${id}"]`)), [A.id, B.id, C.id],
+  'A lists all three');
+
+  // 4. A mutes B's video and audio.
+  const before0 = { A: recv(await snap(A), B), C: recv(await snap(C), B) };
+  await sleep(1000);
+  const before1 = { A: recv(await snap(A), B), C: recv(await snap(C), B) };
+  await A.page.click(`#participants li[data-id="${B.id}"] button.mute-video`);
+  await A.page.click(`#participants li[data-id="${B.id}"] button.mute-audio`);
+  const tMute = Date.now();
+  for (const p of all) {
+    await until(p, (id) => window.sluice.mutes[id] && window.sluice.mutes[id].audio &&
+      window.sluice.mutes[id].video, B.id, `${p.name} learns B is muted`);
+  }
+  await until(A, (id) => {
+    const li = document.querySelector(`#participants li[data-id="${id}"]`);
+    return li && li.querySelector('.muted-audio') && li.querySelector('.muted-video') &&
+      li.querySelector('button.mute-video').disabled;
+  }, B.id, 'A shows B muted');
+  await until(B, () => {
+    const v = document.querySelector('#grid .tile.local video');
+    const tracks = v && v.srcObject ? v.srcObject.getTracks() : [];
+    return tracks.length > 0 && tracks.every((t) => !t.enabled) &&
+      /moderator/.test(document.getElementById('self-muted').textContent);
+  }, null, 'B: local tracks disabled and "muted by a moderator" shown');
+  // Packets in flight when the mute took effect: wait a second, then measure.
+  await sleep(Math.max(0, 1000 - (Date.now() - tMute)));
+  const m0 = { A: recv(await snap(A), B), C: recv(await snap(C), B), CfromA: recv(await snap(C), A) };
+  await sleep(3000);
+  const m1 = { A: recv(await snap(A), B), C: recv(await snap(C), B), CfromA: recv(await snap(C), A) };
+  const d = (x, y) => ({ frames: y.frames - x.frames, audio: y.audio - x.audio });
+  const mute = {
+    beforeMutePerSecond: { A: d(before0.A, before1.A), C: d(before0.C, before1.C) },
+    mutedOver3s: { A: d(m0.A, m1.A), C: d(m0.C, m1.C) },
+    CfromAOver3s: d(m0.CfromA, m1.CfromA),
+    atMute: m0,
+  };
+  result.numbers.mute = mute;
+  check(mute.beforeMutePerSecond.A.frames > 0 && mute.beforeMutePerSecond.C.frames > 0,
+    `B's video was not flowing before the mute: ${JSON.stringify(mute.beforeMutePerSecond)}`);
+  for (const who of ['A', 'C']) {
+    const g = mute.mutedOver3s[who];
+    check(g.frames <= 2 && g.audio <= 5,
+      `${who} still receives B after the mute: ${JSON.stringify(g)} over 3 s`);
+  }
+  check(mute.CfromAOver3s.frames >= 20, `C stopped decoding A too: ${JSON.stringify(mute.CfromAOver3s)}`);
+  step(`mute: B -> A/C over 3 s ${JSON.stringify(mute.mutedOver3s)}; A -> C ${JSON.stringify(mute.CfromAOver3s)}`);
+
+  // Only B may unmute B: B turns camera and microphone back on.
+  await B.page.click('#mute-video');
+  await B.page.click('#mute-audio');
+  await until(A, (id) => window.sluice.mutes[id] && !window.sluice.mutes[id].audio &&
+    !window.sluice.mutes[id].video, B.id, 'A learns B unmuted itself');
+  const u0 = { A: recv(await snap(A), B), C: recv(await snap(C), B) };
+  let u1;
+  for (;;) {
+    u1 = { A: recv(await snap(A), B), C: recv(await snap(C), B) };
+    if (['A', 'C'].every((w) => u1[w].frames - u0[w].frames >= 10 && u1[w].audio > u0[w].audio)) break;
+    if (Date.now() > deadline) {
+      throw new Error(`B's media did not come back after unmuting: ${JSON.stringify({ u0, u1 })}`);
+    }
+    await sleep(250);
+  }
+  result.numbers.unmute = { A: d(u0.A, u1.A), C: d(u0.C, u1.C) };
+  step(`B unmuted itself; A and C decode B again ${JSON.stringify(result.numbers.unmute)}`);
+
+  // 5. A kicks C.
+  await A.page.click(`#participants li[data-id="${C.id}"] button.kick`);
+  await until(C, () => window.sluice.state === 'kicked' &&
+    !document.getElementById('notice').hidden, null, 'C sees the kicked screen');
+  await until(C, () => window.sluice.lastClose && window.sluice.lastClose.byServer, null,
+    'the server closes C\'s connection');
+  result.numbers.kickedClose = await C.page.evaluate(() => window.sluice.lastClose);
+  for (const p of [A, B]) {
+    await until(p, (id) => !window.sluice.participants.some((x) => x.id === id) &&
+      !document.querySelector(`#participants li[data-id="${id}"]`), C.id,
+    `${p.name}'s list drops C`);
+  }
+  step(`kick: C kicked, connection closed by the server (code ${result.numbers.kickedClose.code}), lists drop C`);
+
+  // A locks the meeting: C (kicked) is refused at the door, on a page
+  // that stays usable; A makes B a moderator: B gets the panel.
+  await A.page.click('#mod-lock');
+  await until(B, () => window.sluice.meetingState.locked, null, 'B learns the meeting is locked');
+  await joinPage(C, v.room);
+  await until(C, () => window.sluice.state === 'error' && window.sluice.lastError === 'locked',
+    null, 'C is refused: locked');
+  await A.page.click(`#participants li[data-id="${B.id}"] button.grant`);
+  await until(B, () => window.sluice.role === 'moderator' &&
+    !document.getElementById('moderation').hidden, null, 'B becomes a moderator');
+  await until(A, (id) => {
+    const li = document.querySelector(`#participants li[data-id="${id}"]`);
+    return li && li.querySelector('.tag.role') && !li.querySelector('button.grant');
+  }, B.id, 'A shows B as a moderator');
+  step('lock: C refused (locked); grant: B is a moderator with the panel');
+
+  // 6. A ends the meeting.
+  const meeting = await A.page.evaluate(() => window.sluice.meeting);
+  await A.page.click('#mod-end');
+  for (const p of [A, B]) {
+    await until(p, () => window.sluice.state === 'ended' && !document.getElementById('notice').hidden,
+      null, `${p.name} sees the ended screen`);
+  }
+  let keys = redisKeys();
+  for (let i = 0; keys.length && i < 20; i++) {
+    await sleep(100);
+    keys = redisKeys();
+  }
+  check(keys.length === 0, `Redis keys left after end_meeting: ${keys.join(' ')}`);
+  step('ended: A and B see the ended screen, Redis holds no key');
+
+  // The same name is a new meeting with no password; its creator moderates.
+  await joinPage(C, v.room);
+  await until(C, () => window.sluice.state === 'joined', null, 'the same name joins without a password');
+  const again = await C.page.evaluate(() => ({ meeting: window.sluice.meeting, role: window.sluice.role,
+    meetingState: window.sluice.meetingState }));
+  check(again.meeting !== meeting, 'the rejoin got the ended meeting id');
+  check(again.role === 'moderator' && !again.meetingState.password && !again.meetingState.lobby,
+    `the new meeting: ${JSON.stringify(again)}`);
+  await C.page.click('#leave');
+  await until(C, () => window.sluice.state === 'left', null, 'C leaves the new meeting');
+  step('the same name: a new meeting, no password, C its moderator');
+}
+
 async function main() {
   const names = v.names.split(',');
   const opt = { url: v.url, room: v.room, timeoutMs: left() };
   const browser = await launchChromium(v.url, { chromium: v.chromium });
   try {
-    const [A, B, C] = await Promise.all(names.map((n) => openPage(browser, opt, n)));
-
-    // 0. The name's strength, while typing (check_name on the early socket).
-    await A.page.fill('#room', v['weak-room']);
-    await until(A, () => document.getElementById('room-strength').classList.contains('weak'),
-      null, 'the weak-name warning for a weak name');
-    const weakText = await A.page.textContent('#room-strength');
-    const weak = await A.page.evaluate(() => window.sluice.strength);
-    check(weak.reasons.length > 0 && /Easy to guess/.test(weakText), `weak text: ${weakText}`);
-    await A.page.fill('#room', v.room);
-    await until(A, () => document.getElementById('room-strength').classList.contains('strong'),
-      null, 'no warning for the random name');
-    const strong = await A.page.evaluate(() => window.sluice.strength);
-    result.numbers.nameBits = { weak: weak.bits, weakReasons: weak.reasons, random: strong.bits };
-    step(`name strength: weak ${weak.bits} bits (${weak.reasons}), random ${strong.bits} bits`);
-
-    // 1. A creates the meeting, is its moderator, sets a password and the lobby.
-    await joinPage(A, v.room);
-    await until(A, () => window.sluice.state === 'joined', null, 'A joins');
-    await until(A, () => !document.getElementById('moderation').hidden &&
-      window.sluice.role === 'moderator', null, 'A sees the moderation panel');
-    await A.page.fill('#mod-password', v.password);
-    await A.page.click('#mod-set-password');
-    await until(A, () => window.sluice.meetingState.password, null, 'meeting_state password');
-    A.id = await A.page.evaluate(() => window.sluice.participant);
-    step('A joined as moderator and set a password');
-
-    // 2. B: no password -> prompt; a wrong one -> prompt; the right one -> in.
-    await joinPage(B, v.room);
-    await until(B, () => window.sluice.state === 'password' &&
-      !document.getElementById('password-form').hidden, null, 'B gets the password prompt');
-    check(await B.page.evaluate(() => window.sluice.connected()), 'B: the refused join closed the connection');
-    await B.page.fill('#password', v.password + '-wrong');
-    await B.page.click('#password-join');
-    await until(B, () => window.sluice.state === 'password' &&
-      /Wrong password/.test(document.getElementById('status').textContent), null,
-    'B: a wrong password is refused');
-    await B.page.fill('#password', v.password);
-    await B.page.click('#password-join');
-    await until(B, () => window.sluice.state === 'joined', null, 'B joins with the password');
-    B.id = await B.page.evaluate(() => window.sluice.participant);
-    check(await B.page.evaluate(() => window.sluice.role) === 'participant', 'B is not a moderator');
-    check(await B.page.isHidden('#moderation'), 'B sees the moderation panel');
-    step('B: prompt, wrong password refused, right password joined (same page)');
-
-    // With the lobby on, a join without a password waits there instead of
-    // getting the prompt (docs/signalling.md, "Entry control", 5).
-    await A.page.click('#mod-lobby');
-    await until(A, () => window.sluice.meetingState.lobby, null, 'meeting_state lobby');
-    await until(B, () => window.sluice.meetingState.lobby &&
-      /lobby on/.test(document.getElementById('meeting-state').textContent), null,
-    'B sees the lobby turned on');
-    step('A turned the lobby on');
-
-    // 3. C waits in the lobby; A admits it through the lobby list.
-    await joinPage(C, v.room);
-    await until(C, () => window.sluice.state === 'lobby' &&
-      !document.getElementById('notice').hidden, null, 'C waits in the lobby');
-    await until(A, (n) => [...document.querySelectorAll('#lobby-list li')]
-      .some((li) => li.textContent.includes(n)), C.name, 'A sees C in the lobby list');
-    const cLobby = await snap(C);
-    check(!cLobby.peers || Object.keys(cLobby.peers).length === 0, 'C got media in the lobby');
-    await A.page.click('#lobby-list li button.admit');
-    await until(C, () => window.sluice.state === 'joined', null, 'C is admitted');
-    C.id = await C.page.evaluate(() => window.sluice.participant);
-    step('C waited in the lobby and was admitted');
-
-    const all = [A, B, C];
-    await Promise.all(all.map((p) => decodes(p, all.filter((q) => q !== p), FRAMES,
-      `decodes everyone (>= ${FRAMES} frames)`)));
-    step(`everyone decodes everyone (>= ${FRAMES} frames, audio)`);
-    await until(A, (ids) => ids.every((id) =>
-      document.querySelector(`#participants li[data-id="${id}"]`)), [A.id, B.id, C.id],
-    'A lists all three');
-
-    // 4. A mutes B's video and audio.
-    const before0 = { A: recv(await snap(A), B), C: recv(await snap(C), B) };
-    await sleep(1000);
-    const before1 = { A: recv(await snap(A), B), C: recv(await snap(C), B) };
-    await A.page.click(`#participants li[data-id="${B.id}"] button.mute-video`);
-    await A.page.click(`#participants li[data-id="${B.id}"] button.mute-audio`);
-    const tMute = Date.now();
-    for (const p of all) {
-      await until(p, (id) => window.sluice.mutes[id] && window.sluice.mutes[id].audio &&
-        window.sluice.mutes[id].video, B.id, `${p.name} learns B is muted`);
-    }
-    await until(A, (id) => {
-      const li = document.querySelector(`#participants li[data-id="${id}"]`);
-      return li && li.querySelector('.muted-audio') && li.querySelector('.muted-video') &&
-        li.querySelector('button.mute-video').disabled;
-    }, B.id, 'A shows B muted');
-    await until(B, () => {
-      const v = document.querySelector('#grid .tile.local video');
-      const tracks = v && v.srcObject ? v.srcObject.getTracks() : [];
-      return tracks.length > 0 && tracks.every((t) => !t.enabled) &&
-        /moderator/.test(document.getElementById('self-muted').textContent);
-    }, null, 'B: local tracks disabled and "muted by a moderator" shown');
-    // Packets in flight when the mute took effect: wait a second, then measure.
-    await sleep(Math.max(0, 1000 - (Date.now() - tMute)));
-    const m0 = { A: recv(await snap(A), B), C: recv(await snap(C), B), CfromA: recv(await snap(C), A) };
-    await sleep(3000);
-    const m1 = { A: recv(await snap(A), B), C: recv(await snap(C), B), CfromA: recv(await snap(C), A) };
-    const d = (x, y) => ({ frames: y.frames - x.frames, audio: y.audio - x.audio });
-    const mute = {
-      beforeMutePerSecond: { A: d(before0.A, before1.A), C: d(before0.C, before1.C) },
-      mutedOver3s: { A: d(m0.A, m1.A), C: d(m0.C, m1.C) },
-      CfromAOver3s: d(m0.CfromA, m1.CfromA),
-      atMute: m0,
-    };
-    result.numbers.mute = mute;
-    check(mute.beforeMutePerSecond.A.frames > 0 && mute.beforeMutePerSecond.C.frames > 0,
-      `B's video was not flowing before the mute: ${JSON.stringify(mute.beforeMutePerSecond)}`);
-    for (const who of ['A', 'C']) {
-      const g = mute.mutedOver3s[who];
-      check(g.frames <= 2 && g.audio <= 5,
-        `${who} still receives B after the mute: ${JSON.stringify(g)} over 3 s`);
-    }
-    check(mute.CfromAOver3s.frames >= 20, `C stopped decoding A too: ${JSON.stringify(mute.CfromAOver3s)}`);
-    step(`mute: B -> A/C over 3 s ${JSON.stringify(mute.mutedOver3s)}; A -> C ${JSON.stringify(mute.CfromAOver3s)}`);
-
-    // Only B may unmute B: B turns camera and microphone back on.
-    await B.page.click('#mute-video');
-    await B.page.click('#mute-audio');
-    await until(A, (id) => window.sluice.mutes[id] && !window.sluice.mutes[id].audio &&
-      !window.sluice.mutes[id].video, B.id, 'A learns B unmuted itself');
-    const u0 = { A: recv(await snap(A), B), C: recv(await snap(C), B) };
-    let u1;
-    for (;;) {
-      u1 = { A: recv(await snap(A), B), C: recv(await snap(C), B) };
-      if (['A', 'C'].every((w) => u1[w].frames - u0[w].frames >= 10 && u1[w].audio > u0[w].audio)) break;
-      if (Date.now() > deadline) {
-        throw new Error(`B's media did not come back after unmuting: ${JSON.stringify({ u0, u1 })}`);
-      }
-      await sleep(250);
-    }
-    result.numbers.unmute = { A: d(u0.A, u1.A), C: d(u0.C, u1.C) };
-    step(`B unmuted itself; A and C decode B again ${JSON.stringify(result.numbers.unmute)}`);
-
-    // 5. A kicks C.
-    await A.page.click(`#participants li[data-id="${C.id}"] button.kick`);
-    await until(C, () => window.sluice.state === 'kicked' &&
-      !document.getElementById('notice').hidden, null, 'C sees the kicked screen');
-    await until(C, () => window.sluice.lastClose && window.sluice.lastClose.byServer, null,
-      'the server closes C\'s connection');
-    result.numbers.kickedClose = await C.page.evaluate(() => window.sluice.lastClose);
-    for (const p of [A, B]) {
-      await until(p, (id) => !window.sluice.participants.some((x) => x.id === id) &&
-        !document.querySelector(`#participants li[data-id="${id}"]`), C.id,
-      `${p.name}'s list drops C`);
-    }
-    step(`kick: C kicked, connection closed by the server (code ${result.numbers.kickedClose.code}), lists drop C`);
-
-    // A locks the meeting: C (kicked) is refused at the door, on a page
-    // that stays usable; A makes B a moderator: B gets the panel.
-    await A.page.click('#mod-lock');
-    await until(B, () => window.sluice.meetingState.locked, null, 'B learns the meeting is locked');
-    await joinPage(C, v.room);
-    await until(C, () => window.sluice.state === 'error' && window.sluice.lastError === 'locked',
-      null, 'C is refused: locked');
-    await A.page.click(`#participants li[data-id="${B.id}"] button.grant`);
-    await until(B, () => window.sluice.role === 'moderator' &&
-      !document.getElementById('moderation').hidden, null, 'B becomes a moderator');
-    await until(A, (id) => {
-      const li = document.querySelector(`#participants li[data-id="${id}"]`);
-      return li && li.querySelector('.tag.role') && !li.querySelector('button.grant');
-    }, B.id, 'A shows B as a moderator');
-    step('lock: C refused (locked); grant: B is a moderator with the panel');
-
-    // 6. A ends the meeting.
-    const meeting = await A.page.evaluate(() => window.sluice.meeting);
-    await A.page.click('#mod-end');
-    for (const p of [A, B]) {
-      await until(p, () => window.sluice.state === 'ended' && !document.getElementById('notice').hidden,
-        null, `${p.name} sees the ended screen`);
-    }
-    let keys = redisKeys();
-    for (let i = 0; keys.length && i < 20; i++) {
-      await sleep(100);
-      keys = redisKeys();
-    }
-    check(keys.length === 0, `Redis keys left after end_meeting: ${keys.join(' ')}`);
-    step('ended: A and B see the ended screen, Redis holds no key');
-
-    // The same name is a new meeting with no password; its creator moderates.
-    await joinPage(C, v.room);
-    await until(C, () => window.sluice.state === 'joined', null, 'the same name joins without a password');
-    const again = await C.page.evaluate(() => ({ meeting: window.sluice.meeting, role: window.sluice.role,
-      meetingState: window.sluice.meetingState }));
-    check(again.meeting !== meeting, 'the rejoin got the ended meeting id');
-    check(again.role === 'moderator' && !again.meetingState.password && !again.meetingState.lobby,
-      `the new meeting: ${JSON.stringify(again)}`);
-    await C.page.click('#leave');
-    await until(C, () => window.sluice.state === 'left', null, 'C leaves the new meeting');
-    step('the same name: a new meeting, no password, C its moderator');
+    await (v.token ? tokenMode(browser, names) : doorMode(browser, names, opt));
     result.ok = true;
   } catch (e) {
     result.error = e && e.message ? e.message.split('\n')[0] : String(e);

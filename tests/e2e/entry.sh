@@ -14,7 +14,7 @@
 set -euo pipefail
 . "$(dirname "$0")/setup.sh"
 e2e_init "${1:-}"
-e2e_logs="dp.out cp.err cp.out"
+e2e_logs="dp.out cp1.err cp.err cp.out"
 e2e_start
 
 room=$(random_room)
@@ -32,10 +32,28 @@ echo "== nothing left in Redis"
 keys=$(redis --scan --pattern 'sl:*')
 [ -z "$keys" ] || fail "keys left in Redis: $keys"
 
-echo "== logs carry no addresses, room names, display names or passwords"
+echo "== --moderators token --guests wait: a moderator by ?token=, a guest denied from the lobby"
 kill "$cp_pid"; wait "$cp_pid" || fail "controlplane exit status"; cp_pid=
-for f in cp.err cp.out; do
-	for bad in "$room" "$password" "$weak" "Ada Lovelace" "Grace Hopper" "Mary Jackson" 10.98.0. 127.0.0.1; do
+mv "$dir/cp.out" "$dir/cp1.out"; mv "$dir/cp.err" "$dir/cp1.err"
+head -c 32 /dev/urandom | base64 >"$dir/jwt.key"
+chown 65534:65534 "$dir/jwt.key"; chmod 600 "$dir/jwt.key"
+room3=$(random_room)
+token=$("$src/scripts/make-jwt" --key "$dir/jwt.key" --room "$room3" --moderator \
+	--name "Dorothy Vaughan" --ttl 300)
+cp_start --moderators token --guests wait --jwt-key "$dir/jwt.key"
+out=$(ip netns exec "$cl_ns" node "$src/tests/e2e/entry.mjs" --url http://127.0.0.1:8080/ \
+	--room "$room3" --token "$token" --names "Dorothy Vaughan,Annie Easley" \
+	--redis-sock "$dir/state/redis.sock" --timeout-s 40) || fail "entry (token): $out"
+echo "$out" | python3 -c 'import json,sys; r=json.load(sys.stdin); print("\n".join(r["steps"]))'
+sleep 0.5
+keys=$(redis --scan --pattern 'sl:*')
+[ -z "$keys" ] || fail "keys left in Redis: $keys"
+
+echo "== logs carry no addresses, room names, display names, passwords or tokens"
+kill "$cp_pid"; wait "$cp_pid" || fail "controlplane exit status"; cp_pid=
+for f in cp1.err cp1.out cp.err cp.out; do
+	for bad in "$room" "$room3" "$password" "$weak" "$token" "${token%%.*}" "${token##*.}" \
+		"Ada Lovelace" "Grace Hopper" "Mary Jackson" "Dorothy" "Annie Easley" 10.98.0. 127.0.0.1; do
 		grep -qF "$bad" "$dir/$f" && fail "$f contains '$bad'"
 	done
 	addr_re='([0-9]{1,3}\.){3}[0-9]{1,3}|[0-9a-fA-F]{0,4}(:[0-9a-fA-F]{0,4}){2,7}'
@@ -43,4 +61,4 @@ for f in cp.err cp.out; do
 		fail "$f contains an address: $(cut -d' ' -f2- "$dir/$f" | grep -E "$addr_re" | head -3)"
 	fi
 done
-echo "e2e entry: 3 passed, 0 failed"
+echo "e2e entry: 4 passed, 0 failed"

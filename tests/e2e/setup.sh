@@ -1,4 +1,4 @@
-# setup.sh - sourced by the end-to-end scripts (meeting.sh, big.sh): the
+# setup.sh - sourced by the end-to-end scripts (meeting.sh, big.sh, entry.sh): the
 # network and the two servers they share.
 #
 # e2e_init BUILD_DIR sets build, src, id, dp_ns, cl_ns and dir (a fresh
@@ -11,7 +11,8 @@
 # inside the client namespace). Everything is removed on exit: both
 # namespaces (and the veth pair with them), the DPDK runtime directory and
 # the test's directory (kept with KEEP_E2E=1). E2E_CP_ARGS adds options to
-# the control plane's command line (e.g. --log-level debug).
+# the control plane's command line (e.g. --log-level debug); cp_start
+# restarts it with other options (entry.sh).
 
 dp_pid= cp_pid= ch_pid=
 e2e_logs="dp.out cp.err cp.out"
@@ -88,9 +89,16 @@ e2e_start() {
 	chmod -R a+rX "$dir/web"
 	mkdir -m 700 "$dir/state"
 	chown 65534:65534 "$dir/state"
+	cp_start ${E2E_CP_ARGS:-}
+}
+
+# cp_start [OPTIONS...]: (re)starts the control plane with these extra
+# options, logging to fresh cp.out/cp.err (stop the previous one first).
+cp_start() {
+	rm -f "$dir/cp.out" "$dir/cp.err"
 	ip netns exec "$cl_ns" setpriv --reuid=65534 --regid=65534 --clear-groups -- \
 		"$dir/sluice-controlplane" --dataplane-socket "$dir/dp.sock" \
-		--state-dir "$dir/state" --web-root "$dir/web" --port 8080 ${E2E_CP_ARGS:-} \
+		--state-dir "$dir/state" --web-root "$dir/web" --port 8080 "$@" \
 		>"$dir/cp.out" 2>"$dir/cp.err" &
 	cp_pid=$!
 	wait_for "$dir/cp.out" "sluice-controlplane: ready" "$cp_pid" controlplane
