@@ -138,6 +138,51 @@ async function tokenMode(browser, names) {
   step('guest G waited in the lobby and was denied');
   await M.page.click('#leave');
   await until(M, () => window.sluice.state === 'left', null, 'M leaves');
+
+  // check_name is throttled (the server runs with a small --check-name-burst):
+  // G types on; after 'throttled' its page sends no check_name before
+  // retry_after, then checks the name typed last.
+  const frames = [];
+  G.page.on('websocket', (ws) => {
+    ws.on('framesent', (f) => {
+      const m = JSON.parse(f.payload);
+      if (m.type === 'check_name') frames.push({ t: Date.now(), sent: m.room });
+    });
+    ws.on('framereceived', (f) => {
+      const m = JSON.parse(f.payload);
+      if (m.type === 'name_strength' || m.type === 'error') {
+        frames.push({ t: Date.now(), got: m.type, code: m.code, retry: m.retry_after });
+      }
+    });
+  });
+  const typed = [];
+  for (let i = 0; i < 6; i++) {
+    typed.push(`${v.room}-${i}`);
+    await G.page.fill('#room', typed[i]);
+    await sleep(400);
+  }
+  const last = typed[typed.length - 1];
+  for (;;) {
+    const i = frames.map((f) => f.sent).lastIndexOf(last);
+    if (i >= 0 && frames.slice(i + 1).some((f) => f.got === 'name_strength')) break;
+    if (Date.now() > deadline) throw new Error(`no check of the last name: ${JSON.stringify(frames)}`);
+    await sleep(100);
+  }
+  await until(G, () => document.getElementById('room-strength').textContent !== '', null,
+    'G shows the last name\'s strength');
+  const th = frames.findIndex((f) => f.code === 'throttled');
+  check(th >= 0, `no check_name was throttled: ${JSON.stringify(frames)}`);
+  const after = frames.slice(th + 1).filter((f) => f.sent);
+  const pause = frames[th].retry * 1000;
+  check(after.length >= 1 && after[0].t - frames[th].t >= pause - 150,
+    `check_name sent ${after.length ? after[0].t - frames[th].t : '-'} ms after throttled ` +
+    `(retry_after ${frames[th].retry} s)`);
+  result.numbers.checkNameThrottle = {
+    typed: typed.length, sent: frames.filter((f) => f.sent).length,
+    retryAfterS: frames[th].retry, nextSentAfterMs: after[0].t - frames[th].t,
+  };
+  step(`check_name throttled: next check ${after[0].t - frames[th].t} ms later ` +
+    `(retry_after ${frames[th].retry} s), ${result.numbers.checkNameThrottle.sent} sent for ${typed.length} typed`);
 }
 
 // --moderators first: password, lobby, mute, kick, lock, grant, end.

@@ -40,7 +40,8 @@ chown 65534:65534 "$dir/jwt.key"; chmod 600 "$dir/jwt.key"
 room3=$(random_room)
 token=$("$src/scripts/make-jwt" --key "$dir/jwt.key" --room "$room3" --moderator \
 	--name "Dorothy Vaughan" --ttl 300)
-cp_start --moderators token --guests wait --jwt-key "$dir/jwt.key"
+cp_start --moderators token --guests wait --jwt-key "$dir/jwt.key" \
+	--check-name-rate 30 --check-name-burst 3
 out=$(ip netns exec "$cl_ns" node "$src/tests/e2e/entry.mjs" --url http://127.0.0.1:8080/ \
 	--room "$room3" --token "$token" --names "Dorothy Vaughan,Annie Easley" \
 	--redis-sock "$dir/state/redis.sock" --timeout-s 40) || fail "entry (token): $out"
