@@ -234,8 +234,8 @@ static bool lobby_admit(struct sl_lobby_entry *e)
 	snprintf(name, sizeof(name), "%s", e->name);
 	sl_info("lobby entry %s admitted to meeting %s", e->id, r->meeting);
 	lobby_unlink(e);
-	if (sl_room_enter(c, r, name, sl_cp->cfg.moderators == SL_MOD_EVERYONE) && c->p->moderator &&
-	    r->lobby)
+	if (sl_room_enter(c, r, name, sl_cp->cfg.moderators == SL_MOD_EVERYONE) &&
+	    c->p->moderator && r->lobby)
 		lobby_update(r, c->p);
 	explicit_bzero(name, sizeof(name));
 	return true;
