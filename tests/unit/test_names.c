@@ -303,9 +303,21 @@ static void hostile_input(void **state)
 	sl_names_score(buf, 0, &s); /* read up to 128 bytes only */
 	assert_true(s.weak);
 	const char *odd[] = { "\xff\xfe\xfd\xfc\xfb\xfa\xf9\xf8\xf7\xf6\xf5",
-			      "\xc3", "\xe2\x82", "2026-12-", "2026-12-0", "12.", "1.1.",
-			      "-2026", "dec", "december", "december-", "-3december",
-			      "99999999", "20261399", "2026/12/03/04", "may-" };
+			      "\xc3",
+			      "\xe2\x82",
+			      "2026-12-",
+			      "2026-12-0",
+			      "12.",
+			      "1.1.",
+			      "-2026",
+			      "dec",
+			      "december",
+			      "december-",
+			      "-3december",
+			      "99999999",
+			      "20261399",
+			      "2026/12/03/04",
+			      "may-" };
 	for (size_t i = 0; i < sizeof(odd) / sizeof(odd[0]); i++) {
 		sl_names_score(odd[i], 0, &s);
 		assert_true(s.bits >= 0);
@@ -331,10 +343,8 @@ static void hostile_input(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(score_table),
-		cmocka_unit_test(threshold),
-		cmocka_unit_test(word_list),
-		cmocka_unit_test(generated_names),
+		cmocka_unit_test(score_table),   cmocka_unit_test(threshold),
+		cmocka_unit_test(word_list),     cmocka_unit_test(generated_names),
 		cmocka_unit_test(hostile_input),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
