@@ -63,6 +63,12 @@
     return loading;
   }
 
+  // A word index from a uniform 16-bit value: the low 13 bits, uniform
+  // because LIST_SIZE divides 65536.
+  function wordIndex(v) {
+    return v & (LIST_SIZE - 1);
+  }
+
   function capitalise(w) {
     return w[0].toUpperCase() + w.slice(1);
   }
@@ -75,7 +81,7 @@
     while (picked.length < WORDS_PER_NAME) {
       crypto.getRandomValues(buf);
       for (const v of buf) {
-        const i = v & (LIST_SIZE - 1);
+        const i = wordIndex(v);
         if (picked.length < WORDS_PER_NAME && !picked.includes(i)) picked.push(i);
       }
     }
@@ -98,5 +104,6 @@
     loadWords,
     parseList,
     nameFromWords,
+    wordIndex,
   });
 })(globalThis);

@@ -4,7 +4,8 @@
 // Loads names.js as the page does (a classic script setting
 // globalThis.SluiceNames), computes the entropy from the actual list,
 // checks the list (unique, well-formed, a power of two), draws 1000 names
-// (shape, length, distinct words, no repeats among them), checks that
+// (shape, length, distinct words, no repeats among them), checks that a
+// 16-bit random value maps to every word equally often, that
 // randomRoomName() fetches words.txt once, and that no file under web/
 // uses Math.random.
 import assert from 'node:assert/strict';
@@ -50,6 +51,16 @@ console.log(`word list: ${n} words, ${perWord} bits a word`);
 console.log(`names: ${N.WORDS_PER_NAME} words = ${nominal} bits (${exact.toFixed(4)} bits with distinct words)`);
 assert.ok(exact >= 64, 'at least 64 bits');
 assert.ok(Math.abs(N.ENTROPY_BITS - exact) < 1e-9, 'ENTROPY_BITS matches the list');
+
+// No modulo bias: the 65536 values of a 16-bit draw map to every word
+// index the same number of times.
+const hits = new Uint32Array(n);
+for (let v = 0; v < 65536; v++) {
+  const i = N.wordIndex(v);
+  assert.ok(Number.isInteger(i) && i >= 0 && i < n, 'index in range: ' + i);
+  hits[i]++;
+}
+assert.ok(hits.every((h) => h === 65536 / n), 'every word equally likely');
 
 // 1000 names.
 const set = new Set(words);
