@@ -455,8 +455,6 @@ void sl_names_score(const char *name, unsigned min_bits, struct sl_names_score *
 	sc.len = name ? strnlen(name, SL_NAMES_MAX_BYTES) : 0;
 	memcpy(sc.s, name ? name : "", sc.len);
 	for (size_t i = 0; i < sc.len; i++) {
-		if (!sc.s[i]) /* cannot happen: strnlen stops there */
-			break;
 		sc.lc[i] = lower(sc.s[i]);
 		chars += ((unsigned char)sc.s[i] & 0xc0) != 0x80;
 		if (is_digit(sc.s[i]))
