@@ -239,7 +239,7 @@ static void random_name(unsigned idx[PER_NAME])
 static void generated_names(void **state)
 {
 	unsigned idx[PER_NAME];
-	double lo = 1e9, sum = 0;
+	double lo = 1e9, hi = 0, sum = 0;
 
 	(void)state;
 	load_words();
@@ -248,9 +248,10 @@ static void generated_names(void **state)
 		random_name(idx);
 		double b = check_generated(idx, i < 10);
 		lo = b < lo ? b : lo;
+		hi = b > hi ? b : hi;
 		sum += b;
 	}
-	printf("200 random names: lowest %.2f bits, mean %.2f bits\n", lo, sum / 200);
+	printf("200 random names: lowest %.2f, mean %.2f, highest %.2f bits\n", lo, sum / 200, hi);
 
 	/* every word in at least one name */
 	for (unsigned i = 0; i < N_WORDS; i += PER_NAME) {
