@@ -139,7 +139,7 @@ def main():
     t.SRCDIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
     t.LOOP = t.AsyncLoop()
     try:
-        with t.Env(args=t.FLOOD) as env:
+        with t.Env(args=t.FLOOD + ("--pending-room-max", "64")) as env:
             res = asyncio.run_coroutine_threadsafe(run(env, a), t.LOOP.loop).result(120)
     finally:
         t.LOOP.stop()
