@@ -358,17 +358,20 @@ static bool display_text(const uint8_t *s, size_t n)
 
 static bool aud_matches(const json_t *aud, const char *ours)
 {
-	size_t i;
-	json_t *v;
+	size_t n = json_array_size(aud);
 
 	if (json_is_string(aud))
 		return !ours[0] || strcmp(json_string_value(aud), ours) == 0;
 	if (!json_is_array(aud))
 		return false;
-	json_array_foreach(aud, i, v) if (!json_is_string(v)) return false;
+	for (size_t i = 0; i < n; i++)
+		if (!json_is_string(json_array_get(aud, i)))
+			return false;
 	if (!ours[0])
 		return true;
-	json_array_foreach(aud, i, v) if (strcmp(json_string_value(v), ours) == 0) return true;
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(json_string_value(json_array_get(aud, i)), ours) == 0)
+			return true;
 	return false;
 }
 

@@ -616,6 +616,9 @@ static void test_moderator(void **state)
 		       "moderator is not a boolean");
 	expect_refused(&k, hs_token(CLAIMS(",\"moderator\":null")), "r1", NOW,
 		       "moderator is not a boolean");
+	/* a name already read is not handed out with the refusal */
+	expect_refused(&k, hs_token(CLAIMS(",\"name\":\"Ann\",\"moderator\":\"true\"")), "r1", NOW,
+		       "moderator is not a boolean");
 	sl_jwt_key_free(&k);
 }
 
@@ -645,6 +648,9 @@ static void test_malformed(void **state)
 	tok = hs_token(CLAIMS(""));
 	tok[0] = ' ';
 	expect_refused(&k, tok, "r1", NOW, "header is not");
+	/* 4n+1 characters cannot be base64 (5 'A's would otherwise be 3 bytes) */
+	expect_refused(&k, hand_token("{\"alg\":\"HS256\"}", CLAIMS(""), NULL, 0, "AAAAA"), "r1",
+		       NOW, "signature is not base64url");
 	tok = hand_token("{\"alg\":\"HS256\"}", CLAIMS(""), NULL, 0, "ab+/");
 	expect_refused(&k, tok, "r1", NOW, "signature is not base64url");
 	/* truncated: one character, then whole bytes, of the signature gone */
