@@ -142,8 +142,9 @@ static const struct opt opts[] = {
 	  "given)",
 	  CHOICE, S(jwt_alg), 2, 0 },
 	{ "jwt-key", "FILE",
-	  "JWT key: the HS256 secret (the file's bytes, one trailing newline removed) or the "
-	  "RS256/ES256 public key, PEM; tokens are accepted only when it is given",
+	  "JWT key: the HS256 secret (the file's bytes, one trailing newline removed, at least 32) "
+	  "or the RS256/ES256 public key (PEM, never the private key); tokens are accepted only "
+	  "when it is given",
 	  STR, S(jwt_key), 0, 0 },
 	{ "jwt-audience", "AUD", "a token's aud must be (or contain) AUD (default: not checked)",
 	  STR, S(jwt_audience), 0, 0 },

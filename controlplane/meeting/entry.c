@@ -234,7 +234,9 @@ static bool lobby_admit(struct sl_lobby_entry *e)
 	snprintf(name, sizeof(name), "%s", e->name);
 	sl_info("lobby entry %s admitted to meeting %s", e->id, r->meeting);
 	lobby_unlink(e);
-	sl_room_enter(c, r, name, sl_cp->cfg.moderators == SL_MOD_EVERYONE);
+	if (sl_room_enter(c, r, name, sl_cp->cfg.moderators == SL_MOD_EVERYONE) &&
+	    c->p->moderator && r->lobby)
+		lobby_update(r, c->p);
 	explicit_bzero(name, sizeof(name));
 	return true;
 }
@@ -410,7 +412,8 @@ static void enter(struct sl_client *c, struct sl_room *r, const struct join_req 
 			sl_room_end(r, json_pack("{s:s}", "type", "ended"), "empty");
 		return;
 	}
-	sl_room_enter(c, r, q->name, moderator);
+	if (sl_room_enter(c, r, q->name, moderator) && moderator && r->lobby)
+		lobby_update(r, c->p);
 	if (!r->members && !r->lobby) /* refused: a meeting created for nobody */
 		sl_room_end(r, json_pack("{s:s}", "type", "ended"), "empty");
 }

@@ -358,17 +358,20 @@ static bool display_text(const uint8_t *s, size_t n)
 
 static bool aud_matches(const json_t *aud, const char *ours)
 {
-	size_t i;
-	json_t *v;
+	size_t n = json_array_size(aud);
 
 	if (json_is_string(aud))
 		return !ours[0] || strcmp(json_string_value(aud), ours) == 0;
 	if (!json_is_array(aud))
 		return false;
-	json_array_foreach(aud, i, v) if (!json_is_string(v)) return false;
+	for (size_t i = 0; i < n; i++)
+		if (!json_is_string(json_array_get(aud, i)))
+			return false;
 	if (!ours[0])
 		return true;
-	json_array_foreach(aud, i, v) if (strcmp(json_string_value(v), ours) == 0) return true;
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(json_string_value(json_array_get(aud, i)), ours) == 0)
+			return true;
 	return false;
 }
 
@@ -512,14 +515,16 @@ int sl_jwt_verify(const struct sl_jwt_key *k, const char *token, const char *roo
 	if (sig_len < 0)
 		REFUSE("token signature is not base64url");
 	if ((size_t)sig_len != k->sig_len)
-		REFUSE("bad token signature");
+		REFUSE("token signature has the wrong length");
 	if (k->alg == SL_JWT_HS256 && !hs256_ok(k, token, (size_t)(dot2 - token), buf))
 		REFUSE("bad token signature");
 	claims = decode_object(dot1 + 1, (size_t)(dot2 - dot1 - 1), buf);
 	if (!claims)
 		REFUSE("token claims are not a base64url JSON object");
+	/* For HS256 the signature is already checked: a refusal here would be
+	 * libjwt disagreeing with us, and says so. */
 	if (jwt_decode(&jwt, token, k->key, (int)k->key_len) != 0 || !jwt)
-		REFUSE("bad token signature");
+		REFUSE(k->alg == SL_JWT_HS256 ? "token refused by libjwt" : "bad token signature");
 	if (jwt_get_alg(jwt) != alg_libjwt(k->alg))
 		REFUSE("token algorithm not accepted");
 	*why = check_claims(k, claims, room, now_s, out);

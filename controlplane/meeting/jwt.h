@@ -35,8 +35,12 @@ struct sl_jwt_claims {
 };
 
 /* Read cfg->jwt_key for cfg->jwt_alg and check that it is usable (an
- * HS256 secret of at least 32 bytes; a PEM public key of the right type).
- * Returns 0, or -errno with err naming the problem. */
+ * HS256 secret of at least 32 bytes that is not PEM; for RS256 a PEM RSA
+ * public key of 2048-8192 bits, for ES256 a PEM P-256 public key; never a
+ * private key). Takes --jwt-audience, --jwt-issuer and --jwt-leeway
+ * (clamped to 60) from cfg. Call it only when cfg->jwt_alg is not
+ * SL_JWT_NONE. Returns 0, or -errno with err naming the problem (and the
+ * file, never its contents); k is then empty. */
 int sl_jwt_key_load(struct sl_jwt_key *k, const struct sl_cp_config *cfg, char *err, size_t n);
 void sl_jwt_key_free(struct sl_jwt_key *k); /* wipes the secret */
 
@@ -47,9 +51,12 @@ void sl_jwt_key_free(struct sl_jwt_key *k); /* wipes the secret */
 int sl_jwt_key_parse(struct sl_jwt_key *k, const struct sl_cp_config *cfg, const uint8_t *bytes,
 		     size_t len, char *err, size_t n);
 
-/* Verify token for a join of room at time now_s (Unix seconds). Returns 0
- * with *out filled, or -EACCES with *why set to a short English reason
- * that names no secret (sent to the client with code bad_token). */
+/* Verify token for a join of room at time now_s (Unix seconds, the wall
+ * clock). Returns 0 with *out filled and *why NULL, or -EACCES with *out
+ * zeroed and *why set to a short static English reason that names no
+ * secret (sent to the client with code bad_token). A NULL room matches only
+ * a token for "*". k may be an empty (never loaded) key: every token is
+ * then refused. out and why must not be NULL. */
 int sl_jwt_verify(const struct sl_jwt_key *k, const char *token, const char *room, int64_t now_s,
 		  struct sl_jwt_claims *out, const char **why);
 

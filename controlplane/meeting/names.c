@@ -27,26 +27,26 @@
 
 #define SL_NAMES_MAX_BYTES 128
 /* A date in any common format: about 2^16 days in +-90 years, times formats. */
-#define DATE_BITS          16.0
+#define DATE_BITS 16.0
 /* One of the ~64 product words below. */
-#define PRODUCT_WORD_BITS  6.0
+#define PRODUCT_WORD_BITS 6.0
 /* Credited per character of a short name and per digit of a number people
  * pick (phone numbers, PINs, counters): half of log2(10). */
-#define SHORT_CHAR_BITS    4.0
-#define PICKED_DIGIT_BITS  1.66
+#define SHORT_CHAR_BITS   4.0
+#define PICKED_DIGIT_BITS 1.66
 
 /* Keep in step with DENY in scripts/make-wordlist. */
 static const char *const product_words[] = {
-	"sluice",  "jitsi",    "webrtc",  "zoom",    "meet",    "meets",   "meetup",
-	"meeting", "meetings", "room",    "rooms",   "test",    "tests",   "testing",
-	"call",    "calls",    "sync",    "standup", "daily",   "weekly",  "monthly",
-	"team",    "teams",    "chat",    "conf",    "video",   "demo",    "huddle",
-	"scrum",   "retro",    "review",  "lobby",   "session", "webinar", "class",
-	"lecture", "office",   "hangout", "general", "private", "secret",  "public",
-	"admin",   "guest",    "guests",  "default", "hello",   "party",   "event",
-	"talk",    "group",    "project", "kickoff", "sprint",  "planning", "interview",
-	"host",    "server",   "allhands", "onboarding", "oneonone", "sfu", "my", "our",
-	"the",     "new",
+	"sluice",  "jitsi",    "webrtc",   "zoom",       "meet",     "meets",    "meetup",
+	"meeting", "meetings", "room",     "rooms",      "test",     "tests",    "testing",
+	"call",    "calls",    "sync",     "standup",    "daily",    "weekly",   "monthly",
+	"team",    "teams",    "chat",     "conf",       "video",    "demo",     "huddle",
+	"scrum",   "retro",    "review",   "lobby",      "session",  "webinar",  "class",
+	"lecture", "office",   "hangout",  "general",    "private",  "secret",   "public",
+	"admin",   "guest",    "guests",   "default",    "hello",    "party",    "event",
+	"talk",    "group",    "project",  "kickoff",    "sprint",   "planning", "interview",
+	"host",    "server",   "allhands", "onboarding", "oneonone", "sfu",      "my",
+	"our",     "the",      "new",
 };
 
 static const char *const months[] = {
@@ -161,10 +161,9 @@ static void find_product_words(struct scan *sc)
 			 * follows a lower-case one, or that starts "Xy" after "X". */
 			size_t t = b;
 			for (size_t k = b + 1; k <= e; k++) {
-				bool cut = k == e ||
-					   (is_upper(sc->s[k]) &&
-					    (is_lower(sc->s[k - 1]) ||
-					     (k + 1 < e && is_lower(sc->s[k + 1]))));
+				bool cut = k == e || (is_upper(sc->s[k]) &&
+						      (is_lower(sc->s[k - 1]) ||
+						       (k + 1 < e && is_lower(sc->s[k + 1]))));
 				if (!cut)
 					continue;
 				n = product_split(sc->lc + t, k - t);
@@ -209,9 +208,8 @@ static bool packed_date(unsigned v, size_t n)
 {
 	if (n == 8)
 		return (year4(v / 10000) && day_month(v % 100, v / 100 % 100)) ||
-		       (year4(v % 10000) &&
-			(day_month(v / 1000000, v / 10000 % 100) ||
-			 day_month(v / 10000 % 100, v / 1000000)));
+		       (year4(v % 10000) && (day_month(v / 1000000, v / 10000 % 100) ||
+					     day_month(v / 10000 % 100, v / 1000000)));
 	return day_month(v % 100, v / 100 % 100) || day_month(v / 10000, v / 100 % 100) ||
 	       day_month(v / 100 % 100, v / 10000);
 }
@@ -457,8 +455,6 @@ void sl_names_score(const char *name, unsigned min_bits, struct sl_names_score *
 	sc.len = name ? strnlen(name, SL_NAMES_MAX_BYTES) : 0;
 	memcpy(sc.s, name ? name : "", sc.len);
 	for (size_t i = 0; i < sc.len; i++) {
-		if (!sc.s[i]) /* cannot happen: strnlen stops there */
-			break;
 		sc.lc[i] = lower(sc.s[i]);
 		chars += ((unsigned char)sc.s[i] & 0xc0) != 0x80;
 		if (is_digit(sc.s[i]))
@@ -487,8 +483,8 @@ void sl_names_score(const char *name, unsigned min_bits, struct sl_names_score *
 		bits = fmin(bits, est);
 
 	out->bits = bits > 0 ? bits : 0;
-	out->weak = out->bits < (double)(min_bits > SL_NAMES_WEAK_BITS ? min_bits
-								   : SL_NAMES_WEAK_BITS);
+	out->weak =
+		out->bits < (double)(min_bits > SL_NAMES_WEAK_BITS ? min_bits : SL_NAMES_WEAK_BITS);
 	if (!out->weak)
 		return;
 	add(out, is_short, "short");

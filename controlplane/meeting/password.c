@@ -28,6 +28,9 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <argon2.h>
 #include <glib.h>
@@ -161,6 +164,23 @@ static void work_verify(struct sl_password_job *j)
 	explicit_bzero(j->pw, sizeof(j->pw));
 }
 
+/*
+ * Hashing yields to the signalling loop: the first time a pool thread runs
+ * a job it lowers its own priority (nice +10, this thread only on Linux).
+ * On a machine with few cores the scheduler then gives the loop the CPU
+ * when both want it, and a burst of password joins is answered a little
+ * later instead of delaying every other client's messages.
+ */
+static void lower_priority_once(void)
+{
+	static __thread bool done;
+
+	if (!done) {
+		done = true;
+		(void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 10);
+	}
+}
+
 /* Worker thread. */
 static void work(gpointer data, gpointer unused)
 {
@@ -168,6 +188,7 @@ static void work(gpointer data, gpointer unused)
 	GSource *src;
 
 	(void)unused;
+	lower_priority_once();
 	if (!g_atomic_int_get(&j->cancelled)) {
 		if (j->kind == JOB_HASH)
 			work_hash(j);

@@ -35,15 +35,22 @@ typedef void (*sl_password_done)(void *user, bool ok, const char *hash);
 
 struct sl_password_job;
 
-/* Start the pool (threads: 1-16). 0 or -errno. */
+/* Start the pool (threads: 1-16, all started now). 0, -EINVAL or -EALREADY.
+ * Every call below but the guard's is made on the thread that iterates the
+ * default GMainContext, which is where the callbacks run. */
 int sl_password_init(unsigned threads);
-/* Wait for running jobs and stop the pool; callbacks of cancelled jobs never run. */
+/* Wait for running jobs and stop the pool; callbacks of cancelled jobs never run.
+ * Jobs not started, and results not yet delivered, are dropped without a
+ * callback and freed. */
 void sl_password_shutdown(void);
 
 /* Queue a hash or a verification of password (len bytes, copied). Returns
  * the job, or NULL when SL_PASSWORD_QUEUE_MAX jobs are already in flight
- * (or len is 0 or over SL_PASSWORD_MAX). done runs exactly once unless the
- * job is cancelled first. */
+ * (or len is 0 or over SL_PASSWORD_MAX, or the pool is not started). done
+ * runs exactly once unless the job is cancelled first, never from inside
+ * these calls; the job is freed when it returns (the pointer is then dead).
+ * A hash that is not an argon2id v19 string of at most 64 MiB, 8 passes and
+ * one lane (or longer than SL_PASSWORD_HASH_MAX) verifies as a mismatch. */
 struct sl_password_job *sl_password_hash(const char *password, size_t len, sl_password_done done,
 					 void *user);
 struct sl_password_job *sl_password_verify(const char *hash, const char *password, size_t len,

@@ -78,6 +78,8 @@ def decode(typ, seq, b):
         m["ep_id"] = EP_REF.unpack(body)[0]
     elif typ == T_ROOM_REMOVE:
         m["room_id"] = ROOM.unpack(body)[0]
+    elif typ == T_MUTE:
+        m["ep_id"], m["kind"], m["muted"] = struct.unpack_from("=IBB", body)
     elif typ == T_PKT_DOWN:
         a, m["kind"], pad, n, pad2 = PKT.unpack_from(body)
         m["addr"], m["data"], m["bad"] = unpack_addr(a), body[PKT.size:], (pad or pad2 or n != len(body) - PKT.size)

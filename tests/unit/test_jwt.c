@@ -442,7 +442,7 @@ static void test_bad_signature(void **state)
 	expect_refused(&k,
 		       hand_token("{\"alg\":\"HS256\"}", CLAIMS(""), NULL, 0,
 				  "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"),
-		       "r1", NOW, "bad token signature");
+		       "r1", NOW, "wrong length");
 	sl_jwt_key_free(&k);
 
 	load(&k, SL_JWT_RS256, rsa_pub_path);
@@ -465,7 +465,7 @@ static void test_bad_signature(void **state)
 	tok = es_token(CLAIMS(""));
 	tok[strlen(tok) - 4] = '\0'; /* 3 bytes of signature short (no stray bits) */
 	tok[strlen(tok) - 1] = 'A';
-	expect_refused(&k, tok, "r1", NOW, "bad token signature");
+	expect_refused(&k, tok, "r1", NOW, "wrong length");
 	sl_jwt_key_free(&k);
 }
 
@@ -616,6 +616,9 @@ static void test_moderator(void **state)
 		       "moderator is not a boolean");
 	expect_refused(&k, hs_token(CLAIMS(",\"moderator\":null")), "r1", NOW,
 		       "moderator is not a boolean");
+	/* a name already read is not handed out with the refusal */
+	expect_refused(&k, hs_token(CLAIMS(",\"name\":\"Ann\",\"moderator\":\"true\"")), "r1", NOW,
+		       "moderator is not a boolean");
 	sl_jwt_key_free(&k);
 }
 
@@ -645,6 +648,9 @@ static void test_malformed(void **state)
 	tok = hs_token(CLAIMS(""));
 	tok[0] = ' ';
 	expect_refused(&k, tok, "r1", NOW, "header is not");
+	/* 4n+1 characters cannot be base64 (5 'A's would otherwise be 3 bytes) */
+	expect_refused(&k, hand_token("{\"alg\":\"HS256\"}", CLAIMS(""), NULL, 0, "AAAAA"), "r1",
+		       NOW, "signature is not base64url");
 	tok = hand_token("{\"alg\":\"HS256\"}", CLAIMS(""), NULL, 0, "ab+/");
 	expect_refused(&k, tok, "r1", NOW, "signature is not base64url");
 	/* truncated: one character, then whole bytes, of the signature gone */
@@ -654,7 +660,7 @@ static void test_malformed(void **state)
 	tok = hs_token(CLAIMS(""));
 	tok[strlen(tok) - 4] = '\0';
 	tok[strlen(tok) - 1] = 'A';
-	expect_refused(&k, tok, "r1", NOW, "bad token signature");
+	expect_refused(&k, tok, "r1", NOW, "wrong length");
 	/* a stray bit in the last character of a part */
 	tok = hs_token(CLAIMS(""));
 	strchr(tok, '.')[-1] ^= 1;
