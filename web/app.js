@@ -66,8 +66,8 @@
   /* ---- random room names ------------------------------------------- */
 
   /*
-   * web/names.js's randomRoomName() (five words of a large list) when it
-   * is there. Otherwise 8 consonant-vowel-consonant syllables from
+   * web/names.js's SluiceNames.randomRoomName() (five words of a list of
+   * 8192, 65 bits) when it is there and its word list loads. Otherwise 8 consonant-vowel-consonant syllables from
    * crypto.getRandomValues, grouped in pairs: "bakmel-tosrin-hufdag-zepnol";
    * 16 consonants (4 bits) and 5 vowels (2.32 bits) give 82.6 bits a name.
    */
@@ -99,9 +99,10 @@
   }
 
   async function randomName() {
-    if (typeof window.randomRoomName === 'function') {
+    const names = window.SluiceNames;
+    if (names && typeof names.randomRoomName === 'function') {
       try {
-        const name = await window.randomRoomName();
+        const name = await names.randomRoomName();
         if (typeof name === 'string' && name) return name;
       } catch (e) {
         console.warn('sluice: randomRoomName failed, using syllables:', e && e.message);

@@ -2,7 +2,8 @@
 // "Entry control"), driven entirely through the web client's UI in
 // headless Chromium, one context per person:
 //   0. the room name is checked while it is typed: a weak name shows the
-//      warning with its reasons, the real (random) name does not;
+//      warning with its reasons; "Random name" (names.js) fills in five
+//      words rated strong, and so is the test's (random) room name;
 //   1. A creates the meeting (first joiner: moderator) and sets a password
 //      through the moderation panel;
 //   2. B joins without the password (prompt), with a wrong one (prompt
@@ -196,12 +197,21 @@ async function doorMode(browser, names, opt) {
   const weakText = await A.page.textContent('#room-strength');
   const weak = await A.page.evaluate(() => window.sluice.strength);
   check(weak.reasons.length > 0 && /Easy to guess/.test(weakText), `weak text: ${weakText}`);
+  // "Random name": five capitalised words from names.js, rated strong.
+  await A.page.click('#random');
+  await until(A, () => /^([A-Z][a-z]{3,6}){5}$/.test(document.getElementById('room').value) &&
+    document.getElementById('room-strength').classList.contains('strong'), null,
+  '"Random name" fills in five words, rated strong');
+  const generated = await A.page.evaluate(() => window.sluice.strength.bits);
   await A.page.fill('#room', v.room);
   await until(A, () => document.getElementById('room-strength').classList.contains('strong'),
     null, 'no warning for the random name');
   const strong = await A.page.evaluate(() => window.sluice.strength);
-  result.numbers.nameBits = { weak: weak.bits, weakReasons: weak.reasons, random: strong.bits };
-  step(`name strength: weak ${weak.bits} bits (${weak.reasons}), random ${strong.bits} bits`);
+  result.numbers.nameBits = {
+    weak: weak.bits, weakReasons: weak.reasons, randomButton: generated, testRoom: strong.bits,
+  };
+  step(`name strength: weak ${weak.bits} bits (${weak.reasons}), "Random name" ${generated} bits, ` +
+    `the test's room ${strong.bits} bits`);
 
   // 1. A creates the meeting, is its moderator, sets a password and the lobby.
   await joinPage(A, v.room);
