@@ -38,6 +38,7 @@
     meetingState: { locked: false, lobby: false, password: false },
     lobby: [], // [{id, name}] waiting, for moderators
     strength: null, // the last name_strength shown: {bits, weak, reasons}
+    strengthFor: null, // the room name it was for
     denied: null, // the reason of a 'denied'
     pc: null,
     lastError: null,
@@ -385,6 +386,7 @@
     if (!room || bytes(room) > 128) {
       lastChecked = null;
       showStrength(null);
+      sluice.strengthFor = null;
       return;
     }
     checkTimer = setTimeout(runCheck, 300);
@@ -599,7 +601,10 @@
       case 'name_strength':
         if (head && head.kind === 'check') {
           pending.shift();
-          if (head.room === $('room').value.trim()) showStrength(msg);
+          if (head.room === $('room').value.trim()) {
+            showStrength(msg);
+            sluice.strengthFor = head.room;
+          }
         }
         break;
       case 'lobby_wait':

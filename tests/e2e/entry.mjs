@@ -192,20 +192,23 @@ async function doorMode(browser, names, opt) {
 
   // 0. The name's strength, while typing (check_name on the early socket).
   await A.page.fill('#room', v['weak-room']);
-  await until(A, () => document.getElementById('room-strength').classList.contains('weak'),
-    null, 'the weak-name warning for a weak name');
+  await until(A, (r) => window.sluice.strengthFor === r &&
+    document.getElementById('room-strength').classList.contains('weak'), v['weak-room'],
+  'the weak-name warning for a weak name');
   const weakText = await A.page.textContent('#room-strength');
   const weak = await A.page.evaluate(() => window.sluice.strength);
   check(weak.reasons.length > 0 && /Easy to guess/.test(weakText), `weak text: ${weakText}`);
   // "Random name": five capitalised words from names.js, rated strong.
   await A.page.click('#random');
   await until(A, () => /^([A-Z][a-z]{3,6}){5}$/.test(document.getElementById('room').value) &&
+    window.sluice.strengthFor === document.getElementById('room').value &&
     document.getElementById('room-strength').classList.contains('strong'), null,
   '"Random name" fills in five words, rated strong');
   const generated = await A.page.evaluate(() => window.sluice.strength.bits);
   await A.page.fill('#room', v.room);
-  await until(A, () => document.getElementById('room-strength').classList.contains('strong'),
-    null, 'no warning for the random name');
+  await until(A, (r) => window.sluice.strengthFor === r &&
+    document.getElementById('room-strength').classList.contains('strong'), v.room,
+  'no warning for the test\'s room name');
   const strong = await A.page.evaluate(() => window.sluice.strength);
   result.numbers.nameBits = {
     weak: weak.bits, weakReasons: weak.reasons, randomButton: generated, testRoom: strong.bits,
