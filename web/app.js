@@ -132,6 +132,7 @@
     const busy = state === 'joining' || state === 'lobby' || state === 'joined';
     for (const id of ['join', 'room', 'name', 'random', 'token']) $(id).disabled = busy;
     $('leave').disabled = !busy;
+    $('room-strength').hidden = busy;
     $('password-form').hidden = state !== 'password';
     if (state !== 'lobby' && state !== 'kicked' && state !== 'ended' && state !== 'denied') {
       notice(null);
@@ -208,8 +209,14 @@
       ul.appendChild(li);
     }
     for (const [id, tile] of tiles) {
-      if (id !== 'local') tile.label.textContent = nameOf(id);
+      if (id !== 'local') tile.label.textContent = tileLabel(id);
     }
+  }
+
+  function tileLabel(id) {
+    const m = mutesOf(id);
+    const off = [m.audio ? 'mic off' : '', m.video ? 'camera off' : ''].filter((x) => x);
+    return nameOf(id) + (off.length ? ' (' + off.join(', ') + ')' : '');
   }
 
   function renderMeetingState() {
@@ -329,7 +336,7 @@
       if (key !== 'local' && !want.has(key)) removeTile(key);
     }
     for (const [id, set] of want) {
-      const tile = tiles.get(id) || makeTile(id, nameOf(id), false);
+      const tile = tiles.get(id) || makeTile(id, tileLabel(id), false);
       const have = tile.stream.getTracks();
       let changed = false;
       for (const track of have) {

@@ -83,6 +83,11 @@ async function until(p, fn, arg, what) {
   }
 }
 const snap = (p) => p.page.evaluate(pageSnapshot);
+// E2E_SCREENSHOTS=DIR keeps pictures of the pages at a few steps.
+const shot = async (p, what) => {
+  const d = process.env.E2E_SCREENSHOTS;
+  if (d) await p.page.screenshot({ path: `${d}/${what}.png`, fullPage: true });
+};
 const state = (p) => p.page.evaluate(() => window.sluice.state);
 function check(cond, what) {
   if (!cond) throw new Error(what);
@@ -195,6 +200,7 @@ async function doorMode(browser, names, opt) {
   await until(A, (r) => window.sluice.strengthFor === r &&
     document.getElementById('room-strength').classList.contains('weak'), v['weak-room'],
   'the weak-name warning for a weak name');
+  await shot(A, 'weak-name');
   const weakText = await A.page.textContent('#room-strength');
   const weak = await A.page.evaluate(() => window.sluice.strength);
   check(weak.reasons.length > 0 && /Easy to guess/.test(weakText), `weak text: ${weakText}`);
@@ -231,6 +237,7 @@ async function doorMode(browser, names, opt) {
   await joinPage(B, v.room);
   await until(B, () => window.sluice.state === 'password' &&
     !document.getElementById('password-form').hidden, null, 'B gets the password prompt');
+  await shot(B, 'password-prompt');
   check(await B.page.evaluate(() => window.sluice.connected()), 'B: the refused join closed the connection');
   await B.page.fill('#password', v.password + '-wrong');
   await B.page.click('#password-join');
@@ -260,6 +267,8 @@ async function doorMode(browser, names, opt) {
     !document.getElementById('notice').hidden, null, 'C waits in the lobby');
   await until(A, (n) => [...document.querySelectorAll('#lobby-list li')]
     .some((li) => li.textContent.includes(n)), C.name, 'A sees C in the lobby list');
+  await shot(A, 'moderator-lobby');
+  await shot(C, 'lobby-wait');
   const cLobby = await snap(C);
   check(!cLobby.peers || Object.keys(cLobby.peers).length === 0, 'C got media in the lobby');
   await A.page.click('#lobby-list li button.admit');
@@ -297,6 +306,8 @@ async function doorMode(browser, names, opt) {
     return tracks.length > 0 && tracks.every((t) => !t.enabled) &&
       /moderator/.test(document.getElementById('self-muted').textContent);
   }, null, 'B: local tracks disabled and "muted by a moderator" shown');
+  await shot(A, 'moderator-muted-b');
+  await shot(B, 'muted-by-moderator');
   // Packets in flight when the mute took effect: wait a second, then measure.
   await sleep(Math.max(0, 1000 - (Date.now() - tMute)));
   const m0 = { A: recv(await snap(A), B), C: recv(await snap(C), B), CfromA: recv(await snap(C), A) };
@@ -345,6 +356,7 @@ async function doorMode(browser, names, opt) {
   await until(C, () => window.sluice.lastClose && window.sluice.lastClose.byServer, null,
     'the server closes C\'s connection');
   result.numbers.kickedClose = await C.page.evaluate(() => window.sluice.lastClose);
+  await shot(C, 'kicked');
   for (const p of [A, B]) {
     await until(p, (id) => !window.sluice.participants.some((x) => x.id === id) &&
       !document.querySelector(`#participants li[data-id="${id}"]`), C.id,
