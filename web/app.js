@@ -936,7 +936,7 @@
   $('mod-end').addEventListener('click', () => send({ type: 'end_meeting' }));
 
   window.addEventListener('pagehide', () => {
-    if (ws) send({ type: 'leave' });
+    if (sluice.state === 'joined' || sluice.state === 'lobby') send({ type: 'leave' });
   });
 
   // ?token=JWT fills the token field and leaves the address bar (and the
