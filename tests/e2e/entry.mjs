@@ -28,8 +28,9 @@
 // With --token (a server run with --moderators token --guests wait): M
 // opens the page with ?token=TOKEN (the page moves it into the token field
 // and out of the address bar) and joins as a moderator although a guest
-// never would; guest G waits in the lobby and M denies it (G's denied
-// screen); M leaves.
+// never would; G's forged token is refused (bad_token), then G without a
+// token waits in the lobby as a guest and M denies it (G's denied screen);
+// M leaves; check_name is throttled and the page waits retry_after.
 // Prints one JSON line (the numbers measured) and exits 0 only on success.
 //
 //   node entry.mjs --url URL --room NAME --password PW --weak-room NAME
@@ -132,6 +133,15 @@ async function tokenMode(browser, names) {
     !document.getElementById('moderation').hidden, null, 'M joins as the token moderator');
   step('M: ?token= moved into the form, joined as moderator');
 
+  // A token that does not verify, typed into the token field: refused, the
+  // page stays usable; without a token G is a guest and waits in the lobby.
+  await G.page.click('#token-box summary');
+  await G.page.fill('#token', v.token.slice(0, -4) + (v.token.endsWith('AAAA') ? 'BBBB' : 'AAAA'));
+  await joinPage(G, v.room);
+  await until(G, () => window.sluice.state === 'error' && window.sluice.lastError === 'bad_token' &&
+    /token was not accepted/.test(document.getElementById('status').textContent), null,
+  'a forged token is refused (bad_token)');
+  await G.page.fill('#token', '');
   await joinPage(G, v.room);
   await until(G, () => window.sluice.state === 'lobby', null, 'guest G waits in the lobby');
   await until(M, (n) => [...document.querySelectorAll('#lobby-list li')]
@@ -141,7 +151,7 @@ async function tokenMode(browser, names) {
     !document.getElementById('notice').hidden, null, 'G sees the denied screen');
   await until(M, () => document.querySelectorAll('#lobby-list li').length === 0, null,
     'M\'s lobby list empties');
-  step('guest G waited in the lobby and was denied');
+  step('G: forged token refused; as a guest waited in the lobby and was denied');
   await M.page.click('#leave');
   await until(M, () => window.sluice.state === 'left', null, 'M leaves');
 
