@@ -397,6 +397,9 @@ async function doorMode(browser, names, opt) {
     await until(p, () => window.sluice.state === 'ended' && !document.getElementById('notice').hidden,
       null, `${p.name} sees the ended screen`);
   }
+  await until(B, () => window.sluice.lastClose && window.sluice.lastClose.byServer, null,
+    'the server closes B\'s connection after ended');
+  result.numbers.endedClose = await B.page.evaluate(() => window.sluice.lastClose);
   let keys = redisKeys();
   for (let i = 0; keys.length && i < 20; i++) {
     await sleep(100);
