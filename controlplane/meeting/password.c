@@ -31,6 +31,9 @@
 #include "clock.h"
 #include "offload.h"
 #include "password.h"
+#include "throttle.h"
+
+_Static_assert(SL_PASSWORD_KEY == SL_THROTTLE_KEY, "the guard keys its table like throttle.c");
 
 #define T_COST   2
 #define M_COST   19456 /* KiB */
@@ -255,26 +258,11 @@ struct sl_password_guard {
 	bool pruned;
 };
 
-static guint key_hash(gconstpointer k)
-{
-	const uint8_t *p = k;
-	guint h = 2166136261u;
-
-	for (int i = 0; i < SL_PASSWORD_KEY; i++)
-		h = (h ^ p[i]) * 16777619u;
-	return h;
-}
-
-static gboolean key_eq(gconstpointer a, gconstpointer b)
-{
-	return !memcmp(a, b, SL_PASSWORD_KEY);
-}
-
 struct sl_password_guard *sl_password_guard_new(unsigned max_s, unsigned max_keys)
 {
 	struct sl_password_guard *g = g_new0(struct sl_password_guard, 1);
 
-	g->g = g_hash_table_new_full(key_hash, key_eq, NULL, g_free);
+	g->g = g_hash_table_new_full(sl_throttle_key_hash, sl_throttle_key_equal, NULL, g_free);
 	g->max_s = max_s ? max_s : 1;
 	g->max_keys = max_keys ? max_keys : 1;
 	return g;
