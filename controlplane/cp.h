@@ -29,6 +29,7 @@ struct sl_dtls_cert;
 struct sl_store;
 struct sl_dpctl;
 struct sl_throttle;
+struct sl_offload;
 
 #define SL_ID_LEN        16 /* random ids: 64 bits as hex */
 #define SL_MAX_VALIDATED 4  /* ICE-validated 5-tuples kept per participant */
@@ -138,6 +139,7 @@ struct sl_cp {
 	struct sl_password_guard *pw_guard; /* wrong passwords per (meeting, source) */
 	GHashTable *pw_checking;            /* guard keys with a check in flight (entry.c) */
 	struct sl_jwt_key jwt;              /* alg SL_JWT_NONE: no tokens accepted */
+	struct sl_offload *name_pool;       /* check_name scoring (entry.c) */
 	GHashTable *by_ufrag;               /* ufrag -> participant */
 	GHashTable *by_ep;                  /* ep_id (GUINT_TO_POINTER) -> participant */
 	GHashTable *by_tuple; /* ICE-validated 5-tuple (transport.c, key owned) -> ep_id */

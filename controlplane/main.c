@@ -32,6 +32,7 @@
 #include "room.h"
 #include "signalling.h"
 #include "store.h"
+#include "offload.h"
 #include "throttle.h"
 #include "transport.h"
 
@@ -239,6 +240,11 @@ static int start(char *err, size_t n)
 		snprintf(err, n, "cannot start the password threads");
 		return -ENOMEM;
 	}
+	cp.name_pool = sl_offload_new(1); /* one thread: answers in order */
+	if (!cp.name_pool) {
+		snprintf(err, n, "cannot start the name-check thread");
+		return -ENOMEM;
+	}
 	sl_random(&cp.next_ep_id, sizeof(cp.next_ep_id));
 	if (sl_dpctl_start(cp.cfg.dp_socket, &dh, err, n))
 		sl_warn("%s; retrying every 2 s (joins are refused until then)", err);
@@ -269,6 +275,7 @@ static void stop(void)
 	if (cp.by_tuple)
 		g_hash_table_destroy(cp.by_tuple);
 	sl_password_shutdown(); /* cancels nothing: rooms are gone, their jobs cancelled */
+	sl_offload_free(cp.name_pool);
 	sl_throttle_free(cp.join_by_src);
 	sl_throttle_free(cp.join_by_room);
 	sl_throttle_free(cp.check_by_src);

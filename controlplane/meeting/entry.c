@@ -27,6 +27,7 @@
 #include "entry.h"
 #include "log.h"
 #include "names.h"
+#include "offload.h"
 #include "room.h"
 #include "store.h"
 #include "throttle.h"
@@ -129,24 +130,91 @@ static bool pending_caps(struct sl_client *c, const struct sl_room *r)
 	return true;
 }
 
+/*
+ * check_name: libzxcvbn costs up to several milliseconds for a long
+ * repetitive name, so the score is computed on a worker thread (one, in
+ * order: a client's answers come back in the order it asked). A client
+ * waits for at most SL_CLIENT_NAME_CHECKS answers, the server for
+ * NAME_CHECKS_MAX; beyond either the answer is `throttled`.
+ */
+#define NAME_CHECKS_MAX 64
+
+struct sl_name_check {
+	struct sl_offload_job base; /* first */
+	struct sl_client *client;   /* NULL once it went away */
+	char room[129];
+	unsigned min_bits;
+	struct sl_names_score score;
+};
+
+static void name_work(struct sl_offload_job *b)
+{
+	struct sl_name_check *k = (struct sl_name_check *)b;
+
+	sl_names_score(k->room, k->min_bits, &k->score);
+	explicit_bzero(k->room, sizeof(k->room));
+}
+
+static void name_forget(struct sl_name_check *k)
+{
+	struct sl_client *c = k->client;
+
+	for (int i = 0; c && i < SL_CLIENT_NAME_CHECKS; i++)
+		if (c->checks[i] == k)
+			c->checks[i] = NULL;
+	k->client = NULL;
+}
+
+static void name_deliver(struct sl_offload_job *b)
+{
+	struct sl_name_check *k = (struct sl_name_check *)b;
+	struct sl_client *c = k->client;
+	json_t *reasons = json_array();
+
+	name_forget(k);
+	for (unsigned i = 0; i < k->score.n_reasons; i++)
+		json_array_append_new(reasons, json_string(k->score.reasons[i]));
+	sl_signal_send(c, json_pack("{s:s, s:f, s:b, s:o}", "type", "name_strength", "bits",
+				    (double)(long)(k->score.bits * 10) / 10, "weak", k->score.weak,
+				    "reasons", reasons));
+}
+
+static void name_release(struct sl_offload_job *b)
+{
+	struct sl_name_check *k = (struct sl_name_check *)b;
+
+	name_forget(k);
+	explicit_bzero(k, sizeof(*k));
+	g_free(k);
+}
+
 void sl_entry_check_name(struct sl_client *c, const char *room)
 {
-	struct sl_names_score sc;
+	struct sl_name_check *k;
 	unsigned wait;
-	json_t *reasons;
+	int slot = -1;
 
 	if (c->has_src && (wait = sl_throttle_take(sl_cp->check_by_src, c->src_key, sl_now_ms()))) {
 		send_throttled(c, wait, "too many name checks from this address; try again later");
 		return;
 	}
+	for (int i = 0; i < SL_CLIENT_NAME_CHECKS && slot < 0; i++)
+		if (!c->checks[i])
+			slot = i;
+	if (slot < 0 || sl_offload_live(sl_cp->name_pool) >= NAME_CHECKS_MAX) {
+		send_throttled(c, 1, "name checks are busy; try again");
+		return;
+	}
 	sl_cp->n_check_name++;
-	sl_names_score(room, sl_cp->cfg.min_room_name_bits, &sc);
-	reasons = json_array();
-	for (unsigned i = 0; i < sc.n_reasons; i++)
-		json_array_append_new(reasons, json_string(sc.reasons[i]));
-	sl_signal_send(c, json_pack("{s:s, s:f, s:b, s:o}", "type", "name_strength", "bits",
-				    (double)(long)(sc.bits * 10) / 10, "weak", sc.weak, "reasons",
-				    reasons));
+	k = g_new0(struct sl_name_check, 1);
+	k->base.work = name_work;
+	k->base.deliver = name_deliver;
+	k->base.release = name_release;
+	k->client = c;
+	snprintf(k->room, sizeof(k->room), "%s", room);
+	k->min_bits = sl_cp->cfg.min_room_name_bits;
+	c->checks[slot] = k;
+	sl_offload_push(sl_cp->name_pool, &k->base);
 }
 
 /* --- the lobby --------------------------------------------------------- */
@@ -535,6 +603,11 @@ out:
 
 void sl_entry_client_gone(struct sl_client *c)
 {
+	for (int i = 0; i < SL_CLIENT_NAME_CHECKS; i++)
+		if (c->checks[i]) {
+			sl_offload_cancel(&c->checks[i]->base);
+			name_forget(c->checks[i]);
+		}
 	if (c->pending) {
 		struct sl_entry_pending *pe = c->pending;
 

@@ -3,17 +3,13 @@
  * thread pool, and the guess guard (see password.h).
  *
  * One argon2id computation costs tens of milliseconds and 19 MiB, far too
- * much for the signalling loop, so each one is a job on a GThreadPool whose
- * threads are all started by sl_password_init. A job is created, counted
- * and finally freed on the main thread only; the worker owns nothing but
- * the job's password copy (wiped as soon as argon2 is done with it) and its
- * result, which it hands back by attaching an idle source to the default
- * main context. The delivery then runs wherever that context is iterated -
- * the main loop - never on the worker (g_main_context_invoke would run it
- * on the worker whenever the main loop happened not to own the context).
- * Cancelling only raises a flag: the worker skips a job it has not started,
- * the delivery frees a cancelled job without calling back, so the memory
- * outlives every side that may still touch it.
+ * much for the signalling loop, so each one is a job on a pool of worker
+ * threads (offload.c) started by sl_password_init. A job is created,
+ * counted and finally freed on the main thread only; the worker owns
+ * nothing but the job's password copy (wiped as soon as argon2 is done
+ * with it) and its result, delivered back on the main loop. Cancelling
+ * only raises a flag, so the memory outlives every side that may still
+ * touch it.
  *
  * Verification goes through argon2id_verify, whose final comparison
  * (argon2_compare in libargon2's argon2.c) ORs the XOR of every byte pair
@@ -28,15 +24,16 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/random.h>
-#include <sys/resource.h>
-#include <sys/syscall.h>
-#include <unistd.h>
 
 #include <argon2.h>
 #include <glib.h>
 
 #include "clock.h"
+#include "offload.h"
 #include "password.h"
+#include "throttle.h"
+
+_Static_assert(SL_PASSWORD_KEY == SL_THROTTLE_KEY, "the guard keys its table like throttle.c");
 
 #define T_COST   2
 #define M_COST   19456 /* KiB */
@@ -50,45 +47,37 @@
 enum job_kind { JOB_HASH, JOB_VERIFY };
 
 struct sl_password_job {
+	struct sl_offload_job base; /* first */
 	enum job_kind kind;
-	gint cancelled; /* atomic: set on the main thread, read by both */
-	bool bad;       /* verify: the stored hash was unusable */
-	bool ok;        /* result of a verification */
-	bool hashed;    /* result of a hash: hash[] holds it */
+	bool bad;    /* verify: the stored hash was unusable */
+	bool ok;     /* result of a verification */
+	bool hashed; /* result of a hash: hash[] holds it */
 	size_t len;
 	char pw[SL_PASSWORD_MAX];
 	char hash[SL_PASSWORD_HASH_MAX]; /* verify: input; hash: output */
 	sl_password_done done;
 	void *user;
-	GSource *src; /* the delivery, once the worker is done */
-	GList link;   /* in `live`; main thread only */
 };
 
-static GThreadPool *pool;
-static GQueue live = G_QUEUE_INIT; /* every job not yet freed */
+static struct sl_offload *pool;
 
-static void job_free(struct sl_password_job *j)
+static void job_release(struct sl_offload_job *b)
 {
-	g_queue_unlink(&live, &j->link);
-	if (j->src)
-		g_source_unref(j->src);
+	struct sl_password_job *j = (struct sl_password_job *)b;
+
 	explicit_bzero(j, sizeof(*j));
 	g_free(j);
 }
 
-/* Main thread: the worker is done with j. */
-static gboolean deliver(gpointer data)
+/* Main thread: the worker is done with j and it was not cancelled. */
+static void deliver(struct sl_offload_job *b)
 {
-	struct sl_password_job *j = data;
+	struct sl_password_job *j = (struct sl_password_job *)b;
 
-	if (!g_atomic_int_get(&j->cancelled)) {
-		if (j->kind == JOB_HASH)
-			j->done(j->user, j->hashed, j->hashed ? j->hash : NULL);
-		else
-			j->done(j->user, j->ok, NULL);
-	}
-	job_free(j);
-	return G_SOURCE_REMOVE;
+	if (j->kind == JOB_HASH)
+		j->done(j->user, j->hashed, j->hashed ? j->hash : NULL);
+	else
+		j->done(j->user, j->ok, NULL);
 }
 
 /* Reads one decimal number of 1-9 digits at *p, without leading zeros. */
@@ -164,75 +153,32 @@ static void work_verify(struct sl_password_job *j)
 	explicit_bzero(j->pw, sizeof(j->pw));
 }
 
-/*
- * Hashing yields to the signalling loop: the first time a pool thread runs
- * a job it lowers its own priority (nice +10, this thread only on Linux).
- * On a machine with few cores the scheduler then gives the loop the CPU
- * when both want it, and a burst of password joins is answered a little
- * later instead of delaying every other client's messages.
- */
-static void lower_priority_once(void)
-{
-	static __thread bool done;
-
-	if (!done) {
-		done = true;
-		(void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 10);
-	}
-}
-
 /* Worker thread. */
-static void work(gpointer data, gpointer unused)
+static void work(struct sl_offload_job *b)
 {
-	struct sl_password_job *j = data;
-	GSource *src;
+	struct sl_password_job *j = (struct sl_password_job *)b;
 
-	(void)unused;
-	lower_priority_once();
-	if (!g_atomic_int_get(&j->cancelled)) {
-		if (j->kind == JOB_HASH)
-			work_hash(j);
-		else
-			work_verify(j);
-	}
+	if (j->kind == JOB_HASH)
+		work_hash(j);
+	else
+		work_verify(j);
 	explicit_bzero(j->pw, sizeof(j->pw));
-	src = g_idle_source_new();
-	g_source_set_priority(src, G_PRIORITY_DEFAULT);
-	g_source_set_callback(src, deliver, j, NULL);
-	j->src = src; /* read by the main thread only after the delivery or the pool's end */
-	g_source_attach(src, NULL);
 }
 
 int sl_password_init(unsigned threads)
 {
-	GError *err = NULL;
-
 	if (pool)
 		return -EALREADY;
 	if (threads < 1 || threads > POOL_MAX)
 		return -EINVAL;
-	pool = g_thread_pool_new(work, NULL, (gint)threads, TRUE, &err);
-	if (!pool) {
-		g_clear_error(&err);
-		return -EAGAIN;
-	}
-	return 0;
+	pool = sl_offload_new(threads);
+	return pool ? 0 : -EAGAIN;
 }
 
 void sl_password_shutdown(void)
 {
-	if (!pool)
-		return;
-	/* Jobs not started are dropped; running ones are waited for. */
-	g_thread_pool_free(pool, TRUE, TRUE);
+	sl_offload_free(pool); /* running jobs are waited for, the rest dropped */
 	pool = NULL;
-	while (!g_queue_is_empty(&live)) {
-		struct sl_password_job *j = g_queue_peek_head(&live);
-
-		if (j->src)
-			g_source_destroy(j->src);
-		job_free(j);
-	}
 }
 
 static struct sl_password_job *submit(enum job_kind kind, const char *password, size_t len,
@@ -241,23 +187,23 @@ static struct sl_password_job *submit(enum job_kind kind, const char *password, 
 	struct sl_password_job *j;
 
 	if (!pool || !done || !password || len == 0 || len > SL_PASSWORD_MAX ||
-	    live.length >= SL_PASSWORD_QUEUE_MAX)
+	    sl_offload_live(pool) >= SL_PASSWORD_QUEUE_MAX)
 		return NULL;
 	j = g_new0(struct sl_password_job, 1);
+	j->base.work = work;
+	j->base.deliver = deliver;
+	j->base.release = job_release;
 	j->kind = kind;
 	j->len = len;
 	memcpy(j->pw, password, len);
 	j->done = done;
 	j->user = user;
-	j->link.data = j;
 	return j;
 }
 
 static struct sl_password_job *start(struct sl_password_job *j)
 {
-	g_queue_push_tail_link(&live, &j->link);
-	/* An exclusive pool's threads all exist already: pushing cannot fail. */
-	g_thread_pool_push(pool, j, NULL);
+	sl_offload_push(pool, &j->base);
 	return j;
 }
 
@@ -288,12 +234,12 @@ struct sl_password_job *sl_password_verify(const char *hash, const char *passwor
 void sl_password_cancel(struct sl_password_job *j)
 {
 	if (j)
-		g_atomic_int_set(&j->cancelled, 1);
+		sl_offload_cancel(&j->base);
 }
 
 unsigned sl_password_in_flight(void)
 {
-	return live.length;
+	return sl_offload_live(pool);
 }
 
 /* Guess guard. */
@@ -312,26 +258,11 @@ struct sl_password_guard {
 	bool pruned;
 };
 
-static guint key_hash(gconstpointer k)
-{
-	const uint8_t *p = k;
-	guint h = 2166136261u;
-
-	for (int i = 0; i < SL_PASSWORD_KEY; i++)
-		h = (h ^ p[i]) * 16777619u;
-	return h;
-}
-
-static gboolean key_eq(gconstpointer a, gconstpointer b)
-{
-	return !memcmp(a, b, SL_PASSWORD_KEY);
-}
-
 struct sl_password_guard *sl_password_guard_new(unsigned max_s, unsigned max_keys)
 {
 	struct sl_password_guard *g = g_new0(struct sl_password_guard, 1);
 
-	g->g = g_hash_table_new_full(key_hash, key_eq, NULL, g_free);
+	g->g = g_hash_table_new_full(sl_throttle_key_hash, sl_throttle_key_equal, NULL, g_free);
 	g->max_s = max_s ? max_s : 1;
 	g->max_keys = max_keys ? max_keys : 1;
 	return g;

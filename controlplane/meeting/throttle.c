@@ -25,17 +25,17 @@ struct sl_throttle {
 	unsigned max_keys;
 };
 
-static guint key_hash(gconstpointer k)
+unsigned sl_throttle_key_hash(const void *k)
 {
 	const uint8_t *p = k;
-	guint h = 2166136261u;
+	guint h = 2166136261u; /* FNV-1a */
 
 	for (int i = 0; i < SL_THROTTLE_KEY; i++)
 		h = (h ^ p[i]) * 16777619u;
 	return h;
 }
 
-static gboolean key_eq(gconstpointer a, gconstpointer b)
+int sl_throttle_key_equal(const void *a, const void *b)
 {
 	return !memcmp(a, b, SL_THROTTLE_KEY);
 }
@@ -44,7 +44,7 @@ struct sl_throttle *sl_throttle_new(uint32_t per_min, uint32_t burst, unsigned m
 {
 	struct sl_throttle *t = g_new0(struct sl_throttle, 1);
 
-	t->b = g_hash_table_new_full(key_hash, key_eq, NULL, g_free);
+	t->b = g_hash_table_new_full(sl_throttle_key_hash, sl_throttle_key_equal, NULL, g_free);
 	t->per_min = per_min ? per_min : 1;
 	t->burst = burst ? burst : 1;
 	t->max_keys = max_keys;

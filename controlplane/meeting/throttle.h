@@ -25,5 +25,8 @@ unsigned sl_throttle_take(struct sl_throttle *t, const uint8_t key[SL_THROTTLE_K
 /* Forget buckets that have refilled; call now and then. */
 void sl_throttle_prune(struct sl_throttle *t, uint64_t now_ms);
 unsigned sl_throttle_size(const struct sl_throttle *t);
+/* GHashTable functions for 16-byte keys (also the password guard's). */
+unsigned sl_throttle_key_hash(const void *key);
+int sl_throttle_key_equal(const void *a, const void *b);
 
 #endif

@@ -18,12 +18,16 @@
 struct sl_participant;
 struct sl_lobby_entry;
 struct sl_entry_pending;
+struct sl_name_check;
+
+#define SL_CLIENT_NAME_CHECKS 2 /* check_name answers one client may wait for */
 
 struct sl_client {
 	struct sl_ws *ws;                 /* NULL in unit tests */
 	struct sl_participant *p;         /* after a successful join */
 	struct sl_lobby_entry *lobby;     /* while waiting in a lobby (entry.c) */
 	struct sl_entry_pending *pending; /* a join waiting for its password check (entry.c) */
+	struct sl_name_check *checks[SL_CLIENT_NAME_CHECKS]; /* being scored (entry.c) */
 	bool left;
 	/* The source address as a throttle key (IPv4-mapped, or an IPv6 /64
 	 * prefix), when known (not in unit tests). Never logged. */
