@@ -365,6 +365,7 @@
   let checkTimer = null;
   let checkPausedUntil = 0; // after 'throttled': no check_name before this
   let lastChecked = null; // the room name whose check was sent last
+  let recheck = false; // the name changed while a check was unanswered
 
   function showStrength(s) {
     const el = $('room-strength');
@@ -385,6 +386,12 @@
     el.textContent = 'Easy to guess (about ' + bits + ' bits)' +
       (why.length ? ': ' + why.join('; ') : '') +
       '. Anyone who guesses a room name can knock on its door; "Random name" makes one nobody will guess.';
+  }
+
+  function checkAnswered() {
+    if (!recheck) return;
+    recheck = false;
+    runCheck();
   }
 
   function scheduleCheck() {
@@ -409,9 +416,18 @@
       checkTimer = setTimeout(runCheck, wait);
       return;
     }
+    // One check at a time: the next goes when this one is answered.
+    if (pending.some((x) => x.kind === 'check')) {
+      recheck = true;
+      return;
+    }
     connect().then((sock) => {
       if (ws !== sock || $('room').value.trim() !== room || room === lastChecked) return;
       if (['joining', 'lobby', 'joined'].includes(sluice.state)) return;
+      if (pending.some((x) => x.kind === 'check')) {
+        recheck = true;
+        return;
+      }
       lastChecked = room;
       send({ type: 'check_name', room });
       pending.push({ kind: 'check', room });
@@ -434,6 +450,7 @@
     ws = sock;
     pending = [];
     lastChecked = null;
+    recheck = false;
     wsReady = new Promise((resolve, reject) => {
       sock.onopen = () => resolve(sock);
       sock.onmessage = (ev) => {
@@ -612,6 +629,7 @@
             showStrength(msg);
             sluice.strengthFor = head.room;
           }
+          checkAnswered();
         }
         break;
       case 'lobby_wait':
@@ -726,8 +744,9 @@
         if (code === 'throttled') {
           checkPausedUntil = Date.now() + 1000 * (Number(msg.retry_after) || 1);
           lastChecked = null;
-          runCheck(); // waits for the pause, then checks the name then typed
+          recheck = true;
         }
+        checkAnswered(); // after 'throttled': waits for the pause
       } else if (!msg.fatal) {
         joinRefused(msg, head.password);
         return;
