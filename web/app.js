@@ -180,7 +180,9 @@
     const ul = $('participants');
     ul.replaceChildren();
     const mod = isModerator();
-    for (const p of sluice.participants) {
+    // Out of a meeting the list is empty (sluice.participants keeps the
+    // last one for the tests).
+    for (const p of sluice.state === 'joined' ? sluice.participants : []) {
       const me = p.id === sluice.participant;
       const li = document.createElement('li');
       li.dataset.id = p.id;
