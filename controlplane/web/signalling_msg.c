@@ -143,6 +143,7 @@ static int parse_participant(struct sl_signal_msg *m, const char **code, const c
 		FAIL("bad_field", "'participant' is not a participant id");
 	return 0;
 fail:
+	m->participant = NULL;
 	return -EINVAL;
 }
 
