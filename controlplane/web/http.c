@@ -580,6 +580,15 @@ static int writeable(struct sl_ws *ws)
 		}
 	}
 	if (ws->closing && !ws->draining) {
+		/* lws 4.1 sends no close frame when a callback returns -1 after
+		 * lws_close_reason() (clients saw 1006, not the code): write it
+		 * here, with lws's own close opcode (LWS_WRITE_CLOSE = 4, left
+		 * out of the public enum); lws then sends no second one. */
+		unsigned char cl[LWS_PRE + 2];
+
+		cl[LWS_PRE] = (unsigned char)(ws->close_status >> 8);
+		cl[LWS_PRE + 1] = (unsigned char)ws->close_status;
+		lws_write(ws->wsi, cl + LWS_PRE, 2, (enum lws_write_protocol)4);
 		lws_close_reason(ws->wsi, ws->close_status, NULL, 0);
 		return -1;
 	}

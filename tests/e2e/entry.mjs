@@ -363,8 +363,8 @@ async function doorMode(browser, names, opt) {
   await A.page.click(`#participants li[data-id="${C.id}"] button.kick`);
   await until(C, () => window.sluice.state === 'kicked' &&
     !document.getElementById('notice').hidden, null, 'C sees the kicked screen');
-  await until(C, () => window.sluice.lastClose && window.sluice.lastClose.byServer, null,
-    'the server closes C\'s connection');
+  await until(C, () => window.sluice.lastClose && window.sluice.lastClose.byServer &&
+    window.sluice.lastClose.code === 1000, null, 'the server closes C\'s connection (code 1000)');
   result.numbers.kickedClose = await C.page.evaluate(() => window.sluice.lastClose);
   await shot(C, 'kicked');
   for (const p of [A, B]) {
@@ -397,8 +397,9 @@ async function doorMode(browser, names, opt) {
     await until(p, () => window.sluice.state === 'ended' && !document.getElementById('notice').hidden,
       null, `${p.name} sees the ended screen`);
   }
-  await until(B, () => window.sluice.lastClose && window.sluice.lastClose.byServer, null,
-    'the server closes B\'s connection after ended');
+  await until(B, () => window.sluice.lastClose && window.sluice.lastClose.byServer &&
+    window.sluice.lastClose.code === 1000, null,
+  'the server closes B\'s connection after ended (code 1000)');
   result.numbers.endedClose = await B.page.evaluate(() => window.sluice.lastClose);
   let keys = redisKeys();
   for (let i = 0; keys.length && i < 20; i++) {

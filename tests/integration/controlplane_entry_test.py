@@ -411,6 +411,7 @@ def case_mute_kick_grant():
         b.send(dict(type="kick", participant=jc["participant"]))
         expect_type(c, "kicked", by=idb)
         check(c.closes(3), "a kicked participant stays connected")
+        check(c.c.close_code == 1000, f"close code after kicked: {c.c.close_code}")
         # Its media endpoint and keys go with it (a member with an endpoint).
         mark = env.dp.mark()
         b.send(dict(type="kick", participant=ida))
@@ -443,6 +444,7 @@ def case_end_meeting():
         for x in (a, b, w):
             expect_type(x, "ended")
             check(x.closes(3), "a connection stays open after end_meeting")
+            check(x.c.close_code == 1000, f"close code after ended: {x.c.close_code}")
         check(env.dp.wait(is_type(ct.T_ROOM_REMOVE), 3, mark) is not None, "no ROOM_REMOVE")
         wait_until(lambda: not env.redis.keys(), 3, f"Redis keys left: {env.redis.keys()}")
         n, jn = member(env, room, "Bo Moderator")
@@ -556,6 +558,24 @@ def case_weak_names():
         check(env.redis.keys() == [], "a refused weak name created a meeting")
         member(env, "CobaltMarshVelvetPlungeQuorumTidal", "Pat Strong")
 
+def case_close_codes():
+    """The server closes with a close frame and the documented code: 1000
+    after `left` and fatal errors, 1009 after `too_large` (it used to drop
+    the TCP connection without one: 1006 at the client)."""
+    with Env() as env:
+        w = env.ws()
+        w.send("x" * (300 * 1024))
+        w.expect_error("too_large", fatal=True)
+        check(w.closes(3) and w.c.close_code == 1009, f"after too_large: {w.c.close_code}")
+        v = env.ws()
+        v.send({"type": "leave"})
+        v.expect_error("not_joined")
+        member(env, "Close-Room-Velvet-Quail", "Cora Close")
+        u, _ = member(env, "Close-Room-Velvet-Quail", "Dan Close")
+        u.send({"type": "leave"})
+        expect_type(u, "left")
+        check(u.closes(3) and u.c.close_code == 1000, f"after left: {u.c.close_code}")
+
 def case_no_secrets_anywhere():
     """No message any client received, no log line and no Redis value held a
     password or a token; the logs hold no room or display names."""
@@ -577,7 +597,7 @@ CASES = [("check_name and name_strength", case_check_name),
          ("end_meeting", case_end_meeting), ("the last leave forgets", case_last_leave_forgets),
          ("tokens: moderators token, guests wait", case_token_wait),
          ("tokens: guests deny", case_token_deny), ("tokens refused without a key", case_tokens_off),
-         ("weak room names", case_weak_names),
+         ("weak room names", case_weak_names), ("close frames and codes", case_close_codes),
          ("no secret or name in messages and logs", case_no_secrets_anywhere)]
 
 def main():
