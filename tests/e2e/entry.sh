@@ -52,14 +52,7 @@ keys=$(redis --scan --pattern 'sl:*')
 
 echo "== logs carry no addresses, room names, display names, passwords or tokens"
 kill "$cp_pid"; wait "$cp_pid" || fail "controlplane exit status"; cp_pid=
-for f in cp1.err cp1.out cp.err cp.out; do
-	for bad in "$room" "$room3" "$password" "$weak" "$token" "${token%%.*}" "${token##*.}" \
-		"Ada Lovelace" "Grace Hopper" "Mary Jackson" "Dorothy" "Annie Easley" 10.98.0. 127.0.0.1; do
-		grep -qF "$bad" "$dir/$f" && fail "$f contains '$bad'"
-	done
-	addr_re='([0-9]{1,3}\.){3}[0-9]{1,3}|[0-9a-fA-F]{0,4}(:[0-9a-fA-F]{0,4}){2,7}'
-	if cut -d' ' -f2- "$dir/$f" | grep -Eq "$addr_re"; then
-		fail "$f contains an address: $(cut -d' ' -f2- "$dir/$f" | grep -E "$addr_re" | head -3)"
-	fi
-done
+check_logs_private "cp1.err cp1.out cp.err cp.out" "$room" "$room3" "$password" "$weak" "$token" \
+	"${token%%.*}" "${token##*.}" "Ada Lovelace" "Grace Hopper" "Mary Jackson" "Dorothy" \
+	"Annie Easley" 10.98.0. 127.0.0.1
 echo "e2e entry: 4 passed, 0 failed"

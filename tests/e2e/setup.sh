@@ -108,3 +108,22 @@ cp_start() {
 redis() { ip netns exec "$cl_ns" redis-cli -s "$dir/state/redis.sock" "$@"; }
 
 random_room() { echo "e2e-$(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n')"; }
+
+# check_logs_private "FILE..." WORD...: the control plane's log files (in
+# $dir) hold none of the words (room names, display names, secrets,
+# address prefixes) and, past the timestamp (first field), nothing that
+# looks like an IPv4 or IPv6 address.
+check_logs_private() {
+	local files=$1 f bad
+	local addr_re='([0-9]{1,3}\.){3}[0-9]{1,3}|[0-9a-fA-F]{0,4}(:[0-9a-fA-F]{0,4}){2,7}'
+	shift
+	for f in $files; do
+		for bad in "$@"; do
+			grep -qF -- "$bad" "$dir/$f" && fail "$f contains '$bad'"
+		done
+		if cut -d' ' -f2- "$dir/$f" | grep -Eq "$addr_re"; then
+			fail "$f contains an address: $(cut -d' ' -f2- "$dir/$f" | grep -E "$addr_re" | head -3)"
+		fi
+	done
+	return 0
+}
