@@ -13,12 +13,11 @@
   const app = window.SluiceApp;
   const { $, sluice } = app;
 
-  /* ---- tiles --------------------------------------------------------- */
-
   let mediaPromise = null; // getUserMedia, started once joined
   let localStream = null;
-
   const tiles = new Map(); // participant id -> {el, video, label, stream}
+
+  /* ---- tiles --------------------------------------------------------- */
 
   // Local tracks follow the own mute state: a muted kind sends nothing.
   function applyLocalMutes() {
