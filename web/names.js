@@ -11,7 +11,8 @@
  * names.c) rates every such name strong; tests/unit/test_names.c and
  * tests/web/names_test.mjs check both sides.
  *
- * A classic script, like app.js: load it before app.js with
+ * A classic script, like the client's others (signalling.js, ui.js,
+ * media.js, app.js): load it before them with
  *   <script src="names.js"></script>
  * and call
  *   SluiceNames.randomRoomName().then((name) => { ... })

@@ -1,14 +1,16 @@
 #!/usr/bin/python3
 """controlplane_web_test.py - the control plane serves the web client's
-random-name files.
+files.
 
 Usage: controlplane_web_test.py PATH/TO/sluice-controlplane SRCDIR
 
 Reuses controlplane_test.py's harness (fake dataplane, Redis, temporary
-directory) and fetches web/names.js, web/words.txt and its licence from the
-control plane's static files: each must come back whole with a content type
-the browser accepts (names.js is loaded as a script under the page's CSP
-and fetches words.txt). Loopback only. Output: "ok N - name".
+directory) and fetches the page's scripts (web/signalling.js, ui.js,
+media.js, app.js, names.js), web/words.txt and its licence from the control
+plane's static files: each must come back whole with a content type the
+browser accepts (the scripts are loaded under the page's CSP, and names.js
+fetches words.txt), and index.html must load the client's scripts in their
+order. Loopback only. Output: "ok N - name".
 """
 import os
 import socket
@@ -37,10 +39,14 @@ def get(port, path):
     return lines[0], hdrs, body
 
 
-def case_name_files():
+# The client's classic scripts, in the order index.html loads them.
+SCRIPTS = ("names.js", "signalling.js", "ui.js", "media.js", "app.js")
+
+
+def case_files():
     with Env() as env:
-        for name, ctype in (("names.js", "text/javascript"), ("words.txt", "text/plain"),
-                            ("words-LICENSE.txt", "text/plain")):
+        for name, ctype in ([(s, "text/javascript") for s in SCRIPTS] +
+                            [("words.txt", "text/plain"), ("words-LICENSE.txt", "text/plain")]):
             status, hdrs, body = get(env.port, "/" + name)
             check(" 200 " in status + " ", f"/{name}: {status}")
             got = hdrs.get("content-type", "").split(";")[0]
@@ -49,8 +55,20 @@ def case_name_files():
                 check(body == f.read(), f"/{name}: body differs from web/{name}")
 
 
-CASES = [("names.js, words.txt and its licence are served whole, as script and text",
-          case_name_files)]
+def case_page_loads_scripts():
+    with Env() as env:
+        status, _, body = get(env.port, "/")
+        check(" 200 " in status + " ", f"/: {status}")
+        page = body.decode()
+        at = [page.find(f'<script src="{s}"></script>') for s in SCRIPTS]
+        check(all(i >= 0 for i in at), f"/ loads {[s for s, i in zip(SCRIPTS, at) if i < 0]}")
+        check(at == sorted(at), f"/ loads the scripts out of order: {at}")
+        check(page.count("<script") == len(SCRIPTS), "/ loads other scripts")
+
+
+CASES = [("the scripts, words.txt and its licence are served whole, as script and text",
+          case_files),
+         ("the page loads the client's scripts in order", case_page_loads_scripts)]
 
 
 def main():
