@@ -232,7 +232,8 @@ static int start(char *err, size_t n)
 	cp.join_by_room = sl_throttle_new(cp.cfg.room_join_rate, cp.cfg.room_join_burst, 65536);
 	cp.check_by_src = sl_throttle_new(cp.cfg.check_name_rate, cp.cfg.check_name_burst, 65536);
 	cp.pw_guard = sl_password_guard_new(cp.cfg.password_backoff_max_s, 65536);
-	cp.pw_checking = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	cp.pw_checking =
+		g_hash_table_new_full(sl_throttle_key_hash, sl_throttle_key_equal, g_free, NULL);
 	if (cp.cfg.jwt_key[0] && sl_jwt_key_load(&cp.jwt, &cp.cfg, err, n))
 		return -EINVAL;
 	/* argon2id takes ~19 MiB and tens of ms per check: a few threads. */

@@ -331,7 +331,8 @@ bool sl_entry_keep_room(struct sl_room *r)
 	return false;
 }
 
-static void maybe_free_lobby_room(struct sl_room *r)
+/* A meeting with neither members nor lobby entries ends. */
+static void end_if_empty(struct sl_room *r)
 {
 	if (!r->members && !r->lobby)
 		sl_room_end(r, json_pack("{s:s}", "type", "ended"), "empty");
@@ -390,21 +391,9 @@ static void guard_key(const struct sl_room *r, const struct sl_client *c,
 	memcpy(out, md, SL_PASSWORD_KEY);
 }
 
-static char *guard_hex(const uint8_t key[SL_PASSWORD_KEY])
-{
-	char *hex = g_malloc(2 * SL_PASSWORD_KEY + 1);
-
-	for (int i = 0; i < SL_PASSWORD_KEY; i++)
-		snprintf(hex + 2 * i, 3, "%02x", key[i]);
-	return hex;
-}
-
 static void pending_free(struct sl_entry_pending *pe)
 {
-	char *hex = guard_hex(pe->guard);
-
-	g_hash_table_remove(sl_cp->pw_checking, hex);
-	g_free(hex);
+	g_hash_table_remove(sl_cp->pw_checking, pe->guard);
 	if (pe->client)
 		pe->client->pending = NULL;
 	explicit_bzero(pe, sizeof(*pe));
@@ -442,7 +431,6 @@ static void verify_start(struct sl_client *c, struct join_req *q, const struct s
 	struct sl_entry_pending *pe;
 	uint8_t key[SL_PASSWORD_KEY];
 	unsigned wait;
-	char *hex;
 
 	guard_key(r, c, key);
 	wait = sl_password_guard_check(sl_cp->pw_guard, key, sl_now_ms());
@@ -450,9 +438,7 @@ static void verify_start(struct sl_client *c, struct join_req *q, const struct s
 		refuse_throttled(c, wait, "too many wrong passwords; try again later");
 		return;
 	}
-	hex = guard_hex(key);
-	if (g_hash_table_contains(sl_cp->pw_checking, hex)) {
-		g_free(hex);
+	if (g_hash_table_contains(sl_cp->pw_checking, key)) {
 		refuse_throttled(c, 1, "a password from this address is being checked");
 		return;
 	}
@@ -463,27 +449,20 @@ static void verify_start(struct sl_client *c, struct join_req *q, const struct s
 	snprintf(pe->hash, sizeof(pe->hash), "%s", r->pw_hash);
 	pe->job = sl_password_verify(r->pw_hash, q->password, q->password_len, verify_done, pe);
 	if (!pe->job) {
-		g_free(hex);
 		explicit_bzero(pe, sizeof(*pe));
 		g_free(pe);
 		refuse_throttled(c, 1, "the server is busy checking passwords; try again");
 		return;
 	}
-	g_hash_table_add(sl_cp->pw_checking, hex);
+	g_hash_table_add(sl_cp->pw_checking, g_memdup2(key, sizeof(key)));
 	c->pending = pe;
 }
 
 static void enter(struct sl_client *c, struct sl_room *r, const struct join_req *q, bool moderator)
 {
-	if (!pending_caps(c, r)) {
-		if (!r->members && !r->lobby)
-			sl_room_end(r, json_pack("{s:s}", "type", "ended"), "empty");
-		return;
-	}
-	if (sl_room_enter(c, r, q->name, moderator) && moderator && r->lobby)
+	if (pending_caps(c, r) && sl_room_enter(c, r, q->name, moderator) && moderator && r->lobby)
 		lobby_update(r, c->p);
-	if (!r->members && !r->lobby) /* refused: a meeting created for nobody */
-		sl_room_end(r, json_pack("{s:s}", "type", "ended"), "empty");
+	end_if_empty(r); /* refused: a meeting created for nobody goes */
 }
 
 static void decide(struct sl_client *c, struct join_req *q, const char *verified)
@@ -506,7 +485,7 @@ static void decide(struct sl_client *c, struct join_req *q, const char *verified
 		r = sl_room_create(q->key);
 		if (guest) {
 			lobby_add(c, r, q->name, true);
-			maybe_free_lobby_room(r);
+			end_if_empty(r);
 			return;
 		}
 		enter(c, r, q,
@@ -621,7 +600,7 @@ void sl_entry_client_gone(struct sl_client *c)
 		sl_info("lobby entry %s left meeting %s", c->lobby->id, r->meeting);
 		lobby_unlink(c->lobby);
 		lobby_update(r, NULL);
-		maybe_free_lobby_room(r);
+		end_if_empty(r);
 	}
 }
 
@@ -643,7 +622,7 @@ void sl_entry_tick(uint64_t now)
 		}
 		if (changed) {
 			lobby_update(r, NULL);
-			maybe_free_lobby_room(r);
+			end_if_empty(r);
 		}
 	}
 }
