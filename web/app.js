@@ -1,8 +1,8 @@
 /*
  * Sluice web client: the wiring, loaded last (after signalling.js, ui.js
  * and media.js, which it reaches through window.SluiceApp). It connects the
- * join and password forms, the mute buttons and the moderator panel to
- * them, fills in "Random name" (names.js's five words, or syllables when
+ * join and password forms, the mute buttons, the chat form and the
+ * moderator panel to them, fills in "Random name" (names.js's five words, or syllables when
  * names.js or its word list is missing), takes a token from ?token= and
  * the room from the #fragment, and opens the connection.
  */
@@ -44,7 +44,7 @@
       for (let s = 0; s < 2; s++) word += pick(CONSONANTS) + pick(VOWELS) + pick(CONSONANTS);
       groups.push(word);
     }
-    return groups.app.join('-');
+    return groups.join('-');
   }
 
   async function randomName() {
@@ -123,6 +123,16 @@
     app.send({ type: 'lobby', enabled: !sluice.meetingState.lobby });
   });
   $('mod-end').addEventListener('click', () => app.send({ type: 'end_meeting' }));
+  for (const what of ['chat', 'screenshare']) {
+    $('mod-' + what).addEventListener('change', (ev) => {
+      app.send({ type: 'permissions', [what]: ev.target.value === 'moderators' ? 'moderators' : 'all' });
+    });
+  }
+
+  $('chat-form').addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    if (app.sendChat($('chat-text').value, $('chat-to').value)) $('chat-text').value = '';
+  });
 
   window.addEventListener('pagehide', () => {
     if (sluice.state === 'joined' || sluice.state === 'lobby') app.send({ type: 'leave' });

@@ -9,7 +9,8 @@
  * another try; kicked, ended, denied and fatal errors end it. Offers are
  * handed to media.js strictly one after another through a promise chain,
  * because each step is async and a re-offer must not overtake the one
- * before it.
+ * before it. Chat messages and chat_history are handed to ui.js's chat
+ * panel; an error that follows a chat this page sent answers that chat.
  *
  * The client is four classic scripts, loaded by index.html in this order
  * (after the optional names.js): signalling.js, ui.js (the page UI),
@@ -39,7 +40,9 @@
     roles: {}, // participant id -> role (participants entries and role messages)
     mutes: {}, // participant id -> {audio, video}
     mutedBy: {}, // kind -> id of who muted this participant (own mutes only)
-    meetingState: { locked: false, lobby: false, password: false },
+    meetingState: { locked: false, lobby: false, password: false, permissions: defaultPermissions() },
+    chat: [], // the chat messages received in this meeting, chat_history's included, oldest first
+    chatError: null, // the error code of the last chat refused
     lobby: [], // [{id, name}] waiting, for moderators
     strength: null, // the last name_strength shown: {bits, weak, reasons}
     strengthFor: null, // the room name it was for
@@ -54,6 +57,22 @@
     connected: () => !!ws && ws.readyState === WebSocket.OPEN,
   };
   window.sluice = sluice;
+
+  // meeting_state.permissions, each "all" unless the server says "moderators".
+  function defaultPermissions() {
+    return { chat: 'all', screenshare: 'all' };
+  }
+  function permissionsOf(p) {
+    const one = (x) => (x === 'moderators' ? 'moderators' : 'all');
+    return p && typeof p === 'object' ? { chat: one(p.chat), screenshare: one(p.screenshare) }
+      : defaultPermissions();
+  }
+  function meetingStateOf(m) {
+    return {
+      locked: !!m.locked, lobby: !!m.lobby, password: !!m.password,
+      permissions: permissionsOf(m.permissions),
+    };
+  }
 
   // Shared by the client's scripts; each adds the functions the others call.
   const app = { $, bytes, sluice };
@@ -335,7 +354,7 @@
         sluice.meeting = msg.meeting;
         if (Array.isArray(msg.participants)) sluice.participants = msg.participants;
         if (msg.meeting_state && typeof msg.meeting_state === 'object') {
-          sluice.meetingState = { ...sluice.meetingState, ...msg.meeting_state };
+          sluice.meetingState = meetingStateOf(msg.meeting_state);
         }
         sluice.roles[msg.participant] = msg.role;
         app.setState('joined');
@@ -381,10 +400,18 @@
         break;
       }
       case 'meeting_state':
-        sluice.meetingState = {
-          locked: !!msg.locked, lobby: !!msg.lobby, password: !!msg.password,
-        };
+        sluice.meetingState = meetingStateOf(msg);
         app.renderModeration();
+        break;
+      case 'chat':
+        if (sluice.state === 'joined') app.onChat(msg, false);
+        break;
+      case 'chat_history':
+        if (sluice.state === 'joined' && Array.isArray(msg.messages)) {
+          for (const m of msg.messages) {
+            if (m && typeof m === 'object') app.onChat(m, true);
+          }
+        }
         break;
       case 'lobby_update':
         sluice.lobby = Array.isArray(msg.waiting) ? msg.waiting : [];
@@ -453,6 +480,7 @@
       return;
     }
     if (head && head.kind === 'check') return;
+    if (sluice.state === 'joined' && app.onChatError(code, msg)) return;
     app.fail('Server: ' + (msg.message || code), code);
   }
 
@@ -483,7 +511,11 @@
     sluice.roles = {};
     sluice.mutes = {};
     sluice.mutedBy = {};
-    sluice.meetingState = { locked: false, lobby: false, password: false };
+    sluice.meetingState = { locked: false, lobby: false, password: false,
+      permissions: defaultPermissions() };
+    sluice.chat = [];
+    sluice.chatError = null;
+    app.resetChat();
     sluice.lobby = [];
     sluice.denied = null;
     sluice.tracks = [];

@@ -3,9 +3,11 @@
  * notices (lobby, kicked, ended, denied), which controls the form enables
  * in each state, the participant list with role and mute marks, the
  * moderator panel (meeting state; lobby with admit / deny; mute, kick and
- * grant per participant), the own mute buttons, and the room name's
- * strength as the server rated it. Names and any text from the network
- * are only ever put into the page with textContent. Loaded after
+ * grant per participant; who may chat and share a screen), the own mute
+ * buttons, the room name's strength as the server rated it, and the chat
+ * panel (messages with sender, time and a private mark; the recipient
+ * selector; chat errors). Names, chat texts and any other text from the
+ * network are only ever put into the page with textContent. Loaded after
  * signalling.js; shares state through window.SluiceApp (see there).
  */
 'use strict';
@@ -110,6 +112,7 @@
       }
       ul.appendChild(li);
     }
+    renderChatRecipients();
     app.relabelTiles();
   }
 
@@ -130,6 +133,8 @@
     if (st.password) parts.push('password set');
     if (st.locked) parts.push('locked');
     if (st.lobby) parts.push('lobby on');
+    if (st.permissions.chat === 'moderators') parts.push('only moderators chat');
+    if (st.permissions.screenshare === 'moderators') parts.push('only moderators share screens');
     el.textContent = parts.length ? 'Meeting: ' + parts.join(', ') + '.' : 'Meeting: open.';
   }
 
@@ -138,8 +143,11 @@
     $('moderation').hidden = !mod;
     renderMeetingState();
     renderParticipants();
+    renderChatPanel();
     if (!mod) return;
     const st = sluice.meetingState;
+    $('mod-chat').value = st.permissions.chat;
+    $('mod-screenshare').value = st.permissions.screenshare;
     $('mod-lock').textContent = st.locked ? 'Unlock meeting' : 'Lock meeting';
     $('mod-lobby').textContent = st.lobby ? 'Turn lobby off' : 'Turn lobby on';
     $('mod-remove-password').disabled = !st.password;
@@ -212,6 +220,142 @@
       '. Anyone who guesses a room name can knock on its door; "Random name" makes one nobody will guess.';
   }
 
+  /* ---- chat ---------------------------------------------------------- */
+
+  const CHAT_KEEP = 1000; // messages kept in the list and in sluice.chat
+  const CHAT_TEXT_MAX = 4096; // bytes of UTF-8 (docs/signalling.md)
+  const CHAT_ERRORS = {
+    not_moderator: 'Only moderators may send messages now.',
+    no_participant: 'That participant is no longer in the meeting.',
+    bad_field: 'The message was not accepted.',
+  };
+  // The chats this page sent that the server has not answered yet, oldest
+  // first, as {to}: the server answers each, in order, with the sender's
+  // own copy (`chat` from us) or with an error.
+  let chatsSent = [];
+
+  // ts is ms since the meeting began: "mm:ss" (minutes past 99 just grow).
+  function chatTime(ts) {
+    const s = Math.max(0, Math.floor(Number(ts) / 1000) || 0);
+    return String(Math.floor(s / 60)).padStart(2, '0') + ':' + String(s % 60).padStart(2, '0');
+  }
+
+  function showChatError(code, text) {
+    sluice.chatError = code;
+    $('chat-error').textContent = text || '';
+    $('chat-error').hidden = !text;
+  }
+
+  // One chat message (live, or from chat_history when `history`).
+  function onChat(msg, history) {
+    if (typeof msg.text !== 'string') return;
+    sluice.chat.push(msg);
+    if (sluice.chat.length > CHAT_KEEP) sluice.chat.splice(0, sluice.chat.length - CHAT_KEEP);
+    let to = null;
+    const mine = msg.from === sluice.participant;
+    if (mine && !history && chatsSent.length) {
+      to = chatsSent.shift().to;
+      showChatError(null, '');
+    }
+    const li = document.createElement('li');
+    li.className = (history ? 'history' : '') + (mine ? ' mine' : '') +
+      (msg.private ? ' private' : '');
+    li.dataset.id = String(msg.id);
+    const head = document.createElement('div');
+    head.className = 'chat-head';
+    const time = document.createElement('span');
+    time.className = 'chat-time';
+    time.textContent = chatTime(msg.ts);
+    const who = document.createElement('span');
+    who.className = 'chat-name';
+    who.textContent = (msg.name ? String(msg.name) : 'guest ' + String(msg.from).slice(0, 6)) +
+      (mine ? ' (you)' : '');
+    head.append(time, who);
+    if (msg.private) head.appendChild(tag(to ? 'private to ' + nameOf(to) : 'private', 'private'));
+    const text = document.createElement('div');
+    text.className = 'chat-text';
+    text.textContent = msg.text;
+    li.append(head, text);
+    const list = $('chat-list');
+    const atEnd = list.scrollHeight - list.scrollTop - list.clientHeight < 40;
+    list.appendChild(li);
+    while (list.children.length > CHAT_KEEP) list.firstChild.remove();
+    if (atEnd || mine) list.scrollTop = list.scrollHeight;
+  }
+
+  // An error while joined: true when it answers a chat this page sent.
+  function onChatError(code, msg) {
+    if (!chatsSent.length || !(code in CHAT_ERRORS || code === 'throttled')) return false;
+    chatsSent.shift();
+    let text = CHAT_ERRORS[code];
+    if (code === 'throttled') {
+      const s = Number(msg.retry_after) || 1;
+      text = 'Too many messages: wait ' + s + ' second' + (s === 1 ? '' : 's') + '.';
+    }
+    showChatError(code, text);
+    return true;
+  }
+
+  // Sends a chat (to: a participant id for a private message, or '' for
+  // everyone); false when there is nothing to send or it is too long.
+  function sendChat(text, to) {
+    if (sluice.state !== 'joined' || !sluice.connected() || !text.trim()) return false;
+    if (app.bytes(text) > CHAT_TEXT_MAX) {
+      showChatError('too_long', 'A message is at most ' + CHAT_TEXT_MAX + ' bytes long.');
+      return false;
+    }
+    const msg = { type: 'chat', text };
+    if (to) msg.to = to;
+    chatsSent.push({ to: to || null });
+    app.send(msg);
+    return true;
+  }
+
+  // Everyone, or one other participant (a private message). A recipient
+  // who left stays selected, marked, so a private message never goes to
+  // everyone by itself (the server answers no_participant).
+  function renderChatRecipients() {
+    const sel = $('chat-to');
+    const keep = sel.value;
+    const keepLabel = sel.selectedOptions.length ? sel.selectedOptions[0].textContent : '';
+    const option = (value, text) => {
+      const o = document.createElement('option');
+      o.value = value;
+      o.textContent = text;
+      return o;
+    };
+    const opts = [option('', 'Everyone')];
+    const others = sluice.state === 'joined'
+      ? sluice.participants.filter((p) => p.id !== sluice.participant) : [];
+    for (const p of others) opts.push(option(p.id, nameOf(p.id) + ' (private)'));
+    if (keep && sluice.state === 'joined' && !others.some((p) => p.id === keep)) {
+      opts.push(option(keep, keepLabel.endsWith(' (left)') ? keepLabel
+        : keepLabel.replace(/ \(private\)$/, '') + ' (left)'));
+    }
+    sel.replaceChildren(...opts);
+    sel.value = sluice.state === 'joined' ? keep : '';
+  }
+
+  function renderChatPanel() {
+    const joined = sluice.state === 'joined';
+    $('chat').hidden = !joined;
+    const onlyMods = sluice.meetingState.permissions.chat === 'moderators';
+    $('chat-note').textContent = joined && onlyMods
+      ? (isModerator() ? 'Only moderators may send messages now.'
+        : 'Only moderators may send messages now; yours will be refused.') : '';
+    $('chat-note').hidden = !(joined && onlyMods);
+  }
+
+  // A new join: an empty list, nothing outstanding.
+  function resetChat() {
+    chatsSent = [];
+    $('chat-list').replaceChildren();
+    $('chat-text').value = '';
+    showChatError(null, '');
+    renderChatRecipients();
+    renderChatPanel();
+  }
+
   Object.assign(app, {
     setStatus,
     notice,
@@ -223,5 +367,9 @@
     renderModeration,
     renderSelf,
     showStrength,
+    onChat,
+    onChatError,
+    sendChat,
+    resetChat,
   });
 })();
