@@ -11,8 +11,16 @@
 //      the lobby on (with it on, a join without a password would have
 //      waited there instead of getting the prompt);
 //   3. C joins without a password, waits in the lobby (no media), A sees it
-//      in the lobby list and admits it; everyone decodes everyone's video
-//      and receives their audio;
+//      in the lobby list; A chats to the meeting (B gets it, C in the lobby
+//      gets nothing); A admits C, whose chat_history (right after joined)
+//      holds A's message; everyone decodes everyone's video and receives
+//      their audio;
+//   3b. chat: A sends `<img src=x onerror=...>` to everyone: B and C show
+//      it as text (no <img> in the page, the handler never runs); B sends
+//      C a private message: C gets it marked private, A does not; A lets
+//      only moderators chat (and share screens): everyone's meeting_state
+//      says so, B's next message is refused (B shows not_moderator) and
+//      reaches nobody (checked once A's later message reached everyone);
 //   4. A mutes B's video and audio: A and C stop receiving B (framesDecoded
 //      and audio packetsReceived from B grow by at most a few packets in
 //      flight over the window) while C keeps decoding A; B's page shows it
@@ -24,7 +32,8 @@
 //      (B gets the moderation panel);
 //   6. A ends the meeting: A and B get the ended screen, Redis holds no
 //      key (redis-cli on --redis-sock); the same name then joins with no
-//      password, as a new meeting whose creator is its moderator.
+//      password, as a new meeting whose creator is its moderator and
+//      whose chat is empty (the history went with the meeting).
 // With --token (a server run with --moderators token --guests wait): M
 // opens the page with ?token=TOKEN (the page moves it into the token field
 // and out of the address bar) and joins as a moderator although a guest
@@ -34,7 +43,8 @@
 // Prints one JSON line (the numbers measured) and exits 0 only on success.
 //
 //   node entry.mjs --url URL --room NAME --password PW --weak-room NAME
-//        --redis-sock PATH [--names a,b,c] [--frames 30] [--timeout-s 80]
+//        --redis-sock PATH --chat-tag TAG [--names a,b,c] [--frames 30] [--timeout-s 80]
+//   (every chat text holds TAG, for entry.sh's log check)
 //   node entry.mjs --url URL --room NAME --token JWT --redis-sock PATH [--names m,g]
 
 import { execFileSync } from 'node:child_process';
@@ -49,6 +59,7 @@ const { values: v } = parseArgs({
     token: { type: 'string' },
     'weak-room': { type: 'string' },
     'redis-sock': { type: 'string' },
+    'chat-tag': { type: 'string' },
     names: { type: 'string', default: 'Ada Lovelace,Grace Hopper,Mary Jackson' },
     frames: { type: 'string', default: '30' },
     'timeout-s': { type: 'string', default: '80' },
@@ -56,7 +67,7 @@ const { values: v } = parseArgs({
   },
 });
 for (const k of v.token ? ['url', 'room', 'redis-sock']
-  : ['url', 'room', 'password', 'weak-room', 'redis-sock']) {
+  : ['url', 'room', 'password', 'weak-room', 'redis-sock', 'chat-tag']) {
   if (!v[k]) {
     process.stderr.write(`entry.mjs: --${k} is required\n`);
     process.exit(2);
@@ -109,6 +120,30 @@ async function decodes(p, from, n, what) {
     await sleep(250);
   }
 }
+
+// Chat through p's chat form: to everyone, or privately to the participant `to`.
+async function say(p, text, to) {
+  await p.page.selectOption('#chat-to', to ? { value: to } : { index: 0 });
+  await p.page.fill('#chat-text', text);
+  await p.page.click('#chat-send');
+}
+const hasChat = (p, text, what) => until(p, (t) => window.sluice.chat.some((m) => m.text === t),
+  text, what);
+// What p received (window.sluice.chat) and shows (#chat-list), and whether
+// anything from a chat text became markup or ran.
+const chatOf = (p) => p.page.evaluate(() => ({
+  msgs: window.sluice.chat,
+  shown: [...document.querySelectorAll('#chat-list li')].map((li) => ({
+    cls: li.className,
+    time: li.querySelector('.chat-time').textContent,
+    name: li.querySelector('.chat-name').textContent,
+    mark: li.querySelector('.tag.private') ? li.querySelector('.tag.private').textContent : null,
+    text: li.querySelector('.chat-text').textContent,
+    elements: li.querySelector('.chat-text').children.length,
+  })),
+  imgs: document.querySelectorAll('img').length,
+  xss: window.__xss,
+}));
 
 // framesDecoded / audio packets p has from q (0 when q's mids are gone).
 const recv = (s, q) => (s.peers[q.id] ? { frames: s.peers[q.id].frames, audio: s.peers[q.id].audio }
@@ -271,7 +306,27 @@ async function doorMode(browser, names, opt) {
   'B sees the lobby turned on');
   step('A turned the lobby on');
 
-  // 3. C waits in the lobby; A admits it through the lobby list.
+  // 3. C waits in the lobby; A admits it through the lobby list. C's page
+  // is reloaded first so its WebSocket frames can be recorded.
+  const T = {
+    early: `${v['chat-tag']} early, before C came in`,
+    xss: `<img src=x onerror="window.__xss=1"> ${v['chat-tag']} public`,
+    priv: `${v['chat-tag']} private, B to C`,
+    refused: `${v['chat-tag']} refused`,
+    later: `${v['chat-tag']} later`,
+    again: `${v['chat-tag']} new meeting`,
+  };
+  const cFrames = [];
+  C.page.on('websocket', (ws) => ws.on('framereceived', (f) => {
+    let m;
+    try {
+      m = JSON.parse(f.payload);
+    } catch (e) {
+      return;
+    }
+    if (['joined', 'chat', 'chat_history'].includes(m.type)) cFrames.push(m);
+  }));
+  await C.page.reload();
   await joinPage(C, v.room);
   await until(C, () => window.sluice.state === 'lobby' &&
     !document.getElementById('notice').hidden, null, 'C waits in the lobby');
@@ -281,10 +336,22 @@ async function doorMode(browser, names, opt) {
   await shot(C, 'lobby-wait');
   const cLobby = await snap(C);
   check(!cLobby.peers || Object.keys(cLobby.peers).length === 0, 'C got media in the lobby');
+  await say(A, T.early);
+  await hasChat(B, T.early, 'B gets A\'s first message');
+  await hasChat(A, T.early, 'A gets its own message back');
   await A.page.click('#lobby-list li button.admit');
   await until(C, () => window.sluice.state === 'joined', null, 'C is admitted');
   C.id = await C.page.evaluate(() => window.sluice.participant);
-  step('C waited in the lobby and was admitted');
+  await until(C, (t) => [...document.querySelectorAll('#chat-list li.history .chat-text')]
+    .some((e) => e.textContent === t), T.early, 'C shows A\'s earlier message from chat_history');
+  const joinedAt = cFrames.findIndex((m) => m.type === 'joined');
+  check(joinedAt >= 0 && !cFrames.slice(0, joinedAt).some((m) => m.type.startsWith('chat')),
+    `C got chat while in the lobby: ${JSON.stringify(cFrames.map((m) => m.type))}`);
+  const hist = cFrames[joinedAt + 1];
+  check(hist && hist.type === 'chat_history' && hist.messages.length === 1 &&
+    hist.messages[0].text === T.early && hist.messages[0].from === A.id && !hist.messages[0].private,
+  `C's chat_history after joined: ${JSON.stringify(cFrames.slice(joinedAt))}`);
+  step('C waited in the lobby (no chat there) and was admitted; chat_history holds A\'s message');
 
   const all = [A, B, C];
   await Promise.all(all.map((p) => decodes(p, all.filter((q) => q !== p), FRAMES,
@@ -293,6 +360,66 @@ async function doorMode(browser, names, opt) {
   await until(A, (ids) => ids.every((id) =>
     document.querySelector(`#participants li[data-id="${id}"]`)), [A.id, B.id, C.id],
   'A lists all three');
+
+  // 3b. Chat: markup stays text, private stays private, permissions hold.
+  const tChat = Date.now();
+  await until(B, (id) => [...document.querySelectorAll('#chat-to option')].some((o) => o.value === id),
+    C.id, 'B can pick C as a recipient');
+  await say(A, T.xss);
+  await hasChat(B, T.xss, 'B gets A\'s public message');
+  await hasChat(C, T.xss, 'C gets A\'s public message');
+  await say(B, T.priv, C.id);
+  await hasChat(C, T.priv, 'C gets B\'s private message');
+  await hasChat(B, T.priv, 'B gets its private message back');
+  await A.page.selectOption('#mod-chat', 'moderators');
+  await A.page.selectOption('#mod-screenshare', 'moderators');
+  for (const p of all) {
+    await until(p, () => window.sluice.meetingState.permissions.chat === 'moderators' &&
+      window.sluice.meetingState.permissions.screenshare === 'moderators', null,
+    `${p.name} learns only moderators chat and share screens`);
+  }
+  await until(B, () => !document.getElementById('chat-note').hidden &&
+    /only moderators chat/.test(document.getElementById('meeting-state').textContent), null,
+  'B shows that only moderators chat');
+  await say(B, T.refused);
+  await until(B, () => window.sluice.chatError === 'not_moderator' &&
+    !document.getElementById('chat-error').hidden &&
+    /Only moderators/.test(document.getElementById('chat-error').textContent), null,
+  'B\'s message is refused (not_moderator)');
+  // A's next message goes out after the server handled B's private message
+  // and B's refused one: once everyone has it, anything those two sent to
+  // A (or anyone) would have arrived before it.
+  await say(A, T.later);
+  for (const p of all) await hasChat(p, T.later, `${p.name} gets A's later message`);
+  const chats = {};
+  for (const p of all) chats[p.name] = await chatOf(p);
+  await shot(C, 'chat');
+  for (const p of all) {
+    const c = chats[p.name];
+    check(c.imgs === 0 && c.xss === undefined && c.shown.every((x) => x.elements === 0),
+      `${p.name}: chat text became markup (${c.imgs} <img>, __xss ${c.xss})`);
+    check(!c.msgs.some((m) => m.text === T.refused) && !c.shown.some((x) => x.text === T.refused),
+      `${p.name} got B's refused message`);
+    const x = c.msgs.find((m) => m.text === T.xss);
+    const shown = c.shown.find((s) => s.text === T.xss);
+    check(x && x.from === A.id && x.name === A.name && !x.private && typeof x.ts === 'number' &&
+      shown && shown.name.startsWith(A.name) && /^\d\d:\d\d$/.test(shown.time) && !shown.mark,
+    `${p.name}: A's public message: ${JSON.stringify({ x, shown })}`);
+  }
+  check(!chats[A.name].msgs.some((m) => m.text === T.priv) &&
+    !chats[A.name].shown.some((s) => s.text === T.priv), 'A got B\'s private message');
+  for (const p of [B, C]) {
+    const m = chats[p.name].msgs.find((x) => x.text === T.priv);
+    const shown = chats[p.name].shown.find((s) => s.text === T.priv);
+    check(m && m.private === true && m.from === B.id && shown && shown.mark &&
+      /private/.test(shown.mark), `${p.name}: B's private message: ${JSON.stringify({ m, shown })}`);
+  }
+  result.numbers.chat = {
+    ms: Date.now() - tChat,
+    received: Object.fromEntries(all.map((p) => [p.name, chats[p.name].msgs.length])),
+  };
+  step(`chat: markup shown as text, B->C private not at A, only moderators chat: B refused ` +
+    `(${result.numbers.chat.ms} ms)`);
 
   // 4. A mutes B's video and audio.
   const before0 = { A: recv(await snap(A), B), C: recv(await snap(C), B) };
@@ -417,6 +544,13 @@ async function doorMode(browser, names, opt) {
   check(again.meeting !== meeting, 'the rejoin got the ended meeting id');
   check(again.role === 'moderator' && !again.meetingState.password && !again.meetingState.lobby,
     `the new meeting: ${JSON.stringify(again)}`);
+  // Its chat starts empty: by the time C's own message comes back, any
+  // chat_history (sent right after joined) has arrived.
+  await say(C, T.again);
+  await hasChat(C, T.again, 'C chats in the new meeting');
+  const fresh = await chatOf(C);
+  check(fresh.msgs.length === 1 && fresh.shown.length === 1 && !fresh.shown[0].cls.includes('history'),
+    `the new meeting's chat is not empty: ${JSON.stringify(fresh.msgs.map((m) => m.text))}`);
   await C.page.click('#leave');
   await until(C, () => window.sluice.state === 'left', null, 'C leaves the new meeting');
   step('the same name: a new meeting, no password, C its moderator');

@@ -8,9 +8,11 @@
 # mutes one participant (the others stop receiving it; it unmutes itself)
 # and kicks another (kicked screen, connection closed, lists drop it); ends
 # the meeting (no key left in Redis; the same name then joins with no
-# password). Afterwards Redis is empty and the logs hold no IP address, room
-# name, display name or password. Same network and servers as meeting.sh
-# (setup.sh); everything is removed on exit.
+# password). Along the way: chat (markup stays text, private messages stay
+# private, chat_history for the admitted entry, only moderators chat after
+# the moderator says so). Afterwards Redis is empty and the logs hold no IP
+# address, room name, display name, password or chat text. Same network and
+# servers as meeting.sh (setup.sh); everything is removed on exit.
 set -euo pipefail
 . "$(dirname "$0")/setup.sh"
 e2e_init "${1:-}"
@@ -21,11 +23,13 @@ room=$(random_room)
 password="pw-$(head -c 6 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 weak=letmein2024
 names="Ada Lovelace,Grace Hopper,Mary Jackson"
+chat_tag="chat-$(head -c 6 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 
 echo "== password, lobby, mute, kick, end (Chromium through the web client)"
 out=$(ip netns exec "$cl_ns" node "$src/tests/e2e/entry.mjs" --url http://127.0.0.1:8080/ \
 	--room "$room" --password "$password" --weak-room "$weak" --names "$names" \
-	--redis-sock "$dir/state/redis.sock" --frames 30 --timeout-s 80) || fail "entry: $out"
+	--redis-sock "$dir/state/redis.sock" --chat-tag "$chat_tag" --frames 30 --timeout-s 80) ||
+	fail "entry: $out"
 echo "$out" | python3 -c 'import json,sys; r=json.load(sys.stdin); print("\n".join(r["steps"])); print(json.dumps(r["numbers"]))'
 
 echo "== nothing left in Redis"
@@ -54,5 +58,5 @@ echo "== logs carry no addresses, room names, display names, passwords or tokens
 kill "$cp_pid"; wait "$cp_pid" || fail "controlplane exit status"; cp_pid=
 check_logs_private "cp1.err cp1.out cp.err cp.out" "$room" "$room3" "$password" "$weak" "$token" \
 	"${token%%.*}" "${token##*.}" "Ada Lovelace" "Grace Hopper" "Mary Jackson" "Dorothy" \
-	"Annie Easley" 10.98.0. 127.0.0.1
+	"Annie Easley" "$chat_tag" "onerror" 10.98.0. 127.0.0.1
 echo "e2e entry: 4 passed, 0 failed"
