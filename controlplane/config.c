@@ -166,6 +166,10 @@ static const struct opt opts[] = {
 	  S(check_name_rate), 1, 1000000 },
 	{ "check-name-burst", "N", "check_name requests one address may make at once (default 30)",
 	  U32, S(check_name_burst), 1, 1000000 },
+	{ "chat-rate", "N", "chat messages per minute from one participant (default 60)", U32,
+	  S(chat_rate), 1, 60000 },
+	{ "chat-burst", "N", "chat messages one participant may send at once (default 10)", U32,
+	  S(chat_burst), 1, 1000 },
 };
 #undef S
 #define N_OPTS (sizeof(opts) / sizeof(opts[0]))
@@ -199,6 +203,8 @@ static void defaults(struct sl_cp_config *c)
 	c->password_backoff_max_s = 300;
 	c->check_name_rate = 120;
 	c->check_name_burst = 30;
+	c->chat_rate = 60;
+	c->chat_burst = 10;
 	c->max_connections = 1024;
 	c->max_connections_per_ip = 32;
 	c->idle_timeout_s = 60;

@@ -56,6 +56,8 @@ struct sl_cp_config {
 	uint32_t password_backoff_max_s; /* longest wait after wrong passwords */
 	uint32_t check_name_rate;        /* check_name per minute per source address */
 	uint32_t check_name_burst;
+	uint32_t chat_rate; /* chat messages per minute per participant */
+	uint32_t chat_burst;
 };
 
 enum sl_moderators { SL_MOD_FIRST, SL_MOD_EVERYONE, SL_MOD_TOKEN };

@@ -62,9 +62,10 @@ struct sl_participant {
 	char name[65];  /* display name; never logged */
 	uint32_t ep_id; /* dataplane endpoint id, unique */
 	uint64_t joined_ms;
-	bool connected; /* DTLS done: counts against --room-max and the dataplane (room.c) */
-	bool moderator; /* role (entry.c) */
-	bool muted[3];  /* by kind (1 audio, 2 video): the dataplane drops it (entry.c) */
+	bool connected;       /* DTLS done: counts against --room-max and the dataplane (room.c) */
+	bool moderator;       /* role (entry.c) */
+	bool muted[3];        /* by kind (1 audio, 2 video): the dataplane drops it (entry.c) */
+	uint64_t chat_tat_ms; /* chat rate: theoretical arrival time (chat.c) */
 
 	/* ICE */
 	char ufrag[9];
@@ -117,6 +118,11 @@ struct sl_room {
 	struct sl_password_job *pw_job;     /* set_password being hashed */
 	struct sl_lobby_entry *lobby;       /* waiting, oldest first */
 	unsigned n_lobby;
+	/* Inside the meeting (chat.c); gone with it. */
+	uint64_t created_ms;
+	bool chat_moderators, screenshare_moderators; /* permissions: moderators only */
+	uint64_t chat_next_id;
+	struct sl_chat_log *chat; /* public history, NULL until the first message */
 };
 
 /* The whole server (main.c). */
@@ -147,7 +153,7 @@ struct sl_cp {
 	/* counters, for the operator (no personal data) */
 	uint64_t n_stun_ok, n_stun_bad, n_dtls_unvalidated, n_dtls_failed, n_joins, n_join_refused,
 		n_bad_messages, n_join_throttled, n_check_name, n_password_wrong, n_bad_token,
-		n_lobby_waits;
+		n_lobby_waits, n_chat;
 };
 
 extern struct sl_cp *sl_cp; /* the one server of this process */

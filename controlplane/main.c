@@ -162,9 +162,9 @@ static void log_stats(void)
 		cp.n_join_throttled, cp.n_bad_messages, cp.n_stun_ok, cp.n_stun_bad,
 		cp.n_dtls_unvalidated, cp.n_dtls_failed);
 	sl_info("stats: name_checks=%" PRIu64 " wrong_passwords=%" PRIu64 " bad_tokens=%" PRIu64
-		" lobby_waits=%" PRIu64 " password_checks_in_flight=%u",
+		" lobby_waits=%" PRIu64 " password_checks_in_flight=%u chat_messages=%" PRIu64,
 		cp.n_check_name, cp.n_password_wrong, cp.n_bad_token, cp.n_lobby_waits,
-		sl_password_in_flight());
+		sl_password_in_flight(), cp.n_chat);
 }
 
 static void maybe_log_stats(uint64_t now)
@@ -177,7 +177,7 @@ static void maybe_log_stats(uint64_t now)
 	sum = cp.n_rooms + cp.n_participants + cp.n_joins + cp.n_join_refused +
 	      cp.n_join_throttled + cp.n_connected + cp.n_bad_messages + cp.n_stun_bad +
 	      cp.n_check_name + cp.n_password_wrong + cp.n_bad_token + cp.n_lobby_waits +
-	      cp.n_dtls_unvalidated + cp.n_dtls_failed + h.conns + h.refused_full +
+	      cp.n_chat + cp.n_dtls_unvalidated + cp.n_dtls_failed + h.conns + h.refused_full +
 	      h.refused_per_ip + h.accept_backoff + h.head_too_large + h.bad_host + h.bad_origin +
 	      h.idle_closed + h.msg_timeout + h.send_queue_dropped;
 

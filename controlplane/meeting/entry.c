@@ -22,6 +22,7 @@
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
 
+#include "chat.h"
 #include "clock.h"
 #include "dpctl.h"
 #include "entry.h"
@@ -816,6 +817,16 @@ void sl_entry_message(struct sl_client *c, const struct sl_signal_msg *m)
 		break;
 	case SL_MSG_GRANT_MODERATOR:
 		set_moderator(t);
+		break;
+	case SL_MSG_CHAT:
+		sl_chat_send(p, t, m);
+		break;
+	case SL_MSG_PERMISSIONS:
+		if (m->perm_chat != SL_PERM_UNSET)
+			r->chat_moderators = m->perm_chat == SL_PERM_MODERATORS;
+		if (m->perm_screenshare != SL_PERM_UNSET)
+			r->screenshare_moderators = m->perm_screenshare == SL_PERM_MODERATORS;
+		state_changed(r);
 		break;
 	case SL_MSG_END_MEETING:
 		sl_info("meeting %s ended by %s", r->meeting, p->id);

@@ -17,6 +17,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include "chat.h"
 #include "clock.h"
 #include "dpctl.h"
 #include "dtls.h"
@@ -76,6 +77,7 @@ struct sl_room *sl_room_create(const uint8_t key[32])
 	r->next = sl_cp->rooms;
 	sl_cp->rooms = r;
 	sl_cp->n_rooms++;
+	r->created_ms = sl_now_ms();
 	sl_info("meeting %s created on worker %u", r->meeting, r->worker);
 	sl_store_meeting_put(r);
 	return r;
@@ -92,6 +94,7 @@ static void room_free(struct sl_room *r)
 	sl_cp->n_rooms--;
 	if (r->pw_job)
 		sl_password_cancel(r->pw_job);
+	sl_chat_free(r);
 	sl_ctl_hdr_init(&m.h, SL_CTL_ROOM_REMOVE, sizeof(m), 0);
 	sl_dpctl_send(&m, NULL, 0);
 	sl_store_meeting_del(r);
@@ -179,8 +182,10 @@ void sl_room_broadcast(const struct sl_room *r, json_t *msg, bool connected_only
 
 json_t *sl_room_state_json(const struct sl_room *r)
 {
-	return json_pack("{s:b, s:b, s:b}", "locked", r->locked, "lobby", r->lobby_on, "password",
-			 r->pw_hash[0] != 0);
+	return json_pack("{s:b, s:b, s:b, s:{s:s, s:s}}", "locked", r->locked, "lobby", r->lobby_on,
+			 "password", r->pw_hash[0] != 0, "permissions", "chat",
+			 r->chat_moderators ? "moderators" : "all", "screenshare",
+			 r->screenshare_moderators ? "moderators" : "all");
 }
 
 void sl_room_send_mute(const struct sl_participant *p, uint8_t kind)
@@ -248,6 +253,7 @@ struct sl_participant *sl_room_enter(struct sl_client *c, struct sl_room *r,
 				    "participant", p->id, "meeting", r->meeting, "participants",
 				    "role", moderator ? "moderator" : "participant",
 				    "meeting_state", sl_room_state_json(r)));
+	sl_signal_send(c, sl_chat_history(r));
 	sl_room_sync(r);
 	return p;
 }

@@ -177,6 +177,64 @@ fail:
 	return -EINVAL;
 }
 
+/* chat: text 1-4096 bytes (jansson has checked it is UTF-8; no NUL), `to`
+ * an optional participant id. */
+static int parse_chat(struct sl_signal_msg *m, const char **code, const char **why)
+{
+	json_t *text = json_object_get(m->root, "text");
+
+	if (!json_is_string(text))
+		FAIL("bad_field", "chat needs a string 'text'");
+	m->text = json_string_value(text);
+	m->text_len = json_string_length(text);
+	if (m->text_len == 0 || m->text_len > SL_SIGNAL_MAX_CHAT || strlen(m->text) != m->text_len)
+		FAIL("bad_field", "'text' must be 1-4096 bytes of text");
+	if (json_object_get(m->root, "to")) {
+		json_t *to = json_object_get(m->root, "to");
+		size_t n = json_string_length(to);
+
+		m->participant = json_string_value(to);
+		if (!json_is_string(to) || n == 0 || n > 32 ||
+		    strspn(m->participant, "0123456789abcdef") != n) {
+			m->participant = NULL;
+			FAIL("bad_field", "'to' is not a participant id");
+		}
+	}
+	return 0;
+fail:
+	m->text = NULL;
+	return -EINVAL;
+}
+
+static int parse_perm(json_t *root, const char *key, int *out)
+{
+	json_t *v = json_object_get(root, key);
+	const char *s = json_string_value(v);
+
+	*out = SL_PERM_UNSET;
+	if (!v)
+		return 0;
+	if (s && !strcmp(s, "all"))
+		*out = SL_PERM_ALL;
+	else if (s && !strcmp(s, "moderators"))
+		*out = SL_PERM_MODERATORS;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+static int parse_permissions(struct sl_signal_msg *m, const char **code, const char **why)
+{
+	if (parse_perm(m->root, "chat", &m->perm_chat) ||
+	    parse_perm(m->root, "screenshare", &m->perm_screenshare))
+		FAIL("bad_field", "'chat' and 'screenshare' must be \"all\" or \"moderators\"");
+	if (m->perm_chat == SL_PERM_UNSET && m->perm_screenshare == SL_PERM_UNSET)
+		FAIL("bad_field", "permissions needs 'chat' or 'screenshare'");
+	return 0;
+fail:
+	return -EINVAL;
+}
+
 /* Message types and their parsers (NULL: no members). */
 static const struct {
 	const char *name;
@@ -196,6 +254,8 @@ static const struct {
 	{ "kick", SL_MSG_KICK, parse_participant },
 	{ "grant_moderator", SL_MSG_GRANT_MODERATOR, parse_participant },
 	{ "end_meeting", SL_MSG_END_MEETING, NULL },
+	{ "chat", SL_MSG_CHAT, parse_chat },
+	{ "permissions", SL_MSG_PERMISSIONS, parse_permissions },
 };
 
 int sl_signal_parse(const char *text, size_t len, struct sl_signal_msg *m, const char **code,
@@ -265,6 +325,7 @@ const char *sl_signal_right(const struct sl_signal_msg *m, bool moderator, bool 
 	case SL_MSG_KICK:
 	case SL_MSG_GRANT_MODERATOR:
 	case SL_MSG_END_MEETING:
+	case SL_MSG_PERMISSIONS:
 		return moderator ? NULL : "not_moderator";
 	default:
 		return NULL;

@@ -48,7 +48,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	} else if (m.type == SL_MSG_MUTE) {
 		if (m.kind != SL_SDP_KIND_AUDIO && m.kind != SL_SDP_KIND_VIDEO)
 			abort();
-	} else if (m.type < SL_MSG_JOIN || m.type > SL_MSG_END_MEETING) {
+	} else if (m.type == SL_MSG_CHAT) {
+		if (!m.text || m.text_len == 0 || m.text_len > SL_SIGNAL_MAX_CHAT ||
+		    strlen(m.text) != m.text_len)
+			abort();
+	} else if (m.type == SL_MSG_PERMISSIONS) {
+		if (m.perm_chat == SL_PERM_UNSET && m.perm_screenshare == SL_PERM_UNSET)
+			abort();
+	} else if (m.type < SL_MSG_JOIN || m.type > SL_MSG_PERMISSIONS) {
 		abort();
 	}
 	/* The rights check is total: it answers every parsed message. */

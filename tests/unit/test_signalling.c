@@ -176,6 +176,20 @@ static void test_entry_messages(void **state)
 		{ "{\"type\":\"mute\",\"participant\":\"ab\",\"kind\":\"audio\",\"muted\":1}",
 		  "bad_field" },
 		{ "{\"type\":\"end_meeting\"}", "ok" },
+		{ "{\"type\":\"chat\",\"text\":\"hi <b>\"}", "ok" },
+		{ "{\"type\":\"chat\",\"text\":\"hi\",\"to\":\"ab12\"}", "ok" },
+		{ "{\"type\":\"chat\",\"text\":\"\"}", "bad_field" },
+		{ "{\"type\":\"chat\"}", "bad_field" },
+		{ "{\"type\":\"chat\",\"text\":\"a\\u0000b\"}", "bad_json" },
+		{ "{\"type\":\"chat\",\"text\":\"hi\",\"to\":\"XY\"}", "bad_field" },
+		{ "{\"type\":\"chat\",\"text\":\"hi\",\"to\":5}", "bad_field" },
+		{ "{\"type\":\"permissions\",\"chat\":\"moderators\"}", "ok" },
+		{ "{\"type\":\"permissions\",\"screenshare\":\"all\"}", "ok" },
+		{ "{\"type\":\"permissions\",\"chat\":\"all\",\"screenshare\":\"moderators\"}",
+		  "ok" },
+		{ "{\"type\":\"permissions\"}", "bad_field" },
+		{ "{\"type\":\"permissions\",\"chat\":\"some\"}", "bad_field" },
+		{ "{\"type\":\"permissions\",\"chat\":true}", "bad_field" },
 	};
 	char buf[9000];
 
@@ -193,6 +207,10 @@ static void test_entry_messages(void **state)
 	snprintf(buf, sizeof(buf), "{\"type\":\"join\",\"room\":\"r\",\"token\":\"%08192d\"}", 0);
 	assert_string_equal(parse_code(buf), "ok");
 	snprintf(buf, sizeof(buf), "{\"type\":\"join\",\"room\":\"r\",\"token\":\"%08193d\"}", 0);
+	assert_string_equal(parse_code(buf), "bad_field");
+	snprintf(buf, sizeof(buf), "{\"type\":\"chat\",\"text\":\"%04096d\"}", 0);
+	assert_string_equal(parse_code(buf), "ok");
+	snprintf(buf, sizeof(buf), "{\"type\":\"chat\",\"text\":\"%04097d\"}", 0);
 	assert_string_equal(parse_code(buf), "bad_field");
 }
 
@@ -256,6 +274,9 @@ static void test_rights(void **state)
 		{ "{\"type\":\"grant_moderator\",\"participant\":\"ab\"}", "not_moderator", NULL,
 		  false },
 		{ "{\"type\":\"end_meeting\"}", "not_moderator", NULL, false },
+		{ "{\"type\":\"permissions\",\"chat\":\"all\"}", "not_moderator", NULL, false },
+		/* chat: decided by the meeting's permissions, not by the table */
+		{ "{\"type\":\"chat\",\"text\":\"x\"}", NULL, NULL, false },
 		/* mute: anyone mutes and unmutes itself; a moderator mutes others;
 		 * nobody unmutes someone else. */
 		{ "{\"type\":\"mute\",\"participant\":\"ab\",\"kind\":\"audio\"}", NULL, NULL,

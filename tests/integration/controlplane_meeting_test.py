@@ -1,0 +1,195 @@
+#!/usr/bin/python3
+"""controlplane_meeting_test.py - inside a meeting: chat and permissions.
+
+Usage: controlplane_meeting_test.py PATH/TO/sluice-controlplane SRCDIR
+
+The chat of docs/signalling.md (public and private `chat`, `chat_history`
+for late joiners, `permissions`) through the real control plane, Redis and
+the fake dataplane of controlplane_test.py, with the helpers of
+controlplane_entry_test.py. Chat texts must never reach the logs or Redis,
+and a meeting's history must be gone with it. SL_CASES=1,3 runs only those
+cases. Output: "ok N - name" / "not ok N - name: why".
+"""
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import controlplane_entry_test as et  # noqa: E402 (records every message received)
+import controlplane_test as ct  # noqa: E402
+
+import json, shutil, tempfile  # noqa: E402
+
+from controlplane_test import Env, check  # noqa: E402
+from controlplane_entry_test import member, join_msg, msgs, expect_type, state_of  # noqa: E402
+
+TEXTS = set()  # chat texts sent: never in a log or Redis
+
+def say(w, text, to=None):
+    TEXTS.add(text)
+    m = dict(type="chat", text=text)
+    if to:
+        m["to"] = to
+    w.send(m)
+
+def chats(w, t=0.5):
+    return [m for m in msgs(w, t) if m["type"] == "chat"]
+
+def check_chat(m, frm, name, text, private):
+    check(set(m) == {"type", "id", "from", "name", "text", "private", "ts"}, f"chat members: {m}")
+    check((m["from"], m["name"], m["text"], m["private"]) == (frm, name, text, private), f"{m}")
+    check(isinstance(m["id"], str) and m["id"] and isinstance(m["ts"], int) and
+          0 <= m["ts"] < 600000, f"id/ts: {m}")
+
+def case_public_private():
+    """Public messages reach every member verbatim (markup is text), private
+    ones only the sender and the recipient; ts counts from the meeting's
+    start; a private message to someone not in the meeting is refused."""
+    with Env(args=ct.FLOOD) as env:
+        room = "Chat-Room-Harbor-Lichen"
+        a, ja = member(env, room, "Ann Chat")
+        b, jb = member(env, room, "Bob Chat")
+        c, jc = member(env, room, "Cat Chat")
+        for w in (a, b, c):
+            msgs(w, 0.3)
+        xss = '<img src=x onerror="window.__xss=1"> & "quotes" \u00e9\u6f22'
+        say(a, xss)
+        for w in (a, b, c):
+            got = chats(w)
+            check(len(got) == 1, f"public chat: {got}")
+            check_chat(got[0], ja["participant"], "Ann Chat", xss, False)
+        say(b, "just for cat", to=jc["participant"])
+        got_b, got_c, got_a = chats(b), chats(c), chats(a, 0.3)
+        check(len(got_b) == 1 and len(got_c) == 1 and got_b[0] == got_c[0], f"{got_b} {got_c}")
+        check_chat(got_c[0], jb["participant"], "Bob Chat", "just for cat", True)
+        check(got_a == [], f"a private message reached a third member: {got_a}")
+        say(b, "to nobody", to="feedfacefeedface")
+        b.expect_error("no_participant")
+        b.send(dict(type="chat", text="x" * 4097))
+        b.expect_error("bad_field")
+        say(b, "y" * 4096)
+        check(len(chats(a)) == 1, "a 4096-byte message did not arrive")
+
+def case_history():
+    """A late joiner gets chat_history right after joined: the public messages
+    (not the private ones), oldest first, at most the last 500; a lobby entry
+    gets nothing until admitted."""
+    with Env(args=ct.FLOOD + ("--chat-burst", "1000", "--chat-rate", "60000")) as env:
+        room = "History-Room-Fjord-Tansy"
+        a, ja = member(env, room, "Dee History")
+        b, jb = member(env, room, "Eli History")
+        for n in range(510):
+            say(a, f"public message number {n}")
+        say(a, "private to eli", to=jb["participant"])
+        msgs(a, 0.5)
+        msgs(b, 0.5)
+        a.send(dict(type="lobby", enabled=True))
+        state_of(a, lobby=True)
+        c = env.ws()
+        c.send(join_msg(room, "Fay Waiting"))
+        expect_type(c, "lobby_wait")
+        up = expect_type(a, "lobby_update")
+        say(a, "while fay waits")
+        check(chats(c, 0.5) == [], "a lobby entry received a chat message")
+        a.send(dict(type="admit", participant=up["waiting"][0]["id"]))
+        seen = msgs(c, 1.0)
+        types = [m["type"] for m in seen]
+        check(types[:2] == ["joined", "chat_history"], f"after admission: {types}")
+        hist = seen[1]["messages"]
+        texts = [m["text"] for m in hist]
+        check(len(hist) == 500, f"history holds {len(hist)} messages")
+        check(texts[0] == "public message number 11" and texts[-1] == "while fay waits",
+              f"history runs {texts[0]!r} .. {texts[-1]!r}")
+        check("private to eli" not in texts, "a private message is in the history")
+        check(all(m["private"] is False and m["type"] == "chat" for m in hist), "history entries")
+        ids = [m["id"] for m in hist]
+        check(len(set(ids)) == 500, "history ids repeat")
+        ts = [m["ts"] for m in hist]
+        check(ts == sorted(ts), "history ts go backwards")
+
+def case_permissions_and_rate():
+    """permissions: moderator only; with chat for moderators a participant's
+    message is refused (not_moderator) and reaches no one; meeting_state
+    carries permissions. The per-participant rate: --chat-burst at once, then
+    throttled with retry_after."""
+    with Env(args=ct.FLOOD + ("--chat-burst", "5", "--chat-rate", "6")) as env:
+        room = "Perm-Room-Sorrel-Beacon"
+        a, ja = member(env, room, "Gil Mod")
+        b, jb = member(env, room, "Hal Part")
+        check(ja["meeting_state"]["permissions"] == dict(chat="all", screenshare="all"),
+              f"{ja['meeting_state']}")
+        b.send(dict(type="permissions", chat="moderators"))
+        b.expect_error("not_moderator")
+        a.send(dict(type="permissions", chat="moderators"))
+        for w in (a, b):
+            st = state_of(w)
+            check(st["permissions"] == dict(chat="moderators", screenshare="all"), f"{st}")
+        say(b, "may I speak")
+        b.expect_error("not_moderator")
+        check(chats(a, 0.5) == [], "a refused chat reached someone")
+        say(a, "moderators only now")
+        check(len(chats(b)) == 1, "the moderator's chat did not arrive")
+        a.send(dict(type="permissions", chat="all", screenshare="moderators"))
+        st = state_of(b)
+        check(st["permissions"] == dict(chat="all", screenshare="moderators"), f"{st}")
+        results = []
+        for n in range(7):
+            say(b, f"burst {n}")
+            m = b.recv(3)
+            while m and m["type"] == "meeting_state":
+                m = b.recv(3)
+            results.append(m.get("code") or m["type"])
+            if m.get("code") == "throttled":
+                check(isinstance(m.get("retry_after"), int) and m["retry_after"] >= 1, f"{m}")
+        check(results[:5] == ["chat"] * 5 and results[5:] == ["throttled"] * 2, f"{results}")
+
+def case_forgotten():
+    """After the last leave the chat is gone: a new meeting of the same name
+    has an empty history; Redis never held a chat text."""
+    with Env(args=ct.FLOOD) as env:
+        room = "Forget-Chat-Room-Marram"
+        a, _ = member(env, room, "Ivy Forget")
+        say(a, "remember me not")
+        chats(a)
+        check(not any("remember me not" in json.dumps(env.redis.hgetall(k))
+                      for k in env.redis.keys()), "a chat text is in Redis")
+        a.send({"type": "leave"})
+        expect_type(a, "left")
+        b = env.ws()
+        b.send(join_msg(room, "Ivy Forget"))
+        expect_type(b, "joined")
+        h = expect_type(b, "chat_history")
+        check(h["messages"] == [], f"a new meeting of the name has history: {h}")
+
+def case_logs_clean():
+    logs = "".join(ct.STDERR_LOGS)
+    check(logs, "no control plane stderr was captured")
+    for word in sorted(TEXTS | ct.ROOM_NAMES | ct.NAMES):
+        check(word not in logs, f"the control plane logged {word[:20]!r}")
+
+CASES = [("public and private chat", case_public_private), ("chat history", case_history),
+         ("permissions and the chat rate", case_permissions_and_rate),
+         ("the chat goes with the meeting", case_forgotten),
+         ("no chat text in the logs", case_logs_clean)]
+
+def main():
+    if len(sys.argv) != 3:
+        sys.exit("usage: controlplane_meeting_test.py PATH/TO/sluice-controlplane SRCDIR")
+    ct.CP_BIN, ct.SRCDIR = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
+    et.SRCDIR = ct.SRCDIR
+    top = tempfile.mkdtemp(prefix="slmeet-")
+    et.KEYDIR = top
+    ct.LOOP = ct.AsyncLoop()
+    passed = failed = 0
+    try:
+        ct.CERT, ct.OTHER_CERT = ct.make_cert(top, "client"), ct.make_cert(top, "other")
+        only = os.environ.get("SL_CASES")
+        want = {int(x) for x in only.split(",")} if only else None
+        passed, failed = ct.run_cases(CASES, lambda n, name: want is None or n in want)
+    finally:
+        ct.LOOP.stop()
+        shutil.rmtree(top, ignore_errors=True)
+    print(f"{passed} passed, {failed} failed")
+    sys.exit(1 if failed else 0)
+
+if __name__ == "__main__":
+    main()
