@@ -10,7 +10,9 @@ media.js, app.js, names.js), web/words.txt and its licence from the control
 plane's static files: each must come back whole with a content type the
 browser accepts (the scripts are loaded under the page's CSP, and names.js
 fetches words.txt), and index.html must load the client's scripts in their
-order. Loopback only. Output: "ok N - name".
+order. The scripts never turn text into markup (no HTML-parsing sinks:
+names and chat texts from the network go in with textContent only).
+Loopback only. Output: "ok N - name".
 """
 import os
 import socket
@@ -66,9 +68,24 @@ def case_page_loads_scripts():
         check(page.count("<script") == len(SCRIPTS), "/ loads other scripts")
 
 
+# Ways a script could parse a string as HTML or code.
+HTML_SINKS = ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write",
+              "createContextualFragment", "DOMParser", "srcdoc", "eval(", "new Function",
+              "setTimeout('", 'setTimeout("')
+
+
+def case_no_html_sinks():
+    for name in SCRIPTS:
+        with open(os.path.join(ct.SRCDIR, "web", name), encoding="utf-8") as f:
+            text = f.read()
+        found = [s for s in HTML_SINKS if s in text]
+        check(not found, f"web/{name} uses {found}")
+
+
 CASES = [("the scripts, words.txt and its licence are served whole, as script and text",
           case_files),
-         ("the page loads the client's scripts in order", case_page_loads_scripts)]
+         ("the page loads the client's scripts in order", case_page_loads_scripts),
+         ("the scripts use no HTML-parsing sink", case_no_html_sinks)]
 
 
 def main():
