@@ -285,7 +285,9 @@
 
   // An error while joined: true when it answers a chat this page sent.
   function onChatError(code, msg) {
-    if (!chatsSent.length || !(code in CHAT_ERRORS || code === 'throttled')) return false;
+    if (!chatsSent.length || !(Object.hasOwn(CHAT_ERRORS, code) || code === 'throttled')) {
+      return false;
+    }
     chatsSent.shift();
     let text = CHAT_ERRORS[code];
     if (code === 'throttled') {
