@@ -140,7 +140,8 @@ def case_roles_first():
         room = "Roles-Room-Juniper-Falcon"
         a, ja = member(env, room, "Ada First")
         check(ja.get("role") == "moderator", f"creator's role: {ja}")
-        check(ja.get("meeting_state") == dict(locked=False, lobby=False, password=False),
+        check(ja.get("meeting_state") == dict(locked=False, lobby=False, password=False,
+                                              permissions=dict(chat="all", screenshare="all")),
               f"meeting_state in joined: {ja}")
         b, jb = member(env, room, "Ben Second")
         check(jb.get("role") == "participant", f"second joiner's role: {jb}")
@@ -466,7 +467,8 @@ def case_last_leave_forgets():
         expect_type(a, "left")
         wait_until(lambda: not env.redis.keys(), 3, f"Redis keys left: {env.redis.keys()}")
         _, jn = member(env, room, "Eli Moderator")
-        check(jn["meeting_state"] == dict(locked=False, lobby=False, password=False), f"{jn}")
+        check(jn["meeting_state"] == dict(locked=False, lobby=False, password=False,
+                                          permissions=dict(chat="all", screenshare="all")), f"{jn}")
 
 def make_key():
     path = os.path.join(KEYDIR, "hs256.key")
