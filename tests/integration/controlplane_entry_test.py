@@ -602,10 +602,13 @@ CASES = [("check_name and name_strength", case_check_name),
          ("weak room names", case_weak_names), ("close frames and codes", case_close_codes),
          ("no secret or name in messages and logs", case_no_secrets_anywhere)]
 
-def main():
+def main(program="controlplane_entry_test.py", cases=None):
+    """Run `cases` (default: this file's) against the control plane named on
+    the command line; SL_CASES=1,3 picks some. Shared with
+    controlplane_meeting_test.py."""
     global KEYDIR, SRCDIR
     if len(sys.argv) != 3:
-        sys.exit("usage: controlplane_entry_test.py PATH/TO/sluice-controlplane SRCDIR")
+        sys.exit(f"usage: {program} PATH/TO/sluice-controlplane SRCDIR")
     ct.CP_BIN, ct.SRCDIR = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
     SRCDIR = ct.SRCDIR
     top = tempfile.mkdtemp(prefix="slentry-")
@@ -616,7 +619,7 @@ def main():
         ct.CERT, ct.OTHER_CERT = ct.make_cert(top, "client"), ct.make_cert(top, "other")
         only = os.environ.get("SL_CASES")
         want = {int(x) for x in only.split(",")} if only else None
-        passed, failed = ct.run_cases(CASES, lambda n, name: want is None or n in want)
+        passed, failed = ct.run_cases(cases or CASES, lambda n, name: want is None or n in want)
     finally:
         ct.LOOP.stop()
         shutil.rmtree(top, ignore_errors=True)

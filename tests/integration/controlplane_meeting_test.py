@@ -17,7 +17,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import controlplane_entry_test as et  # noqa: E402 (records every message received)
 import controlplane_test as ct  # noqa: E402
 
-import json, shutil, tempfile  # noqa: E402
+import json  # noqa: E402
 
 from controlplane_test import Env, check  # noqa: E402
 from controlplane_entry_test import member, join_msg, msgs, expect_type, state_of  # noqa: E402
@@ -171,25 +171,5 @@ CASES = [("public and private chat", case_public_private), ("chat history", case
          ("the chat goes with the meeting", case_forgotten),
          ("no chat text in the logs", case_logs_clean)]
 
-def main():
-    if len(sys.argv) != 3:
-        sys.exit("usage: controlplane_meeting_test.py PATH/TO/sluice-controlplane SRCDIR")
-    ct.CP_BIN, ct.SRCDIR = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
-    et.SRCDIR = ct.SRCDIR
-    top = tempfile.mkdtemp(prefix="slmeet-")
-    et.KEYDIR = top
-    ct.LOOP = ct.AsyncLoop()
-    passed = failed = 0
-    try:
-        ct.CERT, ct.OTHER_CERT = ct.make_cert(top, "client"), ct.make_cert(top, "other")
-        only = os.environ.get("SL_CASES")
-        want = {int(x) for x in only.split(",")} if only else None
-        passed, failed = ct.run_cases(CASES, lambda n, name: want is None or n in want)
-    finally:
-        ct.LOOP.stop()
-        shutil.rmtree(top, ignore_errors=True)
-    print(f"{passed} passed, {failed} failed")
-    sys.exit(1 if failed else 0)
-
 if __name__ == "__main__":
-    main()
+    et.main("controlplane_meeting_test.py", CASES)
