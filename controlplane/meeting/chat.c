@@ -73,10 +73,7 @@ void sl_chat_send(struct sl_participant *p, struct sl_participant *to,
 		return;
 	}
 	if (!rate_ok(p, now, &retry)) {
-		sl_signal_send(p->client, json_pack("{s:s, s:s, s:s, s:b, s:i}", "type", "error",
-						    "code", "throttled", "message",
-						    "too many chat messages; wait a little",
-						    "fatal", 0, "retry_after", (json_int_t)retry));
+		sl_signal_throttled(p->client, retry, "too many chat messages; wait a little");
 		return;
 	}
 	snprintf(c.id, sizeof(c.id), "%" G_GUINT64_FORMAT, ++r->chat_next_id);

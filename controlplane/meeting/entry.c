@@ -61,17 +61,10 @@ struct sl_entry_pending {
 	uint8_t guard[SL_PASSWORD_KEY];
 };
 
-static void send_throttled(struct sl_client *c, unsigned retry_after, const char *message)
-{
-	sl_signal_send(c, json_pack("{s:s, s:s, s:s, s:b, s:i}", "type", "error", "code",
-				    "throttled", "message", message, "fatal", 0, "retry_after",
-				    (json_int_t)retry_after));
-}
-
 static void refuse_throttled(struct sl_client *c, unsigned retry_after, const char *message)
 {
 	sl_cp->n_join_throttled++;
-	send_throttled(c, retry_after, message);
+	sl_signal_throttled(c, retry_after, message);
 }
 
 static void refuse(struct sl_client *c, const char *code, const char *message)
@@ -196,14 +189,15 @@ void sl_entry_check_name(struct sl_client *c, const char *room)
 	int slot = -1;
 
 	if (c->has_src && (wait = sl_throttle_take(sl_cp->check_by_src, c->src_key, sl_now_ms()))) {
-		send_throttled(c, wait, "too many name checks from this address; try again later");
+		sl_signal_throttled(c, wait,
+				    "too many name checks from this address; try again later");
 		return;
 	}
 	for (int i = 0; i < SL_CLIENT_NAME_CHECKS && slot < 0; i++)
 		if (!c->checks[i])
 			slot = i;
 	if (slot < 0 || sl_offload_live(sl_cp->name_pool) >= NAME_CHECKS_MAX) {
-		send_throttled(c, 1, "name checks are busy; try again");
+		sl_signal_throttled(c, 1, "name checks are busy; try again");
 		return;
 	}
 	sl_cp->n_check_name++;
@@ -690,7 +684,8 @@ static void set_password(struct sl_participant *p, const struct sl_signal_msg *m
 	}
 	r->pw_job = sl_password_hash(m->password, m->password_len, password_hashed, r);
 	if (!r->pw_job)
-		send_throttled(p->client, 1, "the server is busy hashing passwords; try again");
+		sl_signal_throttled(p->client, 1,
+				    "the server is busy hashing passwords; try again");
 }
 
 /* The lobby was turned off: entries get in when nothing else guards the

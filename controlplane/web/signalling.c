@@ -44,6 +44,13 @@ void sl_signal_error(struct sl_client *c, const char *code, const char *message,
 		sl_ws_close(c->ws);
 }
 
+void sl_signal_throttled(struct sl_client *c, unsigned retry_after, const char *message)
+{
+	sl_signal_send(c, json_pack("{s:s, s:s, s:s, s:b, s:i}", "type", "error", "code",
+				    "throttled", "message", message, "fatal", 0, "retry_after",
+				    (json_int_t)retry_after));
+}
+
 void sl_signal_message(struct sl_client *c, const char *text, size_t len)
 {
 	struct sl_signal_msg m;

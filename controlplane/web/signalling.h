@@ -47,6 +47,8 @@ void sl_signal_closed(struct sl_client *c);
 void sl_signal_send(struct sl_client *c, json_t *msg);
 /* Send {"type":"error",...}; when fatal, close the connection after it. */
 void sl_signal_error(struct sl_client *c, const char *code, const char *message, bool fatal);
+/* Send the non-fatal error `throttled` with retry_after (whole seconds). */
+void sl_signal_throttled(struct sl_client *c, unsigned retry_after, const char *message);
 
 #endif
 
