@@ -34,10 +34,16 @@ struct sl_offload;
 #define SL_ID_LEN        16 /* random ids: 64 bits as hex */
 #define SL_MAX_VALIDATED 4  /* ICE-validated 5-tuples kept per participant */
 
+/* What a participant publishes, one stream each: microphone, camera and
+ * screen (index of pub_ssrc and sl_slot.src). A screen is video. */
+enum sl_source { SL_SRC_AUDIO = 1, SL_SRC_VIDEO = 2, SL_SRC_SCREEN = 3, SL_SRC_N = 4 };
+
 /* One m= section of a participant's current offer (room.c). */
 struct sl_slot {
 	uint8_t kind;      /* SL_SDP_KIND_AUDIO / _VIDEO */
+	uint8_t src;       /* enum sl_source: what it publishes, or (SENDONLY) carries */
 	uint8_t dir;       /* our direction: RECVONLY (publish), SENDONLY, INACTIVE */
+	bool publish;      /* a publish slot (audio, video, screen): never reused for others */
 	bool subscribed;   /* SENDONLY: the dataplane subscription exists */
 	bool answered;     /* the client answered an offer containing this slot */
 	uint32_t src_ep;   /* SENDONLY: publisher's endpoint id */
@@ -66,6 +72,7 @@ struct sl_participant {
 	bool moderator;       /* role (entry.c) */
 	bool muted[3];        /* by kind (1 audio, 2 video): the dataplane drops it (entry.c) */
 	uint64_t chat_tat_ms; /* chat rate: theoretical arrival time (chat.c) */
+	uint64_t screen_tat_ms; /* screenshare rate (entry.c) */
 
 	/* ICE */
 	char ufrag[9];
@@ -88,7 +95,9 @@ struct sl_participant {
 	struct sl_ctl_addr ep_addr; /* the address last sent in EP_ADD/EP_UPDATE */
 
 	/* Media: what it publishes, what it is offered. */
-	uint32_t pub_ssrc[3]; /* by kind (1 audio, 2 video); 0 = none */
+	uint32_t pub_ssrc[SL_SRC_N]; /* by enum sl_source; 0 = none */
+	bool sharing;                /* asked to share a screen, and may (room.c) */
+	unsigned screen_slot;        /* index of its screen publish slot; 0 = none yet */
 	struct sl_slot slots[SL_SDP_MAX_MEDIA];
 	unsigned n_slots;
 	/* Every dst SSRC its endpoint was ever given (room.c): never again. */

@@ -13,6 +13,7 @@
 #include "chat.h"
 #include "clock.h"
 #include "room.h"
+#include "throttle.h"
 
 struct chat_msg {
 	char id[24];
@@ -32,22 +33,6 @@ static json_t *chat_json(const struct chat_msg *c, bool private)
 	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:I}", "type", "chat", "id", c->id, "from",
 			 c->from, "name", c->name, "text", c->text, "private", private, "ts",
 			 (json_int_t)c->ts);
-}
-
-/* GCRA: true when p may send a message now (and it is counted). */
-static bool rate_ok(struct sl_participant *p, uint64_t now, unsigned *retry_s)
-{
-	uint64_t t = 60000 / (sl_cp->cfg.chat_rate ? sl_cp->cfg.chat_rate : 1);
-	uint64_t tol = t * (sl_cp->cfg.chat_burst - 1), tat = p->chat_tat_ms;
-
-	if (tat < now)
-		tat = now;
-	if (tat - now > tol) {
-		*retry_s = (unsigned)((tat - now - tol + 999) / 1000);
-		return false;
-	}
-	p->chat_tat_ms = tat + t;
-	return true;
 }
 
 static void msg_clear(struct chat_msg *c)
@@ -72,7 +57,8 @@ void sl_chat_send(struct sl_participant *p, struct sl_participant *to,
 		sl_signal_error(p->client, "not_moderator", "only moderators may chat now", false);
 		return;
 	}
-	if (!rate_ok(p, now, &retry)) {
+	retry = sl_rate_take(&p->chat_tat_ms, sl_cp->cfg.chat_rate, sl_cp->cfg.chat_burst, now);
+	if (retry) {
 		sl_signal_throttled(p->client, retry, "too many chat messages; wait a little");
 		return;
 	}

@@ -33,6 +33,9 @@
 #include "store.h"
 #include "throttle.h"
 
+#define SCREEN_RATE  20 /* screenshare changes a minute per participant */
+#define SCREEN_BURST 6
+
 struct sl_lobby_entry {
 	struct sl_room *room;
 	struct sl_lobby_entry *next;
@@ -759,6 +762,38 @@ static void lobby_decision(struct sl_participant *p, const struct sl_signal_msg 
 	lobby_update(r, NULL);
 }
 
+/* permissions.screenshare became "moderators": the others' screens stop.
+ * The list is walked again after each stop (a stop broadcasts and
+ * re-offers, but removes nobody). */
+static void stop_screens(struct sl_room *r)
+{
+	for (struct sl_participant *q = r->members; q; q = q->next)
+		if (q->sharing && !q->moderator)
+			sl_room_screenshare(q, false);
+}
+
+/* screenshare: start or stop sharing a screen, if permissions allow. Each
+ * change re-offers the whole meeting: at most SCREEN_RATE a minute. */
+static void screenshare(struct sl_participant *p, bool on)
+{
+	unsigned retry;
+
+	if (on && p->room->screenshare_moderators && !p->moderator) {
+		sl_signal_error(p->client, "not_moderator",
+				"only moderators may share a screen in this meeting", false);
+		return;
+	}
+	if (p->sharing == on)
+		return;
+	retry = sl_rate_take(&p->screen_tat_ms, SCREEN_RATE, SCREEN_BURST, sl_now_ms());
+	if (retry) {
+		sl_signal_throttled(p->client, retry, "screen sharing turned on and off too often");
+		return;
+	}
+	if (sl_room_screenshare(p, on))
+		sl_signal_error(p->client, "room_full", "no m= section left for a screen", false);
+}
+
 void sl_entry_message(struct sl_client *c, const struct sl_signal_msg *m)
 {
 	struct sl_participant *p = c->p, *t = NULL;
@@ -822,6 +857,11 @@ void sl_entry_message(struct sl_client *c, const struct sl_signal_msg *m)
 		if (m->perm_screenshare != SL_PERM_UNSET)
 			r->screenshare_moderators = m->perm_screenshare == SL_PERM_MODERATORS;
 		state_changed(r);
+		if (r->screenshare_moderators)
+			stop_screens(r);
+		break;
+	case SL_MSG_SCREENSHARE:
+		screenshare(p, m->flag);
 		break;
 	case SL_MSG_END_MEETING:
 		sl_info("meeting %s ended by %s", r->meeting, p->id);

@@ -138,10 +138,16 @@ static struct sl_participant *participant_new(struct sl_room *r, struct sl_clien
 	while (g_hash_table_contains(sl_cp->by_ufrag, p->ufrag));
 	random_token(p->pwd, 24);
 	p->joined_ms = sl_now_ms();
-	p->slots[0] =
-		(struct sl_slot){ .kind = SL_SDP_KIND_AUDIO, .dir = SL_SDP_RECVONLY, .mid = "0" };
-	p->slots[1] =
-		(struct sl_slot){ .kind = SL_SDP_KIND_VIDEO, .dir = SL_SDP_RECVONLY, .mid = "1" };
+	p->slots[0] = (struct sl_slot){ .kind = SL_SDP_KIND_AUDIO,
+					.src = SL_SRC_AUDIO,
+					.dir = SL_SDP_RECVONLY,
+					.publish = true,
+					.mid = "0" };
+	p->slots[1] = (struct sl_slot){ .kind = SL_SDP_KIND_VIDEO,
+					.src = SL_SRC_VIDEO,
+					.dir = SL_SDP_RECVONLY,
+					.publish = true,
+					.mid = "1" };
 	p->n_slots = 2;
 	p->offer = g_new0(struct sl_sdp_offer, 1);
 	sl_random(&p->offer->session_id, sizeof(p->offer->session_id));
@@ -296,16 +302,19 @@ static void offer_fill(struct sl_participant *p)
 		if (s->dir == SL_SDP_SENDONLY) {
 			m->ssrc = s->dst_ssrc;
 			snprintf(m->msid_stream, sizeof(m->msid_stream), "%s", q ? q->id : "gone");
-			snprintf(m->msid_track, sizeof(m->msid_track), "%s-%s", q ? q->id : "gone",
-				 s->kind == SL_SDP_KIND_AUDIO ? "a" : "v");
+			snprintf(m->msid_track, sizeof(m->msid_track), "%s-%c", q ? q->id : "gone",
+				 "?avs"[s->src]);
 		}
 	}
 }
 
+/* tracks[].label, by enum sl_source. */
+static const char *const source_label[SL_SRC_N] = { "", "microphone", "camera", "screen" };
+
 static void send_offer(struct sl_participant *p)
 {
 	char *sdp = g_malloc(OFFER_MAX);
-	json_t *tracks = json_array();
+	json_t *tracks = json_array(), *publish;
 	int n;
 
 	offer_fill(p);
@@ -324,17 +333,20 @@ static void send_offer(struct sl_participant *p)
 
 		if (s->dir == SL_SDP_SENDONLY && q)
 			json_array_append_new(
-				tracks, json_pack("{s:s, s:s, s:s}", "mid", s->mid, "kind",
-						  s->kind == SL_SDP_KIND_AUDIO ? "audio" : "video",
-						  "participant", q->id));
+				tracks,
+				json_pack("{s:s, s:s, s:s, s:s}", "mid", s->mid, "kind",
+					  s->kind == SL_SDP_KIND_AUDIO ? "audio" : "video", "label",
+					  source_label[s->src], "participant", q->id));
 	}
+	publish = json_pack("{s:s, s:s}", "audio", "0", "video", "1");
+	if (p->sharing)
+		json_object_set_new(publish, "screen", json_string(p->slots[p->screen_slot].mid));
 	p->offer_pending = true;
 	p->reoffer = false;
 	p->offer_sent_ms = sl_now_ms();
-	sl_signal_send(p->client,
-		       json_pack("{s:s, s:s, s:i, s:{s:s, s:s}, s:o}", "type", "offer", "sdp", sdp,
-				 "version", (json_int_t)p->offer_version, "publish", "audio", "0",
-				 "video", "1", "tracks", tracks));
+	sl_signal_send(p->client, json_pack("{s:s, s:s, s:i, s:o, s:o}", "type", "offer", "sdp",
+					    sdp, "version", (json_int_t)p->offer_version, "publish",
+					    publish, "tracks", tracks));
 	g_free(sdp);
 }
 
@@ -343,18 +355,27 @@ static bool slot_wanted(const struct sl_room *r, const struct sl_participant *p,
 {
 	const struct sl_participant *q = sl_room_participant(s->src_ep);
 
-	return q && q != p && q->room == r && q->pub_ssrc[s->kind] == s->src_ssrc;
+	return q && q != p && q->room == r && q->pub_ssrc[s->src] == s->src_ssrc;
 }
 
-static bool has_slot(const struct sl_participant *p, uint32_t ep, uint8_t kind, uint32_t ssrc)
+static bool has_slot(const struct sl_participant *p, uint32_t ep, uint8_t src, uint32_t ssrc)
 {
 	for (unsigned i = 2; i < p->n_slots; i++) {
 		const struct sl_slot *s = &p->slots[i];
 
-		if (s->dir == SL_SDP_SENDONLY && s->src_ep == ep && s->kind == kind &&
+		if (s->dir == SL_SDP_SENDONLY && s->src_ep == ep && s->src == src &&
 		    s->src_ssrc == ssrc)
 			return true;
 	}
+	return false;
+}
+
+/* ssrc is one of the streams p publishes. */
+static bool publishes(const struct sl_participant *p, uint32_t ssrc)
+{
+	for (unsigned src = SL_SRC_AUDIO; src < SL_SRC_N; src++)
+		if (p->pub_ssrc[src] == ssrc)
+			return true;
 	return false;
 }
 
@@ -372,8 +393,7 @@ static uint32_t pick_dst_ssrc(struct sl_participant *p)
 
 	do {
 		sl_random(&v, sizeof(v));
-		used = !v || v == p->pub_ssrc[SL_SDP_KIND_AUDIO] ||
-		       v == p->pub_ssrc[SL_SDP_KIND_VIDEO];
+		used = !v || publishes(p, v);
 		for (unsigned i = 0; i < p->n_dst_used && !used; i++)
 			used = p->dst_used[i] == v;
 	} while (used);
@@ -384,8 +404,7 @@ static uint32_t pick_dst_ssrc(struct sl_participant *p)
 /* p now publishes on one of its dst SSRCs: that stream must move. */
 static bool dst_clashes(const struct sl_participant *p, const struct sl_slot *s)
 {
-	return s->dst_ssrc == p->pub_ssrc[SL_SDP_KIND_AUDIO] ||
-	       s->dst_ssrc == p->pub_ssrc[SL_SDP_KIND_VIDEO];
+	return publishes(p, s->dst_ssrc);
 }
 
 /* Send SUBSCRIBE or UNSUBSCRIBE for p's slot s. */
@@ -419,7 +438,8 @@ static bool slots_reconcile(struct sl_participant *p)
 	for (unsigned i = 2; i < p->n_slots; i++) {
 		struct sl_slot *s = &p->slots[i];
 
-		if (s->dir == SL_SDP_SENDONLY && (!slot_wanted(r, p, s) || dst_clashes(p, s))) {
+		if (!s->publish && s->dir == SL_SDP_SENDONLY &&
+		    (!slot_wanted(r, p, s) || dst_clashes(p, s))) {
 			unsubscribe(p, s);
 			s->dir = SL_SDP_INACTIVE;
 			s->answered = false;
@@ -427,11 +447,12 @@ static bool slots_reconcile(struct sl_participant *p)
 		}
 	}
 	for (struct sl_participant *q = r->members; q; q = q->next) {
-		for (uint8_t kind = SL_SDP_KIND_AUDIO; kind <= SL_SDP_KIND_VIDEO; kind++) {
+		for (uint8_t src = SL_SRC_AUDIO; src < SL_SRC_N; src++) {
+			uint8_t kind = src == SL_SRC_AUDIO ? SL_SDP_KIND_AUDIO : SL_SDP_KIND_VIDEO;
 			struct sl_slot *s = NULL;
 
-			if (q == p || !q->pub_ssrc[kind] ||
-			    has_slot(p, q->ep_id, kind, q->pub_ssrc[kind]))
+			if (q == p || !q->pub_ssrc[src] ||
+			    has_slot(p, q->ep_id, src, q->pub_ssrc[src]))
 				continue;
 			if (p->n_dst_used >= SL_CTL_MAX_DST_SSRCS) {
 				sl_warn("participant %s: no stream SSRC left; it must rejoin",
@@ -439,7 +460,7 @@ static bool slots_reconcile(struct sl_participant *p)
 				continue;
 			}
 			for (unsigned i = 2; i < p->n_slots && !s; i++)
-				if (p->slots[i].dir == SL_SDP_INACTIVE &&
+				if (!p->slots[i].publish && p->slots[i].dir == SL_SDP_INACTIVE &&
 				    p->slots[i].kind == kind && !p->offer_pending)
 					s = &p->slots[i];
 			if (!s && p->n_slots < SL_SDP_MAX_MEDIA) {
@@ -454,8 +475,9 @@ static bool slots_reconcile(struct sl_participant *p)
 				continue;
 			}
 			s->dir = SL_SDP_SENDONLY;
+			s->src = src;
 			s->src_ep = q->ep_id;
-			s->src_ssrc = q->pub_ssrc[kind];
+			s->src_ssrc = q->pub_ssrc[src];
 			s->dst_ssrc = pick_dst_ssrc(p);
 			s->answered = s->subscribed = false;
 			changed = true;
@@ -496,25 +518,66 @@ void sl_room_sync(struct sl_room *r)
 }
 
 /* Learn what p publishes from its answer: the primary SSRC of the publish
- * sections when the client sends there. Returns true if it changed. */
+ * sections when the client sends there (the screen's only while p shares:
+ * a screen p may not share is never forwarded). True if it changed. */
 static bool learn_publish(struct sl_participant *p, const struct sl_sdp *a)
 {
 	bool changed = false;
 
-	for (unsigned i = 0; i < a->n_media && i < 2; i++) {
+	for (unsigned i = 0; i < a->n_media && i < p->n_slots; i++) {
 		const struct sl_sdp_media *m = &a->media[i];
-		uint8_t kind = p->slots[i].kind;
+		const struct sl_slot *s = &p->slots[i];
 		uint32_t ssrc = 0;
 
+		if (!s->publish)
+			continue;
 		if (!m->rejected && (m->dir == SL_SDP_SENDONLY || m->dir == SL_SDP_SENDRECV) &&
-		    m->n_ssrc)
+		    m->n_ssrc && i < p->offer->n_media &&
+		    p->offer->media[i].dir == SL_SDP_RECVONLY &&
+		    (s->src != SL_SRC_SCREEN || p->sharing))
 			ssrc = m->ssrc[0];
-		if (p->pub_ssrc[kind] != ssrc) {
-			p->pub_ssrc[kind] = ssrc;
+		/* An SSRC another of p's streams has already is not a new stream. */
+		for (unsigned src = SL_SRC_AUDIO; src < SL_SRC_N && ssrc; src++)
+			if (src != s->src && p->pub_ssrc[src] == ssrc)
+				ssrc = 0;
+		if (p->pub_ssrc[s->src] != ssrc) {
+			p->pub_ssrc[s->src] = ssrc;
 			changed = true;
 		}
 	}
 	return changed;
+}
+
+int sl_room_screenshare(struct sl_participant *p, bool on)
+{
+	struct sl_room *r = p->room;
+	struct sl_slot *s;
+
+	if (p->sharing == on)
+		return 0;
+	if (on && !p->screen_slot) {
+		if (p->n_slots >= SL_SDP_MAX_MEDIA)
+			return -ENOSPC;
+		p->screen_slot = p->n_slots;
+		s = &p->slots[p->n_slots];
+		*s = (struct sl_slot){ .kind = SL_SDP_KIND_VIDEO,
+				       .src = SL_SRC_SCREEN,
+				       .publish = true };
+		snprintf(s->mid, sizeof(s->mid), "%u", p->n_slots++);
+	}
+	s = &p->slots[p->screen_slot];
+	s->dir = on ? SL_SDP_RECVONLY : SL_SDP_INACTIVE;
+	s->answered = false;
+	p->sharing = on;
+	p->pub_ssrc[SL_SRC_SCREEN] = 0; /* learnt from the answer to the next offer */
+	p->reoffer = true;
+	sl_info("participant %s %s sharing a screen", p->id, on ? "starts" : "stops");
+	sl_room_broadcast(r,
+			  json_pack("{s:s, s:s, s:b}", "type", "screenshare", "participant", p->id,
+				    "enabled", on),
+			  true);
+	sl_room_sync(r);
+	return 0;
 }
 
 static int take_answer(struct sl_participant *p, const struct sl_sdp *a, const char **err)
@@ -568,8 +631,10 @@ void sl_room_answer(struct sl_participant *p, const char *text, size_t len, uint
 			      (s->dir != SL_SDP_SENDONLY || m->ssrc == s->dst_ssrc);
 	}
 	if (learn_publish(p, a))
-		sl_debug("participant %s publishes audio %s, video %s", p->id,
-			 p->pub_ssrc[1] ? "yes" : "no", p->pub_ssrc[2] ? "yes" : "no");
+		sl_debug("participant %s publishes audio %s, video %s, screen %s", p->id,
+			 p->pub_ssrc[SL_SRC_AUDIO] ? "yes" : "no",
+			 p->pub_ssrc[SL_SRC_VIDEO] ? "yes" : "no",
+			 p->pub_ssrc[SL_SRC_SCREEN] ? "yes" : "no");
 	g_free(a);
 	sl_transport_answered(p); /* may remove p (a handshake that cannot start) */
 	if (sl_room_participant(ep) == p)

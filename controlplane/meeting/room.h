@@ -45,6 +45,12 @@ void sl_room_send_mute(const struct sl_participant *p, uint8_t kind);
 /* p's endpoint was installed in the dataplane: apply its mutes. */
 void sl_room_installed(struct sl_participant *p);
 void sl_room_answer(struct sl_participant *p, const char *sdp, size_t len, uint32_t version);
+/* p starts (on) or stops sharing a screen: its screen publish slot (added
+ * at the end of its offer the first time) becomes recvonly or inactive, p
+ * is re-offered, every connected member is told `screenshare`, and the
+ * others subscribe once p's answer names the stream. The caller checks
+ * the meeting's permission. -ENOSPC: no m= section left. */
+int sl_room_screenshare(struct sl_participant *p, bool on);
 /* Remove p from its meeting and free it (why: for the log: "left", "closed", ...). */
 void sl_room_leave(struct sl_participant *p, const char *why);
 /* Tell p's client a fatal error, close its WebSocket, and remove p. */

@@ -70,6 +70,7 @@ enum sl_msg_type {
 	SL_MSG_END_MEETING,
 	SL_MSG_CHAT,
 	SL_MSG_PERMISSIONS,
+	SL_MSG_SCREENSHARE,
 };
 
 #define SL_SIGNAL_MAX_CHAT 4096 /* bytes of UTF-8 */
@@ -95,7 +96,7 @@ struct sl_signal_msg {
 	size_t text_len;
 	int perm_chat, perm_screenshare; /* permissions: enum sl_perm */
 	uint8_t kind;                    /* mute: SL_SDP_KIND_AUDIO / _VIDEO */
-	bool flag;                       /* lock: locked; lobby: enabled; mute: muted */
+	bool flag; /* lock: locked; lobby, screenshare: enabled; mute: muted */
 	json_t *root;
 };
 

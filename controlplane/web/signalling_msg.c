@@ -256,6 +256,7 @@ static const struct {
 	{ "end_meeting", SL_MSG_END_MEETING, NULL },
 	{ "chat", SL_MSG_CHAT, parse_chat },
 	{ "permissions", SL_MSG_PERMISSIONS, parse_permissions },
+	{ "screenshare", SL_MSG_SCREENSHARE, NULL },
 };
 
 int sl_signal_parse(const char *text, size_t len, struct sl_signal_msg *m, const char **code,
@@ -279,7 +280,7 @@ int sl_signal_parse(const char *text, size_t len, struct sl_signal_msg *m, const
 		m->type = types[i].type;
 		if (m->type == SL_MSG_LOCK)
 			return parse_bool(m, "locked", false, false, code, why);
-		if (m->type == SL_MSG_LOBBY)
+		if (m->type == SL_MSG_LOBBY || m->type == SL_MSG_SCREENSHARE)
 			return parse_bool(m, "enabled", false, false, code, why);
 		return types[i].parse && types[i].parse(m, code, why) ? -EINVAL : 0;
 	}
