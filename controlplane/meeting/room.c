@@ -575,7 +575,7 @@ int sl_room_screenshare(struct sl_participant *p, bool on)
 	sl_room_broadcast(r,
 			  json_pack("{s:s, s:s, s:b}", "type", "screenshare", "participant", p->id,
 				    "enabled", on),
-			  true);
+			  false);
 	sl_room_sync(r);
 	return 0;
 }

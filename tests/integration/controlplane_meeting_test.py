@@ -18,6 +18,7 @@ import controlplane_entry_test as et  # noqa: E402 (records every message receiv
 import controlplane_test as ct  # noqa: E402
 
 import json  # noqa: E402
+import re  # noqa: E402
 
 from controlplane_test import Env, check  # noqa: E402
 from controlplane_entry_test import member, join_msg, msgs, expect_type, state_of  # noqa: E402
@@ -160,6 +161,144 @@ def case_forgotten():
         h = expect_type(b, "chat_history")
         check(h["messages"] == [], f"a new meeting of the name has history: {h}")
 
+# ---------------------------------------------------------------- screen sharing
+
+def answer_screen(ws, offer_msg, base):
+    """Answer like a browser: audio and video sent from base and base+1; while
+    the offer names publish.screen, the screen sent from base+2."""
+    offer = ct.parse_offer(offer_msg["sdp"])
+    secs = ct.make_answer(offer, ct.fingerprint(ct.CERT[0]), base).split("\r\nm=")
+    screen = offer_msg["publish"].get("screen")
+    for i, sec in enumerate(secs):
+        if screen and f"\r\na=mid:{screen}\r\n" in sec:
+            check("\r\na=sendonly" in sec, f"the screen section is not recvonly: {sec}")
+            secs[i] = sec.rstrip("\r\n") + f"\r\na=ssrc:{base + 2} cname:x\r\n"
+    ws.send(dict(type="answer", sdp="\r\nm=".join(secs), version=offer_msg["version"]))
+
+def settle_screen(ws, base, seen=None, errors=False):
+    """Answer every offer until none comes for 0.7 s. Returns the last offer,
+    its sections {mid: (kind, direction, ssrc)}, and the other messages
+    (errors among them only when errors is true)."""
+    last, other = None, [] if seen is None else seen
+    while (m := ws.recv(0.7)) is not None:
+        check(errors or m.get("type") != "error", f"error during renegotiation: {m}")
+        if m.get("type") == "offer":
+            last = m
+            answer_screen(ws, m, base)
+        else:
+            other.append(m)
+    if last is None:
+        check(errors, f"no offer came (ssrc base {base})")
+        return None, {}, other
+    secs = {}
+    for sec in re.split(r"\r\n(?=m=)", last["sdp"])[1:]:
+        mid = re.search(r"^a=mid:(\S+)", sec, re.M).group(1)
+        ssrc = re.search(r"^a=ssrc:(\d+) ", sec, re.M)
+        d = re.search(r"^a=(sendonly|recvonly|inactive|sendrecv)\r?$", sec, re.M).group(1)
+        secs[mid] = (sec[2:7], d, int(ssrc.group(1)) if ssrc else None)
+    return last, secs, other
+
+def publisher(env, room, name):
+    """A member that answers its offers itself (settle_screen): (ws, joined)."""
+    w = env.ws()
+    w.send(join_msg(room, name))
+    return w, expect_type(w, "joined")
+
+def screen_tracks(offer, pid):
+    return [t for t in offer["tracks"] if t["participant"] == pid and t.get("label") == "screen"]
+
+def case_screenshare():
+    """screenshare: the sharer's offer grows a recvonly video section named by
+    publish.screen; the others get the stream as a sendonly section of their
+    own (a fresh SSRC) labelled "screen" in tracks; every member is told.
+    Stopping makes it inactive everywhere; a second share reuses the section."""
+    with Env(args=ct.FLOOD) as env:
+        room = "Screen-Room-Otter-Gravel"
+        a, ja = publisher(env, room, "Ada Screen")
+        b, jb = publisher(env, room, "Ben Screen")
+        pa, pb = ja["participant"], jb["participant"]
+        settle_screen(b, 1200)
+        settle_screen(a, 1100)
+        b.send(dict(type="screenshare", enabled=True))
+        seen_b = []
+        offer_b, secs_b, _ = settle_screen(b, 1200, seen_b)
+        mid = offer_b["publish"].get("screen")
+        check(mid and mid not in ("0", "1"), f"publish: {offer_b['publish']}")
+        check(secs_b[mid][:2] == ("video", "recvonly"), f"b's screen section: {secs_b[mid]}")
+        check(offer_b["publish"]["audio"] == "0" and offer_b["publish"]["video"] == "1",
+              f"publish: {offer_b['publish']}")
+        check(dict(type="screenshare", participant=pb, enabled=True) in seen_b,
+              f"b was not told: {seen_b}")
+        seen_a = []
+        offer_a, secs_a, _ = settle_screen(a, 1100, seen_a)
+        check(dict(type="screenshare", participant=pb, enabled=True) in seen_a,
+              f"a was not told: {seen_a}")
+        st = screen_tracks(offer_a, pb)
+        check(len(st) == 1 and st[0]["kind"] == "video", f"a's tracks: {offer_a['tracks']}")
+        smid = st[0]["mid"]
+        check(secs_a[smid][:2] == ("video", "sendonly") and
+              secs_a[smid][2] not in (None, 1200, 1201, 1202, 1100, 1101, 1102),
+              f"a's section for b's screen: {secs_a[smid]}")
+        labels = sorted(t["label"] for t in offer_a["tracks"] if t["participant"] == pb)
+        check(labels == ["camera", "microphone", "screen"], f"labels: {labels}")
+        # Stop: inactive for a, inactive publish section for b, everyone told.
+        b.send(dict(type="screenshare", enabled=False))
+        seen_b = []
+        offer_b2, secs_b2, _ = settle_screen(b, 1200, seen_b)
+        check("screen" not in offer_b2["publish"] and secs_b2[mid][1] == "inactive",
+              f"after stopping: {offer_b2['publish']} {secs_b2[mid]}")
+        check(dict(type="screenshare", participant=pb, enabled=False) in seen_b, f"{seen_b}")
+        offer_a2, secs_a2, _ = settle_screen(a, 1100)
+        check(screen_tracks(offer_a2, pb) == [] and secs_a2[smid][1] == "inactive",
+              f"a after b stopped: {offer_a2['tracks']} {secs_a2[smid]}")
+        # Again: the same publish section; a gets a fresh SSRC for it.
+        b.send(dict(type="screenshare", enabled=True))
+        offer_b3, _, _ = settle_screen(b, 1200)
+        check(offer_b3["publish"].get("screen") == mid, f"publish: {offer_b3['publish']}")
+        offer_a3, secs_a3, _ = settle_screen(a, 1100)
+        st3 = screen_tracks(offer_a3, pb)
+        check(len(st3) == 1 and secs_a3[st3[0]["mid"]][2] != secs_a[smid][2],
+              f"second share: {st3} {secs_a3}")
+        b.send(dict(type="screenshare"))
+        b.expect_error("bad_field")
+
+def case_screenshare_permission():
+    """permissions.screenshare "moderators": a participant's screenshare is
+    refused with not_moderator (nothing is offered); turning it on stops the
+    screens of participants who share; moderators still may. Turning sharing
+    on and off is rate-limited (throttled)."""
+    with Env(args=ct.FLOOD) as env:
+        room = "Screen-Perm-Room-Basalt-Wren"
+        a, ja = publisher(env, room, "Cy Mod")
+        b, jb = publisher(env, room, "Di Part")
+        pb = jb["participant"]
+        settle_screen(b, 1200)
+        settle_screen(a, 1100)
+        b.send(dict(type="screenshare", enabled=True))
+        settle_screen(b, 1200)
+        offer_a, _, _ = settle_screen(a, 1100)
+        check(len(screen_tracks(offer_a, pb)) == 1, f"a's tracks: {offer_a['tracks']}")
+        a.send(dict(type="permissions", screenshare="moderators"))
+        seen_b = []
+        offer_b, secs_b, _ = settle_screen(b, 1200, seen_b)
+        check(dict(type="screenshare", participant=pb, enabled=False) in seen_b,
+              f"b's share was not stopped: {seen_b}")
+        check("screen" not in offer_b["publish"], f"b still publishes: {offer_b['publish']}")
+        offer_a, _, _ = settle_screen(a, 1100)
+        check(screen_tracks(offer_a, pb) == [], f"a still gets b's screen: {offer_a['tracks']}")
+        b.send(dict(type="screenshare", enabled=True))
+        b.expect_error("not_moderator")
+        check([m for m in msgs(b, 0.8) if m["type"] in ("offer", "screenshare")] == [],
+              "a refused share changed something")
+        # The moderator may; and its toggles are bounded.
+        results = []
+        for n in range(8):
+            a.send(dict(type="screenshare", enabled=n % 2 == 0))
+            _, _, seen = settle_screen(a, 1100, errors=True)
+            results.append("throttled" if any(m.get("code") == "throttled" for m in seen)
+                           else "ok" if any(m["type"] == "screenshare" for m in seen) else "?")
+        check(results[:6] == ["ok"] * 6 and "throttled" in results[6:], f"toggles: {results}")
+
 def case_logs_clean():
     logs = "".join(ct.STDERR_LOGS)
     check(logs, "no control plane stderr was captured")
@@ -169,6 +308,8 @@ def case_logs_clean():
 CASES = [("public and private chat", case_public_private), ("chat history", case_history),
          ("permissions and the chat rate", case_permissions_and_rate),
          ("the chat goes with the meeting", case_forgotten),
+         ("screen sharing", case_screenshare),
+         ("screen sharing permission and rate", case_screenshare_permission),
          ("no chat text in the logs", case_logs_clean)]
 
 if __name__ == "__main__":
