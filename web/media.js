@@ -4,8 +4,10 @@
  * camera and microphone on the mids the offer names, and shows one video
  * tile per remote participant. The server always offers and is ICE-lite,
  * so the client never offers, never waits for ICE gathering and never
- * sends candidates. Local tracks follow the own mute state. Loaded after
- * ui.js; shares state through window.SluiceApp (see signalling.js).
+ * sends candidates. Local tracks follow the own mute state. A shared
+ * screen (screen.js) is published on publish.screen; remote screens (tracks
+ * labelled "screen") get a tile of their own, keyed "<id>:screen". Loaded
+ * after ui.js; shares state through window.SluiceApp (see signalling.js).
  */
 'use strict';
 
@@ -15,7 +17,13 @@
 
   let mediaPromise = null; // getUserMedia, started once joined
   let localStream = null;
-  const tiles = new Map(); // participant id -> {el, video, label, stream}
+  const tiles = new Map(); // participant id (or "<id>:screen") -> {el, video, label, stream}
+
+  // A tile's label: the participant's, and "(screen)" on a screen's tile.
+  function labelOf(key) {
+    if (key === 'local-screen') return 'your screen';
+    return key.endsWith(':screen') ? app.tileLabel(key.slice(0, -7)) + ' (screen)' : app.tileLabel(key);
+  }
 
   /* ---- tiles --------------------------------------------------------- */
 
@@ -29,6 +37,7 @@
   function makeTile(key, labelText, local) {
     const el = document.createElement('div');
     el.className = local ? 'tile local' : 'tile';
+    el.dataset.tile = key;
     const video = document.createElement('video');
     video.autoplay = true;
     video.playsInline = true;
@@ -66,18 +75,19 @@
     const pc = sluice.pc;
     if (!pc) return;
     const byMid = new Map(sluice.tracks.map((t) => [t.mid, t]));
-    const want = new Map(); // participant id -> Set of tracks
+    const want = new Map(); // tile key -> Set of tracks
     for (const tr of pc.getTransceivers()) {
       const t = tr.mid != null ? byMid.get(tr.mid) : undefined;
       if (!t || t.participant === sluice.participant) continue;
-      if (!want.has(t.participant)) want.set(t.participant, new Set());
-      want.get(t.participant).add(tr.receiver.track);
+      const key = t.label === 'screen' ? t.participant + ':screen' : t.participant;
+      if (!want.has(key)) want.set(key, new Set());
+      want.get(key).add(tr.receiver.track);
     }
     for (const key of [...tiles.keys()]) {
-      if (key !== 'local' && !want.has(key)) removeTile(key);
+      if (!key.startsWith('local') && !want.has(key)) removeTile(key);
     }
     for (const [id, set] of want) {
-      const tile = tiles.get(id) || makeTile(id, app.tileLabel(id), false);
+      const tile = tiles.get(id) || makeTile(id, labelOf(id), false);
       const have = tile.stream.getTracks();
       let changed = false;
       for (const track of have) {
@@ -93,8 +103,14 @@
   // The remote tiles' labels follow the participant list.
   function relabelTiles() {
     for (const [id, tile] of tiles) {
-      if (id !== 'local') tile.label.textContent = app.tileLabel(id);
+      if (!id.startsWith('local')) tile.label.textContent = labelOf(id);
     }
+  }
+
+  // The own screen's preview tile (stream null: none).
+  function showLocalScreen(stream) {
+    removeTile('local-screen');
+    if (stream) showStream(makeTile('local-screen', labelOf('local-screen'), true), stream);
   }
 
   /* ---- media --------------------------------------------------------- */
@@ -129,17 +145,29 @@
     return pc;
   }
 
+  // Attach microphone, camera and (when shared) screen to the mids the
+  // offer names; a screen no longer named stops being sent.
   async function publish(pc, mids) {
-    if (!localStream || !mids) return;
-    const wanted = { audio: mids.audio, video: mids.video };
+    if (!mids) return;
+    const want = new Map(); // mid -> track
+    for (const kind of ['audio', 'video']) {
+      const track = localStream && localStream.getTracks().find((t) => t.kind === kind);
+      if (track && mids[kind] != null) want.set(mids[kind], track);
+    }
+    const screen = app.screenTrack();
+    if (screen && mids.screen != null) want.set(mids.screen, screen);
     for (const tr of pc.getTransceivers()) {
-      for (const kind of ['audio', 'video']) {
-        const track = localStream.getTracks().find((t) => t.kind === kind);
-        if (!track || tr.mid == null || tr.mid !== wanted[kind]) continue;
+      if (tr.mid == null || tr.stopped) continue;
+      const track = want.get(tr.mid);
+      if (track) {
         tr.direction = 'sendonly';
         if (tr.sender.track !== track) await tr.sender.replaceTrack(track);
+      } else if (tr.mid === sluice.screenMid) {
+        tr.direction = 'inactive';
+        if (tr.sender.track) await tr.sender.replaceTrack(null);
       }
     }
+    if (mids.screen != null) sluice.screenMid = mids.screen;
   }
 
   async function onOffer(sock, msg) {
@@ -183,11 +211,13 @@
       p.then((s) => { if (s && s !== localStream) for (const t of s.getTracks()) t.stop(); });
     }
     for (const key of [...tiles.keys()]) removeTile(key);
+    app.resetScreen();
   }
 
   Object.assign(app, {
     applyLocalMutes,
     relabelTiles,
+    showLocalScreen,
     startMedia,
     onOffer,
     teardown,

@@ -10,7 +10,8 @@
  * handed to media.js strictly one after another through a promise chain,
  * because each step is async and a re-offer must not overtake the one
  * before it. Chat messages and chat_history are handed to ui.js's chat
- * panel; an error that follows a chat this page sent answers that chat.
+ * panel; an error that follows a chat this page sent answers that chat;
+ * screenshare messages go to screen.js.
  *
  * The client is four classic scripts, loaded by index.html in this order
  * (after the optional names.js): signalling.js, ui.js (the page UI),
@@ -50,7 +51,8 @@
     pc: null,
     lastError: null,
     lastClose: null, // {code, byServer} of the last connection that closed
-    tracks: [], // the current offer's tracks[]
+    tracks: [], // the current offer's tracks[] ({mid, kind, label, participant})
+    screenMid: null, // the mid the server named publish.screen (once it did)
     version: null,
     join,
     leave,
@@ -413,6 +415,9 @@
           }
         }
         break;
+      case 'screenshare':
+        if (sluice.state === 'joined') app.onScreenshare(msg);
+        break;
       case 'lobby_update':
         sluice.lobby = Array.isArray(msg.waiting) ? msg.waiting : [];
         app.renderModeration();
@@ -481,6 +486,7 @@
     }
     if (head && head.kind === 'check') return;
     if (sluice.state === 'joined' && app.onChatError(code, msg)) return;
+    if (sluice.state === 'joined' && app.onScreenError(code)) return;
     app.fail('Server: ' + (msg.message || code), code);
   }
 
@@ -519,6 +525,7 @@
     sluice.lobby = [];
     sluice.denied = null;
     sluice.tracks = [];
+    sluice.screenMid = null;
     sluice.version = null;
     offerChain = Promise.resolve();
     app.notice(null);

@@ -144,6 +144,7 @@
     renderMeetingState();
     renderParticipants();
     renderChatPanel();
+    app.renderScreen();
     if (!mod) return;
     const st = sluice.meetingState;
     $('mod-chat').value = st.permissions.chat;
@@ -173,6 +174,7 @@
     const joined = sluice.state === 'joined';
     $('self-controls').hidden = !joined;
     if (!joined) return;
+    app.renderScreen();
     const m = mutesOf(sluice.participant);
     $('mute-audio').textContent = m.audio ? 'Unmute microphone' : 'Mute microphone';
     $('mute-video').textContent = m.video ? 'Turn camera on' : 'Turn camera off';

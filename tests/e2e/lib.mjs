@@ -28,7 +28,8 @@ export async function launchChromium(url, { chromium: executablePath = '/usr/bin
 // Opens the web client in a fresh context, types room and name, clicks
 // Join. opt: url, room, timeoutMs, and optionally video ({ width, height,
 // frameRate }: what the fake camera is asked for instead of the client's
-// own constraints, to keep many participants cheap).
+// own constraints, to keep many participants cheap) and init (a function
+// run in every page before its scripts, e.g. to replace getDisplayMedia).
 export async function openParticipant(browser, opt, name) {
   const p = await openPage(browser, opt, name);
   await joinPage(p, opt.room);
@@ -53,6 +54,7 @@ export async function openPage(browser, opt, name) {
       md.getUserMedia = (c) => gum(c && c.video ? { ...c, video } : c);
     }, opt.video);
   }
+  if (opt.init) await context.addInitScript(opt.init);
   const page = await context.newPage();
   page.on('console', (m) => {
     if (m.type() === 'error') process.stderr.write(`[${name}] console: ${m.text()}\n`);
