@@ -10,7 +10,8 @@
 # fd98::1) and sluice-controlplane (user nobody, embedded Redis, port 8080
 # inside the client namespace). Everything is removed on exit: both
 # namespaces (and the veth pair with them), the DPDK runtime directory and
-# the test's directory (kept with KEEP_E2E=1). E2E_CP_ARGS adds options to
+# the test's directory (kept with KEEP_E2E=1). e2e_dp_env (VAR=value ...)
+# sets the dataplane's environment apart from the rest. E2E_CP_ARGS adds options to
 # the control plane's command line (e.g. --log-level debug); cp_start
 # restarts it with other options (entry.sh).
 
@@ -70,7 +71,7 @@ e2e_start() {
 	ip -n "$cl_ns" link set "c$id" up
 	ip netns exec "$cl_ns" ethtool -K "c$id" tx off >/dev/null
 
-	ip netns exec "$dp_ns" "$build/dataplane/sluice-dataplane" --vdev "net_af_packet0,iface=d$id" \
+	ip netns exec "$dp_ns" env ${e2e_dp_env:-} "$build/dataplane/sluice-dataplane" --vdev "net_af_packet0,iface=d$id" \
 		--ipv4 10.98.0.1 --ipv6 fd98::1 --lcores 0,1 --huge off --memory 512 --mbufs 8191 \
 		--history-mbufs 2047 --max-endpoints 64 --file-prefix "sl-e2e-$id" \
 		--ctl-socket "$dir/dp.sock" --ctl-group nogroup >"$dir/dp.out" 2>&1 &
