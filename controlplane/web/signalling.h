@@ -72,6 +72,7 @@ enum sl_msg_type {
 	SL_MSG_PERMISSIONS,
 	SL_MSG_SCREENSHARE,
 };
+#define SL_MSG_LAST SL_MSG_SCREENSHARE /* the highest type; move it when appending */
 
 #define SL_SIGNAL_MAX_CHAT 4096 /* bytes of UTF-8 */
 

@@ -190,6 +190,10 @@ static void test_entry_messages(void **state)
 		{ "{\"type\":\"permissions\"}", "bad_field" },
 		{ "{\"type\":\"permissions\",\"chat\":\"some\"}", "bad_field" },
 		{ "{\"type\":\"permissions\",\"chat\":true}", "bad_field" },
+		{ "{\"type\":\"screenshare\",\"enabled\":true}", "ok" },
+		{ "{\"type\":\"screenshare\",\"enabled\":false}", "ok" },
+		{ "{\"type\":\"screenshare\"}", "bad_field" },
+		{ "{\"type\":\"screenshare\",\"enabled\":1}", "bad_field" },
 	};
 	char buf[9000];
 
@@ -275,8 +279,9 @@ static void test_rights(void **state)
 		  false },
 		{ "{\"type\":\"end_meeting\"}", "not_moderator", NULL, false },
 		{ "{\"type\":\"permissions\",\"chat\":\"all\"}", "not_moderator", NULL, false },
-		/* chat: decided by the meeting's permissions, not by the table */
+		/* chat, screenshare: decided by the meeting's permissions, not by the table */
 		{ "{\"type\":\"chat\",\"text\":\"x\"}", NULL, NULL, false },
+		{ "{\"type\":\"screenshare\",\"enabled\":true}", NULL, NULL, false },
 		/* mute: anyone mutes and unmutes itself; a moderator mutes others;
 		 * nobody unmutes someone else. */
 		{ "{\"type\":\"mute\",\"participant\":\"ab\",\"kind\":\"audio\"}", NULL, NULL,
