@@ -48,6 +48,7 @@
     strength: null, // the last name_strength shown: {bits, weak, reasons}
     strengthFor: null, // the room name it was for
     denied: null, // the reason of a 'denied'
+    joinRetries: 0, // joins sent again by themselves after 'throttled' (this page)
     pc: null,
     lastError: null,
     lastClose: null, // {code, byServer} of the last connection that closed
@@ -211,6 +212,7 @@
   }
 
   function settleJoin(err, meeting) {
+    stopJoinRetry();
     const w = joinWaiter;
     joinWaiter = null;
     if (!w) return;
@@ -261,9 +263,8 @@
         if (name) msg.name = name;
         if (password) msg.password = password;
         if (token) msg.token = token;
-        send(msg);
-        pending.push({ kind: 'join', password: !!password });
-        app.setStatus(password ? 'Checking the password…' : 'Joining…');
+        joinRetry = { msg, sock, left: JOIN_RETRIES, timer: null };
+        sendJoin(msg);
       }, () => {
         if (sluice.state !== 'joining') return;
         app.fail('Cannot reach the server.', 'connection closed');
@@ -271,6 +272,39 @@
         settleJoin(new Error(sluice.lastError));
       });
     });
+  }
+
+  // A join the server answered `throttled` (busy: too many joins at once)
+  // is sent again by itself after retry_after, up to JOIN_RETRIES times
+  // (retry_after over JOIN_RETRY_MAX_S seconds is shown instead).
+  const JOIN_RETRIES = 4;
+  const JOIN_RETRY_MAX_S = 30;
+  let joinRetry = null; // {msg, sock, left, timer} of the join in progress
+
+  function sendJoin(msg) {
+    send(msg);
+    pending.push({ kind: 'join', password: !!msg.password });
+    app.setStatus(msg.password ? 'Checking the password…' : 'Joining…');
+  }
+
+  // True when the throttled join will be sent again by itself.
+  function retryJoin(msg) {
+    const r = joinRetry;
+    const s = Number(msg.retry_after) || 1;
+    if (!r || r.left <= 0 || s > JOIN_RETRY_MAX_S || ws !== r.sock) return false;
+    r.left--;
+    sluice.joinRetries++;
+    app.setStatus('The server is busy: joining again in ' + s + ' second' + (s === 1 ? '' : 's') + '…');
+    r.timer = setTimeout(() => {
+      r.timer = null;
+      if (joinRetry === r && ws === r.sock && sluice.state === 'joining') sendJoin(r.msg);
+    }, s * 1000);
+    return true;
+  }
+
+  function stopJoinRetry() {
+    if (joinRetry && joinRetry.timer) clearTimeout(joinRetry.timer);
+    joinRetry = null;
   }
 
   const REFUSED = {
@@ -286,6 +320,8 @@
   // A join answered by an error: the connection stays open for a retry.
   function joinRefused(msg, withPassword) {
     const code = String(msg.code || 'error');
+    if (code === 'throttled' && retryJoin(msg)) return;
+    stopJoinRetry();
     app.teardown();
     if (code === 'password_required') {
       sluice.lastError = code;

@@ -1,7 +1,10 @@
 // End-to-end test of what happens inside a meeting (docs/signalling.md:
 // screenshare, permissions), driven through the web client's UI in
 // headless Chromium, one context per person:
-//   1. A (moderator), B and C join; everyone decodes everyone's camera;
+//   1. A (moderator) joins, then B and C at once: one of them is told
+//      'throttled' (the server allows one join in its handshake per meeting
+//      here) and its page joins again by itself after retry_after; everyone
+//      decodes everyone's camera;
 //   2. B clicks "Share screen": the page captures a screen (getDisplayMedia;
 //      Chromium's fake capture with --use-fake-ui-for-media-stream, or, if
 //      that fails, an animated 1280x720 canvas's captureStream; the test
@@ -21,7 +24,7 @@
 
 import { execFileSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
-import { launchChromium, openParticipant, pageSnapshot, sleep } from './lib.mjs';
+import { joinPage, launchChromium, openPage, openParticipant, pageSnapshot, sleep } from './lib.mjs';
 
 const { values: v } = parseArgs({
   options: {
@@ -155,14 +158,21 @@ try {
   browser = await launchChromium(v.url, { chromium: v.chromium });
   const names = v.names.split(',');
   const opt = { url: v.url, room: v.room, timeoutMs: left(), init: fakeScreen };
-  const people = [];
-  for (const name of names.slice(0, 3)) {
-    const p = await openParticipant(browser, opt, name);
-    await until(p, () => window.sluice.state === 'joined', null, 'joins');
+  // A first (the moderator), then B and C at once: the server runs with
+  // --pending-room-max 1, so a join that arrives while another is in its
+  // handshake is told 'throttled', and the page joins again by itself.
+  const A = await openParticipant(browser, opt, names[0]);
+  await until(A, () => window.sluice.state === 'joined', null, 'joins');
+  const [B, C] = await Promise.all(names.slice(1, 3).map((n) => openPage(browser, opt, n)));
+  await Promise.all([joinPage(B, v.room), joinPage(C, v.room)]);
+  const people = [A, B, C];
+  for (const p of people) {
+    await until(p, () => window.sluice.state === 'joined' && window.sluice.connected(), null, 'joins');
     p.id = await p.page.evaluate(() => window.sluice.participant);
-    people.push(p);
   }
-  const [A, B, C] = people;
+  result.numbers.joinRetries = await Promise.all(people.map((p) => p.page.evaluate(() => window.sluice.joinRetries)));
+  check(result.numbers.joinRetries.reduce((a, b) => a + b) >= 1,
+    `no join was throttled and retried: ${result.numbers.joinRetries}`);
   check(await A.page.evaluate(() => window.sluice.role === 'moderator'), 'A is not the moderator');
   await Promise.all(people.map((p) => decodesCameras(p, people.filter((q) => q !== p))));
   step('A, B and C decode each other\'s cameras');
@@ -201,6 +211,7 @@ try {
 
   // 4. The moderator shares; then stops.
   await A.page.click('#share-screen');
+  await until(A, () => window.sluice.screen.sharing && !!window.sluice.screen.stream, null, 'A shares');
   await decodesScreen(B, A, FRAMES);
   await decodesScreen(C, A, FRAMES);
   await A.page.click('#share-screen');

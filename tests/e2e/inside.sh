@@ -17,6 +17,8 @@ if [ -n "${ASAN_OPTIONS:-}" ]; then
 	export ASAN_OPTIONS=${ASAN_OPTIONS//detect_leaks=0/detect_leaks=1}
 	e2e_dp_env="ASAN_OPTIONS=$dp_asan"
 fi
+# One join in its handshake per meeting: the web client's retry after 'throttled'.
+E2E_CP_ARGS="--pending-room-max 1 ${E2E_CP_ARGS:-}"
 e2e_start
 
 room=$(random_room)
