@@ -49,7 +49,7 @@
 
 import { execFileSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
-import { joinPage, launchChromium, openPage, pageSnapshot, sleep } from './lib.mjs';
+import { joinPage, launchChromium, openPage, pageSnapshot, sayChat, sleep } from './lib.mjs';
 
 const { values: v } = parseArgs({
   options: {
@@ -121,12 +121,6 @@ async function decodes(p, from, n, what) {
   }
 }
 
-// Chat through p's chat form: to everyone, or privately to the participant `to`.
-async function say(p, text, to) {
-  await p.page.selectOption('#chat-to', to ? { value: to } : { index: 0 });
-  await p.page.fill('#chat-text', text);
-  await p.page.click('#chat-send');
-}
 const hasChat = (p, text, what) => until(p, (t) => window.sluice.chat.some((m) => m.text === t),
   text, what);
 // What p received (window.sluice.chat) and shows (#chat-list), and whether
@@ -336,7 +330,7 @@ async function doorMode(browser, names, opt) {
   await shot(C, 'lobby-wait');
   const cLobby = await snap(C);
   check(!cLobby.peers || Object.keys(cLobby.peers).length === 0, 'C got media in the lobby');
-  await say(A, T.early);
+  await sayChat(A, T.early);
   await hasChat(B, T.early, 'B gets A\'s first message');
   await hasChat(A, T.early, 'A gets its own message back');
   await A.page.click('#lobby-list li button.admit');
@@ -365,10 +359,10 @@ async function doorMode(browser, names, opt) {
   const tChat = Date.now();
   await until(B, (id) => [...document.querySelectorAll('#chat-to option')].some((o) => o.value === id),
     C.id, 'B can pick C as a recipient');
-  await say(A, T.xss);
+  await sayChat(A, T.xss);
   await hasChat(B, T.xss, 'B gets A\'s public message');
   await hasChat(C, T.xss, 'C gets A\'s public message');
-  await say(B, T.priv, C.id);
+  await sayChat(B, T.priv, C.id);
   await hasChat(C, T.priv, 'C gets B\'s private message');
   await hasChat(B, T.priv, 'B gets its private message back');
   await A.page.selectOption('#mod-chat', 'moderators');
@@ -381,7 +375,7 @@ async function doorMode(browser, names, opt) {
   await until(B, () => !document.getElementById('chat-note').hidden &&
     /only moderators chat/.test(document.getElementById('meeting-state').textContent), null,
   'B shows that only moderators chat');
-  await say(B, T.refused);
+  await sayChat(B, T.refused);
   await until(B, () => window.sluice.chatError === 'not_moderator' &&
     !document.getElementById('chat-error').hidden &&
     /Only moderators/.test(document.getElementById('chat-error').textContent), null,
@@ -389,7 +383,7 @@ async function doorMode(browser, names, opt) {
   // A's next message goes out after the server handled B's private message
   // and B's refused one: once everyone has it, anything those two sent to
   // A (or anyone) would have arrived before it.
-  await say(A, T.later);
+  await sayChat(A, T.later);
   for (const p of all) await hasChat(p, T.later, `${p.name} gets A's later message`);
   const chats = {};
   for (const p of all) chats[p.name] = await chatOf(p);
@@ -546,7 +540,7 @@ async function doorMode(browser, names, opt) {
     `the new meeting: ${JSON.stringify(again)}`);
   // Its chat starts empty: by the time C's own message comes back, any
   // chat_history (sent right after joined) has arrived.
-  await say(C, T.again);
+  await sayChat(C, T.again);
   await hasChat(C, T.again, 'C chats in the new meeting');
   const fresh = await chatOf(C);
   check(fresh.msgs.length === 1 && fresh.shown.length === 1 && !fresh.shown[0].cls.includes('history'),

@@ -5,6 +5,7 @@
 //      'throttled' (the server allows one join in its handshake per meeting
 //      here) and its page joins again by itself after retry_after; everyone
 //      decodes everyone's camera;
+//   1b. A chats to everyone, B privately to C (A never sees it);
 //   2. B clicks "Share screen": the page captures a screen (getDisplayMedia;
 //      Chromium's fake capture with --use-fake-ui-for-media-stream, or, if
 //      that fails, an animated 1280x720 canvas's captureStream; the test
@@ -20,17 +21,18 @@
 // Prints one JSON line (steps and numbers) and exits 0 only on success.
 //
 //   node inside.mjs --url URL --room NAME --redis-sock PATH [--names a,b,c]
-//        [--frames 20] [--timeout-s 90]
+//        [--chat-tag TAG] [--frames 20] [--timeout-s 90]   (chat texts hold TAG)
 
 import { execFileSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
-import { joinPage, launchChromium, openPage, openParticipant, pageSnapshot, sleep } from './lib.mjs';
+import { joinPage, launchChromium, openPage, openParticipant, pageSnapshot, sayChat, sleep } from './lib.mjs';
 
 const { values: v } = parseArgs({
   options: {
     url: { type: 'string' },
     room: { type: 'string' },
     'redis-sock': { type: 'string' },
+    'chat-tag': { type: 'string', default: 'inside-chat' },
     names: { type: 'string', default: 'Ada Lovelace,Grace Hopper,Mary Jackson' },
     frames: { type: 'string', default: '20' },
     'timeout-s': { type: 'string', default: '90' },
@@ -176,6 +178,18 @@ try {
   check(await A.page.evaluate(() => window.sluice.role === 'moderator'), 'A is not the moderator');
   await Promise.all(people.map((p) => decodesCameras(p, people.filter((q) => q !== p))));
   step('A, B and C decode each other\'s cameras');
+
+  // Chat, public and private (its text must never reach the logs: the tag).
+  const pub = `${v['chat-tag']} public`, priv = `${v['chat-tag']} private`;
+  await sayChat(A, pub);
+  await sayChat(B, priv, C.id);
+  for (const p of people) {
+    await until(p, (t) => window.sluice.chat.some((m) => m.text === t), pub, 'gets the public chat');
+  }
+  await until(C, (t) => window.sluice.chat.some((m) => m.text === t && m.private), priv, 'C gets B\'s private chat');
+  check(!(await A.page.evaluate((t) => window.sluice.chat.some((m) => m.text === t), priv)),
+    'A got a private message between B and C');
+  step('chat: a public message reaches everyone, a private one only its recipient');
 
   // 2. B shares a screen.
   const t1 = Date.now();

@@ -1,6 +1,6 @@
 // Shared by the browser drivers of the end-to-end tests (meeting.mjs,
-// big.mjs, entry.mjs): starting Debian's Chromium headless with fake media devices,
-// joining a participant through the real web client's UI, and reading what
+// big.mjs, entry.mjs, inside.mjs): starting Debian's Chromium headless with fake media devices,
+// joining a participant through the real web client's UI, chatting, and reading what
 // a participant has received from getStats().
 
 import { chromium } from 'playwright-core';
@@ -62,6 +62,13 @@ export async function openPage(browser, opt, name) {
   page.on('pageerror', (e) => process.stderr.write(`[${name}] page error: ${e.message}\n`));
   await page.goto(opt.url, { timeout: opt.timeoutMs });
   return { name, page, snap: null };
+}
+
+// Chat through p's chat form: to everyone, or privately to the participant `to`.
+export async function sayChat(p, text, to) {
+  await p.page.selectOption('#chat-to', to ? { value: to } : { index: 0 });
+  await p.page.fill('#chat-text', text);
+  await p.page.click('#chat-send');
 }
 
 // Runs in the page: what this participant has received, per remote
