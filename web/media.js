@@ -6,6 +6,10 @@
  * so the client never offers, never waits for ICE gathering and never
  * sends candidates. Local tracks follow the own mute state. Loaded after
  * ui.js; shares state through window.SluiceApp (see signalling.js).
+ * p2p.js (one-to-one meetings peer-to-peer) uses three small hooks:
+ * localStream(), setSfuPublishing(on) (the SFU senders' tracks replaced by
+ * null and back, no renegotiation) and setDirectStream(id, stream) (a
+ * remote tile shows the direct stream instead of the SFU's).
  */
 'use strict';
 
@@ -16,6 +20,9 @@
   let mediaPromise = null; // getUserMedia, started once joined
   let localStream = null;
   const tiles = new Map(); // participant id -> {el, video, label, stream}
+  const direct = new Map(); // participant id -> the stream received directly (p2p.js)
+  let sfuPaused = false; // p2p.js: the SFU senders carry no track
+  let lastPublish = null; // the last offer's publish mids
 
   /* ---- tiles --------------------------------------------------------- */
 
@@ -86,8 +93,18 @@
       for (const track of set) {
         if (!have.includes(track)) { tile.stream.addTrack(track); changed = true; }
       }
-      if (changed) showStream(tile, tile.stream);
+      if (changed || (direct.has(id) && tile.video.srcObject !== direct.get(id))) {
+        showStream(tile, direct.get(id) || tile.stream);
+      }
     }
+  }
+
+  // p2p.js: show a participant's direct stream in its tile (null: the SFU's again).
+  function setDirectStream(id, stream) {
+    if (stream) direct.set(id, stream);
+    else direct.delete(id);
+    const tile = tiles.get(id);
+    if (tile) showStream(tile, stream || tile.stream);
   }
 
   // The remote tiles' labels follow the participant list.
@@ -129,7 +146,14 @@
     return pc;
   }
 
+  // p2p.js: stop (false) or resume (true) publishing through the SFU.
+  async function setSfuPublishing(on) {
+    sfuPaused = !on;
+    if (sluice.pc && lastPublish) await publish(sluice.pc, lastPublish);
+  }
+
   async function publish(pc, mids) {
+    if (mids) lastPublish = mids;
     if (!localStream || !mids) return;
     const wanted = { audio: mids.audio, video: mids.video };
     for (const tr of pc.getTransceivers()) {
@@ -137,7 +161,8 @@
         const track = localStream.getTracks().find((t) => t.kind === kind);
         if (!track || tr.mid == null || tr.mid !== wanted[kind]) continue;
         tr.direction = 'sendonly';
-        if (tr.sender.track !== track) await tr.sender.replaceTrack(track);
+        const want = sfuPaused ? null : track;
+        if (tr.sender.track !== want) await tr.sender.replaceTrack(want);
       }
     }
   }
@@ -173,6 +198,10 @@
   }
 
   function teardown() {
+    if (app.p2pClose) app.p2pClose('left');
+    direct.clear();
+    sfuPaused = false;
+    lastPublish = null;
     if (sluice.pc) sluice.pc.close();
     if (localStream) for (const t of localStream.getTracks()) t.stop();
     localStream = null;
@@ -191,5 +220,8 @@
     startMedia,
     onOffer,
     teardown,
+    localStream: () => localStream,
+    setSfuPublishing,
+    setDirectStream,
   });
 })();
