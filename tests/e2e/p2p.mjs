@@ -120,6 +120,7 @@ async function checkDirect(a, b) {
     if (!HOST[other].includes(pair.remote) || DATAPLANE.includes(pair.remote)) {
       fail(`${p.name}: the direct pair's remote is ${pair.remote}, not ${other}'s host address`);
     }
+    numbers[`pair_${other === 'B' ? 'a' : 'b'}`] = `${pair.local} -> ${pair.remote}`;
   }
   await sleep(1000); // packets already in flight through the SFU
   const before = [await snap(a), await snap(b)];
