@@ -72,7 +72,7 @@
       p2p.sfuPaused = false;
       app.setSfuPublishing(true).catch(() => {});
     }
-    if (p2p.peer && app.setDirectStream) app.setDirectStream(p2p.peer, null);
+    if (p2p.peer && p2p.receiving) app.setDirectStream(p2p.peer, null);
     if (p2p.pc) {
       p2p.pc.onicecandidate = p2p.pc.ontrack = p2p.pc.onconnectionstatechange = null;
       p2p.pc.close();
@@ -86,12 +86,12 @@
     pending = [];
     Object.assign(p2p, { state: sluice.p2pAllowed ? 'idle' : 'off', pc: null, sid: null,
       receiving: false, peerReceiving: false, since: null });
-    if (sluice.state === 'joined') {
-      note(sluice.p2pAllowed ? 'With exactly two participants, the browsers connect directly:' +
-        ' each can then see the other\'s IP address.' : null);
-    } else {
-      note(null);
-    }
+    idleNote();
+  }
+
+  function idleNote() {
+    note(sluice.state === 'joined' && sluice.p2pAllowed ? 'With exactly two participants, the' +
+      ' browsers connect directly: each can then see the other\'s IP address.' : null);
   }
 
   function otherMember() {
@@ -224,7 +224,7 @@
     }
     if (!p2p.pc) {
       p2p.state = sluice.p2pAllowed ? 'idle' : 'off';
-      if (sluice.state === 'joined' && !p2p.sfuPaused) close(null);
+      idleNote();
     }
     if (!peer || p2p.pc || p2p.blocked || sluice.participant > peer) return;
     if (!sfuReady()) {
