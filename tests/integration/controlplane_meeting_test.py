@@ -165,6 +165,10 @@ def case_forgotten():
 
 P2P_SECRET = "candidate:1 1 udp 2122260223 10.77.66.55 54321 typ host"  # never in a log
 
+# The fake dataplane sends no consent checks after the first: keep the
+# members for as long as a slow (loaded, sanitized) run may take.
+P2P_ARGS = ct.FLOOD + ("--consent-timeout", "300")
+
 def p2p_msgs(w, t=0.5):
     return [m for m in msgs(w, t) if m["type"] == "p2p"]
 
@@ -183,7 +187,7 @@ def case_p2p_relay():
     to yourself, to a stranger, to a member still in its handshake:
     no_participant; a payload that is no object or over 16 KiB: bad_field
     (16384 bytes pass); with a third connected member: p2p_unavailable."""
-    with Env(args=ct.FLOOD) as env:
+    with Env(args=P2P_ARGS) as env:
         room = "P2p-Room-Heron-Quartz"
         sa, sb, a, b, ida, idb = p2p_pair(env, room)
         check(sa["joined"].get("p2p") is True and sb["joined"].get("p2p") is True,
@@ -239,7 +243,7 @@ def case_p2p_relay():
 
 def case_p2p_off():
     """--p2p off: joined says p2p: false and p2p is refused (p2p_off)."""
-    with Env(args=ct.FLOOD + ("--p2p", "off")) as env:
+    with Env(args=P2P_ARGS + ("--p2p", "off")) as env:
         sa, sb, a, b, ida, idb = p2p_pair(env, "P2p-Off-Room-Linden-Moss")
         check(sa["joined"].get("p2p") is False, f"joined p2p: {sa['joined']}")
         a.send(dict(type="p2p", to=idb, payload={"type": "offer", "sdp": "v=0"}))
@@ -249,7 +253,7 @@ def case_p2p_off():
 def case_p2p_rate():
     """One participant's p2p messages: 100 at once, then throttled with
     retry_after (10 a second after that); refused ones reach no one."""
-    with Env(args=ct.FLOOD) as env:
+    with Env(args=P2P_ARGS) as env:
         sa, sb, a, b, ida, idb = p2p_pair(env, "P2p-Rate-Room-Alder-Flint")
         for n in range(110):
             a.send(dict(type="p2p", to=idb, payload={"n": n}))
