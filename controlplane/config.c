@@ -34,8 +34,10 @@ static const char *const moderators_words[] = { "first", "everyone", "token", NU
 static const char *const guests_words[] = { "join", "wait", "deny", NULL };
 /* Index = enum sl_jwt_alg; "none" is never accepted. */
 static const char *const jwt_alg_words[] = { "-", "HS256", "RS256", "ES256", NULL };
+static const char *const onoff_words[] = { "off", "on", NULL };
 /* CHOICE options store the index of the word given, as an int. */
-static const char *const *const choice_lists[] = { moderators_words, guests_words, jwt_alg_words };
+static const char *const *const choice_lists[] = { moderators_words, guests_words, jwt_alg_words,
+						   onoff_words };
 
 #define S(f) offsetof(struct sl_cp_config, f), sizeof(((struct sl_cp_config *)0)->f)
 static const struct opt opts[] = {
@@ -170,6 +172,11 @@ static const struct opt opts[] = {
 	  S(chat_rate), 1, 60000 },
 	{ "chat-burst", "N", "chat messages one participant may send at once (default 10)", U32,
 	  S(chat_burst), 1, 1000 },
+	{ "p2p", "on|off",
+	  "with exactly two participants, let their browsers also connect directly and relay their "
+	  "offers, answers and candidates (p2p); each then learns the other's IP address (default "
+	  "on)",
+	  CHOICE, S(p2p), 3, 0 },
 };
 #undef S
 #define N_OPTS (sizeof(opts) / sizeof(opts[0]))
@@ -205,6 +212,7 @@ static void defaults(struct sl_cp_config *c)
 	c->check_name_burst = 30;
 	c->chat_rate = 60;
 	c->chat_burst = 10;
+	c->p2p = 1;
 	c->max_connections = 1024;
 	c->max_connections_per_ip = 32;
 	c->idle_timeout_s = 60;

@@ -58,6 +58,7 @@ struct sl_cp_config {
 	uint32_t check_name_burst;
 	uint32_t chat_rate; /* chat messages per minute per participant */
 	uint32_t chat_burst;
+	int p2p; /* 1: one-to-one meetings may go peer-to-peer (meeting/p2p.c) */
 };
 
 enum sl_moderators { SL_MOD_FIRST, SL_MOD_EVERYONE, SL_MOD_TOKEN };

@@ -73,6 +73,7 @@ struct sl_participant {
 	bool muted[3];        /* by kind (1 audio, 2 video): the dataplane drops it (entry.c) */
 	uint64_t chat_tat_ms; /* chat rate: theoretical arrival time (chat.c) */
 	uint64_t screen_tat_ms; /* screenshare rate (entry.c) */
+	uint64_t p2p_tat_ms;    /* p2p rate: theoretical arrival time (p2p.c) */
 
 	/* ICE */
 	char ufrag[9];
@@ -163,6 +164,7 @@ struct sl_cp {
 	uint64_t n_stun_ok, n_stun_bad, n_dtls_unvalidated, n_dtls_failed, n_joins, n_join_refused,
 		n_bad_messages, n_join_throttled, n_check_name, n_password_wrong, n_bad_token,
 		n_lobby_waits, n_chat;
+	uint64_t n_p2p, n_p2p_refused; /* p2p messages relayed, refused (p2p.c) */
 };
 
 extern struct sl_cp *sl_cp; /* the one server of this process */

@@ -165,6 +165,7 @@ static void log_stats(void)
 		" lobby_waits=%" PRIu64 " password_checks_in_flight=%u chat_messages=%" PRIu64,
 		cp.n_check_name, cp.n_password_wrong, cp.n_bad_token, cp.n_lobby_waits,
 		sl_password_in_flight(), cp.n_chat);
+	sl_info("stats: p2p_messages=%" PRIu64 " p2p_refused=%" PRIu64, cp.n_p2p, cp.n_p2p_refused);
 }
 
 static void maybe_log_stats(uint64_t now)
@@ -180,6 +181,7 @@ static void maybe_log_stats(uint64_t now)
 	      cp.n_chat + cp.n_dtls_unvalidated + cp.n_dtls_failed + h.conns + h.refused_full +
 	      h.refused_per_ip + h.accept_backoff + h.head_too_large + h.bad_host + h.bad_origin +
 	      h.idle_closed + h.msg_timeout + h.send_queue_dropped;
+	sum += cp.n_p2p + cp.n_p2p_refused;
 
 	if (!cp.cfg.stats_s || sl_time_since(now, last_ms) < (uint64_t)cp.cfg.stats_s * 1000)
 		return;

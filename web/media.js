@@ -8,6 +8,11 @@
  * screen (screen.js) is published on publish.screen; remote screens (tracks
  * labelled "screen") get a tile of their own, keyed "<id>:screen". Loaded
  * after ui.js; shares state through window.SluiceApp (see signalling.js).
+ * p2p.js (one-to-one meetings peer-to-peer) uses three small hooks:
+ * localStream(), setSfuPublishing(on) (the SFU senders' camera and
+ * microphone tracks replaced by null and back, no renegotiation) and
+ * setDirectStream(id, stream) (a remote tile shows the direct stream
+ * instead of the SFU's).
  */
 'use strict';
 
@@ -18,6 +23,9 @@
   let mediaPromise = null; // getUserMedia, started once joined
   let localStream = null;
   const tiles = new Map(); // participant id (or "<id>:screen") -> {el, video, label, stream}
+  const direct = new Map(); // participant id -> the stream received directly (p2p.js)
+  let sfuPaused = false; // p2p.js: the SFU senders carry no camera or microphone
+  let lastPublish = null; // the last offer's publish mids
 
   // A tile's label: the participant's, and "(screen)" on a screen's tile.
   function labelOf(key) {
@@ -96,8 +104,18 @@
       for (const track of set) {
         if (!have.includes(track)) { tile.stream.addTrack(track); changed = true; }
       }
-      if (changed) showStream(tile, tile.stream);
+      if (changed || (direct.has(id) && tile.video.srcObject !== direct.get(id))) {
+        showStream(tile, direct.get(id) || tile.stream);
+      }
     }
+  }
+
+  // p2p.js: show a participant's direct stream in its tile (null: the SFU's again).
+  function setDirectStream(id, stream) {
+    if (stream) direct.set(id, stream);
+    else direct.delete(id);
+    const tile = tiles.get(id);
+    if (tile) showStream(tile, stream || tile.stream);
   }
 
   // The remote tiles' labels follow the participant list.
@@ -145,21 +163,30 @@
     return pc;
   }
 
+  // p2p.js: stop (false) or resume (true) publishing camera and microphone
+  // through the SFU.
+  async function setSfuPublishing(on) {
+    sfuPaused = !on;
+    if (sluice.pc && lastPublish) await publish(sluice.pc, lastPublish);
+  }
+
   // Attach microphone, camera and (when shared) screen to the mids the
-  // offer names; a screen no longer named stops being sent.
+  // offer names (camera and microphone carry nothing while p2p.js sends
+  // them directly); a screen no longer named stops being sent.
   async function publish(pc, mids) {
     if (!mids) return;
-    const want = new Map(); // mid -> track
+    lastPublish = mids;
+    const want = new Map(); // mid -> track (null: nothing for now)
     for (const kind of ['audio', 'video']) {
       const track = localStream && localStream.getTracks().find((t) => t.kind === kind);
-      if (track && mids[kind] != null) want.set(mids[kind], track);
+      if (track && mids[kind] != null) want.set(mids[kind], sfuPaused ? null : track);
     }
     const screen = app.screenTrack();
     if (screen && mids.screen != null) want.set(mids.screen, screen);
     for (const tr of pc.getTransceivers()) {
       if (tr.mid == null || tr.stopped) continue;
-      const track = want.get(tr.mid);
-      if (track) {
+      if (want.has(tr.mid)) {
+        const track = want.get(tr.mid);
         tr.direction = 'sendonly';
         if (tr.sender.track !== track) await tr.sender.replaceTrack(track);
       } else if (tr.mid === sluice.screenMid) {
@@ -201,6 +228,10 @@
   }
 
   function teardown() {
+    if (app.p2pClose) app.p2pClose('left');
+    direct.clear();
+    sfuPaused = false;
+    lastPublish = null;
     if (sluice.pc) sluice.pc.close();
     if (localStream) for (const t of localStream.getTracks()) t.stop();
     localStream = null;
@@ -221,5 +252,8 @@
     startMedia,
     onOffer,
     teardown,
+    localStream: () => localStream,
+    setSfuPublishing,
+    setDirectStream,
   });
 })();

@@ -395,6 +395,7 @@
           sluice.meetingState = meetingStateOf(msg.meeting_state);
         }
         sluice.roles[msg.participant] = msg.role;
+        sluice.p2pAllowed = msg.p2p === true;
         app.setState('joined');
         sluice.role = msg.role === 'moderator' ? 'moderator' : 'participant';
         app.setStatus('Joined. Setting up media…');
@@ -415,6 +416,7 @@
         app.applyLocalMutes();
         app.renderSelf();
         app.renderParticipants();
+        if (app.p2pUpdate) app.p2pUpdate();
         break;
       case 'role':
         sluice.roles[msg.participant] = msg.role;
@@ -489,6 +491,9 @@
       case 'error':
         onError(sock, msg, head);
         break;
+      case 'p2p':
+        if (sluice.state === 'joined' && app.onP2p) app.onP2p(msg);
+        break;
       default:
         break; // newer servers may add types; ignore them
     }
@@ -523,6 +528,7 @@
     if (head && head.kind === 'check') return;
     if (sluice.state === 'joined' && app.onChatError(code, msg)) return;
     if (sluice.state === 'joined' && app.onScreenError(code)) return;
+    if (sluice.state === 'joined' && app.onP2pError && app.onP2pError(code)) return;
     app.fail('Server: ' + (msg.message || code), code);
   }
 

@@ -23,6 +23,7 @@
 #include <openssl/sha.h>
 
 #include "chat.h"
+#include "p2p.h"
 #include "clock.h"
 #include "dpctl.h"
 #include "entry.h"
@@ -850,6 +851,9 @@ void sl_entry_message(struct sl_client *c, const struct sl_signal_msg *m)
 		break;
 	case SL_MSG_CHAT:
 		sl_chat_send(p, t, m);
+		break;
+	case SL_MSG_P2P:
+		sl_p2p_relay(p, t, m);
 		break;
 	case SL_MSG_PERMISSIONS:
 		if (m->perm_chat != SL_PERM_UNSET)

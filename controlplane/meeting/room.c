@@ -255,10 +255,10 @@ struct sl_participant *sl_room_enter(struct sl_client *c, struct sl_room *r,
 	sl_info("participant %s joined meeting %s (%u members%s)", p->id, r->meeting, r->n_members,
 		moderator ? ", moderator" : "");
 	/* No names yet: the list follows once this join's handshake completes. */
-	sl_signal_send(c, json_pack("{s:s, s:s, s:s, s:[], s:s, s:o}", "type", "joined",
+	sl_signal_send(c, json_pack("{s:s, s:s, s:s, s:[], s:s, s:o, s:b}", "type", "joined",
 				    "participant", p->id, "meeting", r->meeting, "participants",
 				    "role", moderator ? "moderator" : "participant",
-				    "meeting_state", sl_room_state_json(r)));
+				    "meeting_state", sl_room_state_json(r), "p2p", sl_cp->cfg.p2p));
 	sl_signal_send(c, sl_chat_history(r));
 	sl_room_sync(r);
 	return p;

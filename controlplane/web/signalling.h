@@ -71,10 +71,12 @@ enum sl_msg_type {
 	SL_MSG_CHAT,
 	SL_MSG_PERMISSIONS,
 	SL_MSG_SCREENSHARE,
+	SL_MSG_P2P,
 };
-#define SL_MSG_LAST SL_MSG_SCREENSHARE /* the highest type; move it when appending */
+#define SL_MSG_LAST SL_MSG_P2P /* the highest type; move it when appending */
 
-#define SL_SIGNAL_MAX_CHAT 4096 /* bytes of UTF-8 */
+#define SL_SIGNAL_MAX_CHAT 4096  /* bytes of UTF-8 */
+#define SL_SIGNAL_MAX_P2P  16384 /* p2p: bytes of the payload, serialized compactly */
 
 /* permissions: who may (chat, screenshare). */
 enum sl_perm { SL_PERM_UNSET = -1, SL_PERM_ALL = 0, SL_PERM_MODERATORS = 1 };
@@ -92,12 +94,13 @@ struct sl_signal_msg {
 	const char *sdp;   /* answer */
 	size_t sdp_len;
 	uint32_t version;        /* answer */
-	const char *participant; /* admit, deny, mute, kick, grant_moderator; chat: `to` */
+	const char *participant; /* admit, deny, mute, kick, grant_moderator; chat, p2p: `to` */
 	const char *text;        /* chat */
 	size_t text_len;
 	int perm_chat, perm_screenshare; /* permissions: enum sl_perm */
 	uint8_t kind;                    /* mute: SL_SDP_KIND_AUDIO / _VIDEO */
-	bool flag; /* lock: locked; lobby, screenshare: enabled; mute: muted */
+	bool flag;       /* lock: locked; lobby, screenshare: enabled; mute: muted */
+	json_t *payload; /* p2p: an object, borrowed from root */
 	json_t *root;
 };
 

@@ -206,6 +206,42 @@ fail:
 	return -EINVAL;
 }
 
+/* A participant id in `to` (chat, p2p). */
+static int parse_to(struct sl_signal_msg *m, const char **code, const char **why)
+{
+	json_t *to = json_object_get(m->root, "to");
+	size_t n = json_string_length(to);
+
+	m->participant = json_string_value(to);
+	if (!json_is_string(to) || n == 0 || n > 32 ||
+	    strspn(m->participant, "0123456789abcdef") != n) {
+		m->participant = NULL;
+		FAIL("bad_field", "'to' is not a participant id");
+	}
+	return 0;
+fail:
+	return -EINVAL;
+}
+
+/* p2p: `to` a participant id, `payload` an object of at most
+ * SL_SIGNAL_MAX_P2P bytes once serialized compactly (relayed as it is). */
+static int parse_p2p(struct sl_signal_msg *m, const char **code, const char **why)
+{
+	json_t *payload = json_object_get(m->root, "payload");
+
+	if (parse_to(m, code, why))
+		return -EINVAL;
+	if (!json_is_object(payload))
+		FAIL("bad_field", "p2p needs an object 'payload'");
+	if (json_dumpb(payload, NULL, 0, JSON_COMPACT) > SL_SIGNAL_MAX_P2P)
+		FAIL("bad_field", "'payload' is over 16 KiB");
+	m->payload = payload;
+	return 0;
+fail:
+	m->participant = NULL;
+	return -EINVAL;
+}
+
 static int parse_perm(json_t *root, const char *key, int *out)
 {
 	json_t *v = json_object_get(root, key);
@@ -257,6 +293,7 @@ static const struct {
 	{ "chat", SL_MSG_CHAT, parse_chat },
 	{ "permissions", SL_MSG_PERMISSIONS, parse_permissions },
 	{ "screenshare", SL_MSG_SCREENSHARE, NULL },
+	{ "p2p", SL_MSG_P2P, parse_p2p },
 };
 
 int sl_signal_parse(const char *text, size_t len, struct sl_signal_msg *m, const char **code,

@@ -13,7 +13,14 @@
 # the test's directory (kept with KEEP_E2E=1). e2e_dp_env (VAR=value ...)
 # sets the dataplane's environment apart from the rest. E2E_CP_ARGS adds options to
 # the control plane's command line (e.g. --log-level debug); cp_start
-# restarts it with other options (entry.sh).
+# restarts it with other options (entry.sh). The control plane runs with
+# --p2p off unless E2E_P2P=on (p2p.sh): the other scripts count media
+# through the SFU, which a two-participant meeting would otherwise leave.
+# E2E_PEER_NS=N (p2p.sh) puts N more client namespaces on the same link:
+# a bridge in the client namespace joins the dataplane's veth and one veth
+# per namespace sl-e2e-pK-ID (10.98.0.1K/24, fd98::1K/64, K = 1..N), which
+# reach each other and the dataplane directly, and the control plane at
+# 10.98.0.2 (with --listen 10.98.0.2).
 
 dp_pid= cp_pid= ch_pid=
 e2e_logs="dp.out cp.err cp.out"
@@ -37,6 +44,7 @@ cleanup() {
 	for p in $ch_pid $cp_pid $dp_pid; do kill "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
 	ip netns del "$dp_ns" 2>/dev/null || true
 	ip netns del "$cl_ns" 2>/dev/null || true
+	for k in $(seq "${E2E_PEER_NS:-0}"); do ip netns del "sl-e2e-p$k-$id" 2>/dev/null || true; done
 	rm -rf "/var/run/dpdk/sl-e2e-$id"
 	[ -n "${KEEP_E2E:-}" ] && { echo "kept $dir"; return; }
 	rm -rf "$dir"
@@ -66,9 +74,27 @@ e2e_start() {
 	ip -n "$dp_ns" link set "d$id" up
 	ip netns exec "$dp_ns" ethtool -K "d$id" tx off rx off >/dev/null 2>&1 || true
 	ip -n "$cl_ns" link set lo up
-	ip -n "$cl_ns" addr add 10.98.0.2/24 dev "c$id"
-	ip -n "$cl_ns" addr add fd98::2/64 dev "c$id" nodad
-	ip -n "$cl_ns" link set "c$id" up
+	local cl_if="c$id"
+	if [ "${E2E_PEER_NS:-0}" -gt 0 ]; then
+		cl_if="b$id"
+		ip -n "$cl_ns" link add "$cl_if" type bridge
+		ip -n "$cl_ns" link set "c$id" master "$cl_if" up
+		for k in $(seq "$E2E_PEER_NS"); do
+			local ns="sl-e2e-p$k-$id"
+			ip netns add "$ns"
+			ip link add "p$k-$id" netns "$cl_ns" type veth peer name "q$k-$id" netns "$ns"
+			ip -n "$cl_ns" link set "p$k-$id" master "$cl_if" up
+			ip netns exec "$cl_ns" ethtool -K "p$k-$id" tx off >/dev/null
+			ip -n "$ns" link set lo up
+			ip -n "$ns" addr add "10.98.0.1$k/24" dev "q$k-$id"
+			ip -n "$ns" addr add "fd98::1$k/64" dev "q$k-$id" nodad
+			ip -n "$ns" link set "q$k-$id" up
+			ip netns exec "$ns" ethtool -K "q$k-$id" tx off >/dev/null
+		done
+	fi
+	ip -n "$cl_ns" addr add 10.98.0.2/24 dev "$cl_if"
+	ip -n "$cl_ns" addr add fd98::2/64 dev "$cl_if" nodad
+	ip -n "$cl_ns" link set "$cl_if" up
 	ip netns exec "$cl_ns" ethtool -K "c$id" tx off >/dev/null
 
 	ip netns exec "$dp_ns" env ${e2e_dp_env:-} "$build/dataplane/sluice-dataplane" --vdev "net_af_packet0,iface=d$id" \
@@ -99,7 +125,7 @@ cp_start() {
 	rm -f "$dir/cp.out" "$dir/cp.err"
 	ip netns exec "$cl_ns" setpriv --reuid=65534 --regid=65534 --clear-groups -- \
 		"$dir/sluice-controlplane" --dataplane-socket "$dir/dp.sock" \
-		--state-dir "$dir/state" --web-root "$dir/web" --port 8080 "$@" \
+		--state-dir "$dir/state" --web-root "$dir/web" --port 8080 --p2p "${E2E_P2P:-off}" "$@" \
 		>"$dir/cp.out" 2>"$dir/cp.err" &
 	cp_pid=$!
 	wait_for "$dir/cp.out" "sluice-controlplane: ready" "$cp_pid" controlplane

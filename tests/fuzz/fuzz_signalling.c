@@ -55,6 +55,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	} else if (m.type == SL_MSG_PERMISSIONS) {
 		if (m.perm_chat == SL_PERM_UNSET && m.perm_screenshare == SL_PERM_UNSET)
 			abort();
+	} else if (m.type == SL_MSG_P2P) {
+		if (!m.participant || !json_is_object(m.payload) ||
+		    json_dumpb(m.payload, NULL, 0, JSON_COMPACT) > SL_SIGNAL_MAX_P2P)
+			abort();
 	} else if (m.type < SL_MSG_JOIN || m.type > SL_MSG_LAST) {
 		abort();
 	}

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""controlplane_meeting_test.py - inside a meeting: chat and permissions.
+"""controlplane_meeting_test.py - inside a meeting: chat, permissions, p2p.
 
 Usage: controlplane_meeting_test.py PATH/TO/sluice-controlplane SRCDIR
 
@@ -7,7 +7,9 @@ The chat of docs/signalling.md (public and private `chat`, `chat_history`
 for late joiners, `permissions`) through the real control plane, Redis and
 the fake dataplane of controlplane_test.py, with the helpers of
 controlplane_entry_test.py. Chat texts must never reach the logs or Redis,
-and a meeting's history must be gone with it. SL_CASES=1,3 runs only those
+and a meeting's history must be gone with it. The `p2p` relay of
+one-to-one meetings: only between the two connected members, only with
+--p2p on, payload an object of at most 16 KiB, rate-limited, never logged. SL_CASES=1,3 runs only those
 cases. Output: "ok N - name" / "not ok N - name: why".
 """
 import os
@@ -22,6 +24,7 @@ import re  # noqa: E402
 
 from controlplane_test import Env, check  # noqa: E402
 from controlplane_entry_test import member, join_msg, msgs, expect_type, state_of  # noqa: E402
+from controlplane_entry_test import media_member  # noqa: E402
 
 TEXTS = set()  # chat texts sent: never in a log or Redis
 
@@ -298,11 +301,112 @@ def case_screenshare_permission():
             results.append("throttled" if any(m.get("code") == "throttled" for m in seen)
                            else "ok" if any(m["type"] == "screenshare" for m in seen) else "?")
         check(results[:6] == ["ok"] * 6 and "throttled" in results[6:], f"toggles: {results}")
+P2P_SECRET = "candidate:1 1 udp 2122260223 10.77.66.55 54321 typ host"  # never in a log
+
+# The fake dataplane sends no consent checks after the first: keep the
+# members for as long as a slow (loaded, sanitized) run may take.
+P2P_ARGS = ct.FLOOD + ("--consent-timeout", "300")
+
+def p2p_msgs(w, t=0.5):
+    return [m for m in msgs(w, t) if m["type"] == "p2p"]
+
+def p2p_pair(env, room):
+    """Two members past their handshake: (ws a, ws b, id a, id b)."""
+    sa, _ = media_member(env, room, "Ona Direct")
+    sb, _ = media_member(env, room, "Pia Direct")
+    a, b = sa["ws"], sb["ws"]
+    for w in (a, b):
+        msgs(w, 0.3)
+    return sa, sb, a, b, sa["joined"]["participant"], sb["joined"]["participant"]
+
+def case_p2p_relay():
+    """With exactly two connected members, p2p goes from one to the other
+    verbatim (from, payload) and to no one else; joined says p2p: true;
+    to yourself, to a stranger, to a member still in its handshake:
+    no_participant; a payload that is no object or over 16 KiB: bad_field
+    (16384 bytes pass); with a third connected member: p2p_unavailable."""
+    with Env(args=P2P_ARGS) as env:
+        room = "P2p-Room-Heron-Quartz"
+        sa, sb, a, b, ida, idb = p2p_pair(env, room)
+        check(sa["joined"].get("p2p") is True and sb["joined"].get("p2p") is True,
+              f"joined p2p: {sa['joined']}")
+        offer = {"type": "offer", "sdp": "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\n",
+                 "nested": {"list": [1, 2.5, None, True], "u": "\u00e9"}}
+        a.send(dict(type="p2p", to=idb, payload=offer))
+        got = p2p_msgs(b)
+        check(got == [dict(type="p2p", **{"from": ida}, payload=offer)], f"relayed: {got}")
+        check(p2p_msgs(a, 0.3) == [], "the sender got its own p2p back")
+        cand = {"candidate": P2P_SECRET, "sdpMid": "0", "sdpMLineIndex": 0}
+        b.send(dict(type="p2p", to=ida, payload=cand))
+        got = p2p_msgs(a)
+        check(got == [dict(type="p2p", **{"from": idb}, payload=cand)], f"relayed back: {got}")
+        for bad in ({"to": ida}, {"to": "Zed", "payload": {}}, {"payload": {}}):
+            b.send(dict(type="p2p", **bad))
+            b.expect_error("bad_field")
+        for to, code in ((idb, "no_participant"), ("feedfacefeedface", "no_participant")):
+            b.send(dict(type="p2p", to=to, payload={}))
+            b.expect_error(code)
+        for payload in ("v=0", ["candidate"], 7, None, True):
+            a.send(dict(type="p2p", to=idb, payload=payload))
+            a.expect_error("bad_field")
+        # The cap is on the compact serialization: {"x":"..."} is 8 bytes around the text.
+        a.send(dict(type="p2p", to=idb, payload={"x": "y" * (16384 - 8)}))
+        got = p2p_msgs(b)
+        check(len(got) == 1 and len(got[0]["payload"]["x"]) == 16376, "16384 bytes not relayed")
+        a.send(dict(type="p2p", to=idb, payload={"x": "y" * (16384 - 7)}))
+        a.expect_error("bad_field")
+        check(p2p_msgs(b, 0.3) == [], "an oversized payload was relayed")
+        # A member still in its handshake does not count and cannot be reached.
+        c, jc = member(env, room, "Quin Pending")
+        a.send(dict(type="p2p", to=jc["participant"], payload={}))
+        a.expect_error("no_participant")
+        a.send(dict(type="p2p", to=idb, payload={"still": "two"}))
+        check(len(p2p_msgs(b)) == 1, "p2p refused while the third member is pending")
+        c.close()
+        # A third connected member: no more p2p, for anyone.
+        sc, _ = media_member(env, room, "Rue Third")
+        for w in (a, b):
+            msgs(w, 0.3)
+        a.send(dict(type="p2p", to=idb, payload={"x": 1}))
+        a.expect_error("p2p_unavailable")
+        sc["ws"].send(dict(type="p2p", to=ida, payload={"x": 1}))
+        sc["ws"].expect_error("p2p_unavailable")
+        check(p2p_msgs(b, 0.3) == [] and p2p_msgs(a, 0.3) == [], "p2p relayed among three")
+        # Back to two: relayed again.
+        sc["ws"].send({"type": "leave"})
+        expect_type(sc["ws"], "left")
+        expect_type(a, "participants")
+        a.send(dict(type="p2p", to=idb, payload={"x": 2}))
+        check(len(p2p_msgs(b)) == 1, "p2p not relayed once back to two members")
+
+def case_p2p_off():
+    """--p2p off: joined says p2p: false and p2p is refused (p2p_off)."""
+    with Env(args=P2P_ARGS + ("--p2p", "off")) as env:
+        sa, sb, a, b, ida, idb = p2p_pair(env, "P2p-Off-Room-Linden-Moss")
+        check(sa["joined"].get("p2p") is False, f"joined p2p: {sa['joined']}")
+        a.send(dict(type="p2p", to=idb, payload={"type": "offer", "sdp": "v=0"}))
+        a.expect_error("p2p_off")
+        check(p2p_msgs(b, 0.5) == [], "p2p relayed with --p2p off")
+
+def case_p2p_rate():
+    """One participant's p2p messages: 100 at once, then throttled with
+    retry_after (10 a second after that); refused ones reach no one."""
+    with Env(args=P2P_ARGS) as env:
+        sa, sb, a, b, ida, idb = p2p_pair(env, "P2p-Rate-Room-Alder-Flint")
+        for n in range(110):
+            a.send(dict(type="p2p", to=idb, payload={"n": n}))
+        errs = [m for m in msgs(a, 1.0) if m["type"] == "error"]
+        got = p2p_msgs(b, 1.0)
+        check(100 <= len(got) <= 104, f"{len(got)} of 110 p2p messages sent at once were relayed")
+        check(len(errs) == 110 - len(got) and all(e["code"] == "throttled" and
+              isinstance(e.get("retry_after"), int) and e["retry_after"] >= 1 for e in errs),
+              f"refusals: {errs[:3]}")
+        check([m["payload"]["n"] for m in got] == list(range(len(got))), "relayed out of order")
 
 def case_logs_clean():
     logs = "".join(ct.STDERR_LOGS)
     check(logs, "no control plane stderr was captured")
-    for word in sorted(TEXTS | ct.ROOM_NAMES | ct.NAMES):
+    for word in sorted(TEXTS | ct.ROOM_NAMES | ct.NAMES | {P2P_SECRET, "10.77.66.55"}):
         check(word not in logs, f"the control plane logged {word[:20]!r}")
 
 CASES = [("public and private chat", case_public_private), ("chat history", case_history),
@@ -310,7 +414,9 @@ CASES = [("public and private chat", case_public_private), ("chat history", case
          ("the chat goes with the meeting", case_forgotten),
          ("screen sharing", case_screenshare),
          ("screen sharing permission and rate", case_screenshare_permission),
-         ("no chat text in the logs", case_logs_clean)]
+         ("p2p relay between the two members", case_p2p_relay),
+         ("p2p refused with --p2p off", case_p2p_off), ("the p2p rate", case_p2p_rate),
+         ("no chat text or p2p payload in the logs", case_logs_clean)]
 
 if __name__ == "__main__":
     et.main("controlplane_meeting_test.py", CASES)

@@ -194,6 +194,15 @@ static void test_entry_messages(void **state)
 		{ "{\"type\":\"screenshare\",\"enabled\":false}", "ok" },
 		{ "{\"type\":\"screenshare\"}", "bad_field" },
 		{ "{\"type\":\"screenshare\",\"enabled\":1}", "bad_field" },
+		{ "{\"type\":\"p2p\",\"to\":\"ab12\",\"payload\":{\"sdp\":\"v=0\"}}", "ok" },
+		{ "{\"type\":\"p2p\",\"to\":\"ab12\",\"payload\":{}}", "ok" },
+		{ "{\"type\":\"p2p\",\"to\":\"ab12\"}", "bad_field" },
+		{ "{\"type\":\"p2p\",\"to\":\"ab12\",\"payload\":\"v=0\"}", "bad_field" },
+		{ "{\"type\":\"p2p\",\"to\":\"ab12\",\"payload\":[]}", "bad_field" },
+		{ "{\"type\":\"p2p\",\"to\":\"ab12\",\"payload\":null}", "bad_field" },
+		{ "{\"type\":\"p2p\",\"payload\":{}}", "bad_field" },
+		{ "{\"type\":\"p2p\",\"to\":\"AB\",\"payload\":{}}", "bad_field" },
+		{ "{\"type\":\"p2p\",\"to\":7,\"payload\":{}}", "bad_field" },
 	};
 	char buf[9000];
 
@@ -216,6 +225,17 @@ static void test_entry_messages(void **state)
 	assert_string_equal(parse_code(buf), "ok");
 	snprintf(buf, sizeof(buf), "{\"type\":\"chat\",\"text\":\"%04097d\"}", 0);
 	assert_string_equal(parse_code(buf), "bad_field");
+	{
+		/* p2p: the payload {"x":"..."} is capped at 16384 bytes serialized. */
+		static char big[20000];
+
+		snprintf(big, sizeof(big),
+			 "{\"type\":\"p2p\",\"to\":\"ab\",\"payload\":{\"x\":\"%016376d\"}}", 0);
+		assert_string_equal(parse_code(big), "ok");
+		snprintf(big, sizeof(big),
+			 "{\"type\":\"p2p\",\"to\":\"ab\",\"payload\":{\"x\":\"%016377d\"}}", 0);
+		assert_string_equal(parse_code(big), "bad_field");
+	}
 }
 
 /* The parsed values, and that secrets are wiped when the message is freed. */
@@ -282,6 +302,8 @@ static void test_rights(void **state)
 		/* chat, screenshare: decided by the meeting's permissions, not by the table */
 		{ "{\"type\":\"chat\",\"text\":\"x\"}", NULL, NULL, false },
 		{ "{\"type\":\"screenshare\",\"enabled\":true}", NULL, NULL, false },
+		/* p2p: anyone (whether it is relayed is p2p.c's decision) */
+		{ "{\"type\":\"p2p\",\"to\":\"ab\",\"payload\":{}}", NULL, NULL, false },
 		/* mute: anyone mutes and unmutes itself; a moderator mutes others;
 		 * nobody unmutes someone else. */
 		{ "{\"type\":\"mute\",\"participant\":\"ab\",\"kind\":\"audio\"}", NULL, NULL,
