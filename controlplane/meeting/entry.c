@@ -30,6 +30,7 @@
 #include "names.h"
 #include "offload.h"
 #include "room.h"
+#include "speaker.h"
 #include "store.h"
 #include "throttle.h"
 
@@ -713,6 +714,8 @@ static void mute(struct sl_participant *by, struct sl_participant *t, uint8_t ki
 {
 	t->muted[kind] = muted;
 	sl_room_send_mute(t, kind);
+	if (muted && kind == SL_SDP_KIND_AUDIO)
+		sl_speaker_gone(t);
 	sl_info("participant %s %s %s of %s", by->id, muted ? "muted" : "unmuted",
 		kind == SL_SDP_KIND_AUDIO ? "audio" : "video", t->id);
 	for (struct sl_participant *q = by->room->members; q; q = q->next)
@@ -822,6 +825,9 @@ void sl_entry_message(struct sl_client *c, const struct sl_signal_msg *m)
 		if (m->perm_screenshare != SL_PERM_UNSET)
 			r->screenshare_moderators = m->perm_screenshare == SL_PERM_MODERATORS;
 		state_changed(r);
+		break;
+	case SL_MSG_SPEAKER_STATS:
+		sl_speaker_stats(p);
 		break;
 	case SL_MSG_END_MEETING:
 		sl_info("meeting %s ended by %s", r->meeting, p->id);

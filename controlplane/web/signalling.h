@@ -70,6 +70,7 @@ enum sl_msg_type {
 	SL_MSG_END_MEETING,
 	SL_MSG_CHAT,
 	SL_MSG_PERMISSIONS,
+	SL_MSG_SPEAKER_STATS,
 };
 
 #define SL_SIGNAL_MAX_CHAT 4096 /* bytes of UTF-8 */

@@ -256,6 +256,7 @@ static const struct {
 	{ "end_meeting", SL_MSG_END_MEETING, NULL },
 	{ "chat", SL_MSG_CHAT, parse_chat },
 	{ "permissions", SL_MSG_PERMISSIONS, parse_permissions },
+	{ "speaker_stats", SL_MSG_SPEAKER_STATS, NULL },
 };
 
 int sl_signal_parse(const char *text, size_t len, struct sl_signal_msg *m, const char **code,

@@ -55,7 +55,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	} else if (m.type == SL_MSG_PERMISSIONS) {
 		if (m.perm_chat == SL_PERM_UNSET && m.perm_screenshare == SL_PERM_UNSET)
 			abort();
-	} else if (m.type < SL_MSG_JOIN || m.type > SL_MSG_PERMISSIONS) {
+	} else if (m.type < SL_MSG_JOIN || m.type > SL_MSG_SPEAKER_STATS) {
 		abort();
 	}
 	/* The rights check is total: it answers every parsed message. */

@@ -190,6 +190,8 @@ static void test_entry_messages(void **state)
 		{ "{\"type\":\"permissions\"}", "bad_field" },
 		{ "{\"type\":\"permissions\",\"chat\":\"some\"}", "bad_field" },
 		{ "{\"type\":\"permissions\",\"chat\":true}", "bad_field" },
+		{ "{\"type\":\"speaker_stats\"}", "ok" },
+		{ "{\"type\":\"speaker_stats\",\"extra\":[1]}", "ok" },
 	};
 	char buf[9000];
 
@@ -277,6 +279,8 @@ static void test_rights(void **state)
 		{ "{\"type\":\"permissions\",\"chat\":\"all\"}", "not_moderator", NULL, false },
 		/* chat: decided by the meeting's permissions, not by the table */
 		{ "{\"type\":\"chat\",\"text\":\"x\"}", NULL, NULL, false },
+		/* speaker_stats: any member */
+		{ "{\"type\":\"speaker_stats\"}", NULL, NULL, false },
 		/* mute: anyone mutes and unmutes itself; a moderator mutes others;
 		 * nobody unmutes someone else. */
 		{ "{\"type\":\"mute\",\"participant\":\"ab\",\"kind\":\"audio\"}", NULL, NULL,
