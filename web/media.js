@@ -29,6 +29,7 @@
   function makeTile(key, labelText, local) {
     const el = document.createElement('div');
     el.className = local ? 'tile local' : 'tile';
+    el.dataset.participant = key;
     const video = document.createElement('video');
     video.autoplay = true;
     video.playsInline = true;
@@ -40,6 +41,7 @@
     $('grid').appendChild(el);
     const tile = { el, video, label, stream: new MediaStream() };
     tiles.set(key, tile);
+    app.onTile(key, el); // speaker.js
     return tile;
   }
 

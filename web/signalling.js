@@ -12,10 +12,10 @@
  * before it. Chat messages and chat_history are handed to ui.js's chat
  * panel; an error that follows a chat this page sent answers that chat.
  *
- * The client is four classic scripts, loaded by index.html in this order
+ * The client is five classic scripts, loaded by index.html in this order
  * (after the optional names.js): signalling.js, ui.js (the page UI),
- * media.js (RTCPeerConnection and video tiles), app.js (the wiring and
- * start-up). This first one creates what they share:
+ * media.js (RTCPeerConnection and video tiles), speaker.js (dominant
+ * speaker and speaker stats), app.js (the wiring and start-up). This first one creates what they share:
  *   window.sluice     the client's state, read by the end-to-end tests
  *                     (tests/e2e/), with join(), leave() and connected();
  *   window.SluiceApp  the namespace: $, bytes, sluice, and the functions
@@ -413,6 +413,12 @@
           }
         }
         break;
+      case 'dominant_speaker':
+        app.onDominantSpeaker(msg); // speaker.js
+        break;
+      case 'speaker_stats':
+        app.onSpeakerStats(msg);
+        break;
       case 'lobby_update':
         sluice.lobby = Array.isArray(msg.waiting) ? msg.waiting : [];
         app.renderModeration();
@@ -516,6 +522,7 @@
     sluice.chat = [];
     sluice.chatError = null;
     app.resetChat();
+    app.resetSpeaker();
     sluice.lobby = [];
     sluice.denied = null;
     sluice.tracks = [];
