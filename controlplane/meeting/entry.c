@@ -714,8 +714,6 @@ static void mute(struct sl_participant *by, struct sl_participant *t, uint8_t ki
 {
 	t->muted[kind] = muted;
 	sl_room_send_mute(t, kind);
-	if (muted && kind == SL_SDP_KIND_AUDIO)
-		sl_speaker_gone(t);
 	sl_info("participant %s %s %s of %s", by->id, muted ? "muted" : "unmuted",
 		kind == SL_SDP_KIND_AUDIO ? "audio" : "video", t->id);
 	for (struct sl_participant *q = by->room->members; q; q = q->next)
@@ -725,6 +723,8 @@ static void mute(struct sl_participant *by, struct sl_participant *t, uint8_t ki
 						 "participant", t->id, "kind",
 						 kind == SL_SDP_KIND_AUDIO ? "audio" : "video",
 						 "by", by->id, "muted", muted));
+	if (muted && kind == SL_SDP_KIND_AUDIO)
+		sl_speaker_gone(t); /* after `muted`: it is no longer the speaker */
 }
 
 static void kick(struct sl_participant *by, struct sl_participant *t)
