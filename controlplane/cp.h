@@ -74,6 +74,13 @@ struct sl_participant {
 	uint64_t chat_tat_ms; /* chat rate: theoretical arrival time (chat.c) */
 	uint64_t screen_tat_ms; /* screenshare rate (entry.c) */
 	uint64_t p2p_tat_ms;    /* p2p rate: theoretical arrival time (p2p.c) */
+	/* Audio levels and speaking time (speaker.c); gone with the participant. */
+	uint64_t spk_event_ms;     /* the last level report */
+	uint64_t spk_voice_ms;     /* the last voiced one */
+	uint64_t spk_louder_ms;    /* since when it is louder than the dominant speaker; 0: not */
+	uint64_t speaking_ms;      /* voiced time in this meeting */
+	uint64_t spk_stats_tat_ms; /* speaker_stats rate (GCRA) */
+	uint8_t spk_level;         /* dBov of the last voiced report (0 loudest) */
 
 	/* ICE */
 	char ufrag[9];
@@ -132,7 +139,8 @@ struct sl_room {
 	uint64_t created_ms;
 	bool chat_moderators, screenshare_moderators; /* permissions: moderators only */
 	uint64_t chat_next_id;
-	struct sl_chat_log *chat; /* public history, NULL until the first message */
+	struct sl_chat_log *chat;        /* public history, NULL until the first message */
+	struct sl_participant *dominant; /* the dominant speaker, or NULL (speaker.c) */
 };
 
 /* The whole server (main.c). */
@@ -163,7 +171,7 @@ struct sl_cp {
 	/* counters, for the operator (no personal data) */
 	uint64_t n_stun_ok, n_stun_bad, n_dtls_unvalidated, n_dtls_failed, n_joins, n_join_refused,
 		n_bad_messages, n_join_throttled, n_check_name, n_password_wrong, n_bad_token,
-		n_lobby_waits, n_chat;
+		n_lobby_waits, n_chat, n_speaker_changes, n_speaker_stats;
 	uint64_t n_p2p, n_p2p_refused; /* p2p messages relayed, refused (p2p.c) */
 };
 

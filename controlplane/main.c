@@ -31,6 +31,7 @@
 #include "log.h"
 #include "room.h"
 #include "signalling.h"
+#include "speaker.h"
 #include "store.h"
 #include "offload.h"
 #include "throttle.h"
@@ -131,6 +132,10 @@ static void on_event(const struct sl_ctl_event *e)
 		sl_transport_media_alive(p);
 		return;
 	}
+	if (e->type == SL_EV_AUDIO_LEVEL) {
+		sl_speaker_event(e->ep_id, e->value, e->count);
+		return;
+	}
 	if (e->type != SL_EV_TIMEOUT)
 		return;
 	if (p) {
@@ -162,9 +167,10 @@ static void log_stats(void)
 		cp.n_join_throttled, cp.n_bad_messages, cp.n_stun_ok, cp.n_stun_bad,
 		cp.n_dtls_unvalidated, cp.n_dtls_failed);
 	sl_info("stats: name_checks=%" PRIu64 " wrong_passwords=%" PRIu64 " bad_tokens=%" PRIu64
-		" lobby_waits=%" PRIu64 " password_checks_in_flight=%u chat_messages=%" PRIu64,
+		" lobby_waits=%" PRIu64 " password_checks_in_flight=%u chat_messages=%" PRIu64
+		" speaker_changes=%" PRIu64 " speaker_stats=%" PRIu64,
 		cp.n_check_name, cp.n_password_wrong, cp.n_bad_token, cp.n_lobby_waits,
-		sl_password_in_flight(), cp.n_chat);
+		sl_password_in_flight(), cp.n_chat, cp.n_speaker_changes, cp.n_speaker_stats);
 	sl_info("stats: p2p_messages=%" PRIu64 " p2p_refused=%" PRIu64, cp.n_p2p, cp.n_p2p_refused);
 }
 
@@ -178,9 +184,10 @@ static void maybe_log_stats(uint64_t now)
 	sum = cp.n_rooms + cp.n_participants + cp.n_joins + cp.n_join_refused +
 	      cp.n_join_throttled + cp.n_connected + cp.n_bad_messages + cp.n_stun_bad +
 	      cp.n_check_name + cp.n_password_wrong + cp.n_bad_token + cp.n_lobby_waits +
-	      cp.n_chat + cp.n_dtls_unvalidated + cp.n_dtls_failed + h.conns + h.refused_full +
-	      h.refused_per_ip + h.accept_backoff + h.head_too_large + h.bad_host + h.bad_origin +
-	      h.idle_closed + h.msg_timeout + h.send_queue_dropped;
+	      cp.n_chat + cp.n_speaker_changes + cp.n_speaker_stats + cp.n_dtls_unvalidated +
+	      cp.n_dtls_failed + h.conns + h.refused_full + h.refused_per_ip + h.accept_backoff +
+	      h.head_too_large + h.bad_host + h.bad_origin + h.idle_closed + h.msg_timeout +
+	      h.send_queue_dropped;
 	sum += cp.n_p2p + cp.n_p2p_refused;
 
 	if (!cp.cfg.stats_s || sl_time_since(now, last_ms) < (uint64_t)cp.cfg.stats_s * 1000)

@@ -46,6 +46,7 @@
     const el = document.createElement('div');
     el.className = local ? 'tile local' : 'tile';
     el.dataset.tile = key;
+    el.dataset.participant = key;
     const video = document.createElement('video');
     video.autoplay = true;
     video.playsInline = true;
@@ -57,6 +58,7 @@
     $('grid').appendChild(el);
     const tile = { el, video, label, stream: new MediaStream() };
     tiles.set(key, tile);
+    app.onTile(key, el); // speaker.js
     return tile;
   }
 

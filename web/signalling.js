@@ -13,10 +13,10 @@
  * panel; an error that follows a chat this page sent answers that chat;
  * screenshare messages go to screen.js.
  *
- * The client is four classic scripts, loaded by index.html in this order
+ * The client is five classic scripts, loaded by index.html in this order
  * (after the optional names.js): signalling.js, ui.js (the page UI),
- * media.js (RTCPeerConnection and video tiles), app.js (the wiring and
- * start-up). This first one creates what they share:
+ * media.js (RTCPeerConnection and video tiles), speaker.js (dominant
+ * speaker and speaker stats), app.js (the wiring and start-up). This first one creates what they share:
  *   window.sluice     the client's state, read by the end-to-end tests
  *                     (tests/e2e/), with join(), leave() and connected();
  *   window.SluiceApp  the namespace: $, bytes, sluice, and the functions
@@ -456,6 +456,12 @@
       case 'screenshare':
         if (sluice.state === 'joined') app.onScreenshare(msg);
         break;
+      case 'dominant_speaker':
+        app.onDominantSpeaker(msg); // speaker.js
+        break;
+      case 'speaker_stats':
+        app.onSpeakerStats(msg);
+        break;
       case 'lobby_update':
         sluice.lobby = Array.isArray(msg.waiting) ? msg.waiting : [];
         app.renderModeration();
@@ -564,6 +570,7 @@
     sluice.chat = [];
     sluice.chatError = null;
     app.resetChat();
+    app.resetSpeaker();
     sluice.lobby = [];
     sluice.denied = null;
     sluice.tracks = [];

@@ -45,6 +45,7 @@
     }
     renderSelf();
     renderModeration();
+    app.renderSpeaker();
   }
 
   // lastError keeps the server's error code where there is one.
@@ -114,6 +115,7 @@
     }
     renderChatRecipients();
     app.relabelTiles();
+    app.renderSpeaker(); // speaker.js marks the dominant speaker
   }
 
   function tileLabel(id) {

@@ -31,6 +31,7 @@
 #include "names.h"
 #include "offload.h"
 #include "room.h"
+#include "speaker.h"
 #include "store.h"
 #include "throttle.h"
 
@@ -726,6 +727,8 @@ static void mute(struct sl_participant *by, struct sl_participant *t, uint8_t ki
 						 "participant", t->id, "kind",
 						 kind == SL_SDP_KIND_AUDIO ? "audio" : "video",
 						 "by", by->id, "muted", muted));
+	if (muted && kind == SL_SDP_KIND_AUDIO)
+		sl_speaker_gone(t); /* after `muted`: it is no longer the speaker */
 }
 
 static void kick(struct sl_participant *by, struct sl_participant *t)
@@ -866,6 +869,9 @@ void sl_entry_message(struct sl_client *c, const struct sl_signal_msg *m)
 		break;
 	case SL_MSG_SCREENSHARE:
 		screenshare(p, m->flag);
+		break;
+	case SL_MSG_SPEAKER_STATS:
+		sl_speaker_stats(p);
 		break;
 	case SL_MSG_END_MEETING:
 		sl_info("meeting %s ended by %s", r->meeting, p->id);

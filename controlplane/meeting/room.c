@@ -25,6 +25,7 @@
 #include "log.h"
 #include "room.h"
 #include "signalling.h"
+#include "speaker.h"
 #include "store.h"
 #include "throttle.h"
 #include "transport.h"
@@ -232,6 +233,7 @@ int sl_room_connect(struct sl_participant *p)
 	r->n_connected++;
 	sl_cp->n_connected++;
 	broadcast_participants(r);
+	sl_speaker_connected(p);
 	return 0;
 }
 
@@ -660,6 +662,7 @@ void sl_room_leave(struct sl_participant *p, const char *why)
 	r->n_members--;
 	sl_cp->n_participants--;
 	g_hash_table_remove(sl_cp->by_ep, GUINT_TO_POINTER(p->ep_id));
+	sl_speaker_gone(p); /* out of the list: not told itself */
 	if (p->client)
 		p->client->p = NULL;
 	sl_store_member_del(r, p);

@@ -72,8 +72,9 @@ enum sl_msg_type {
 	SL_MSG_PERMISSIONS,
 	SL_MSG_SCREENSHARE,
 	SL_MSG_P2P,
+	SL_MSG_SPEAKER_STATS,
 };
-#define SL_MSG_LAST SL_MSG_P2P /* the highest type; move it when appending */
+#define SL_MSG_LAST SL_MSG_SPEAKER_STATS /* the highest type; move it when appending */
 
 #define SL_SIGNAL_MAX_CHAT 4096  /* bytes of UTF-8 */
 #define SL_SIGNAL_MAX_P2P  16384 /* p2p: bytes of the payload, serialized compactly */

@@ -294,6 +294,7 @@ static const struct {
 	{ "permissions", SL_MSG_PERMISSIONS, parse_permissions },
 	{ "screenshare", SL_MSG_SCREENSHARE, NULL },
 	{ "p2p", SL_MSG_P2P, parse_p2p },
+	{ "speaker_stats", SL_MSG_SPEAKER_STATS, NULL },
 };
 
 int sl_signal_parse(const char *text, size_t len, struct sl_signal_msg *m, const char **code,

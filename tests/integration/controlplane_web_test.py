@@ -6,7 +6,7 @@ Usage: controlplane_web_test.py PATH/TO/sluice-controlplane SRCDIR
 
 Reuses controlplane_test.py's harness (fake dataplane, Redis, temporary
 directory) and fetches the page's scripts (web/signalling.js, ui.js,
-media.js, screen.js, p2p.js, app.js, names.js), web/words.txt and its licence from the control
+media.js, screen.js, p2p.js, speaker.js, app.js, names.js), web/words.txt and its licence from the control
 plane's static files: each must come back whole with a content type the
 browser accepts (the scripts are loaded under the page's CSP, and names.js
 fetches words.txt), and index.html must load the client's scripts in their
@@ -42,7 +42,8 @@ def get(port, path):
 
 
 # The client's classic scripts, in the order index.html loads them.
-SCRIPTS = ("names.js", "signalling.js", "ui.js", "media.js", "screen.js", "p2p.js", "app.js")
+SCRIPTS = ("names.js", "signalling.js", "ui.js", "media.js", "screen.js", "p2p.js", "speaker.js",
+           "app.js")
 
 
 def case_files():

@@ -203,6 +203,8 @@ static void test_entry_messages(void **state)
 		{ "{\"type\":\"p2p\",\"payload\":{}}", "bad_field" },
 		{ "{\"type\":\"p2p\",\"to\":\"AB\",\"payload\":{}}", "bad_field" },
 		{ "{\"type\":\"p2p\",\"to\":7,\"payload\":{}}", "bad_field" },
+		{ "{\"type\":\"speaker_stats\"}", "ok" },
+		{ "{\"type\":\"speaker_stats\",\"extra\":[1]}", "ok" },
 	};
 	char buf[9000];
 
@@ -304,6 +306,8 @@ static void test_rights(void **state)
 		{ "{\"type\":\"screenshare\",\"enabled\":true}", NULL, NULL, false },
 		/* p2p: anyone (whether it is relayed is p2p.c's decision) */
 		{ "{\"type\":\"p2p\",\"to\":\"ab\",\"payload\":{}}", NULL, NULL, false },
+		/* speaker_stats: any member */
+		{ "{\"type\":\"speaker_stats\"}", NULL, NULL, false },
 		/* mute: anyone mutes and unmutes itself; a moderator mutes others;
 		 * nobody unmutes someone else. */
 		{ "{\"type\":\"mute\",\"participant\":\"ab\",\"kind\":\"audio\"}", NULL, NULL,
