@@ -163,6 +163,7 @@
     }
     if (!app.isCurrentSocket(sock)) return;
     await publish(pc, msg.publish);
+    if (app.e2eeAttach) app.e2eeAttach(pc); // e2ee.js: transforms on new senders/receivers
     syncTiles();
     const answer = await pc.createAnswer();
     await pc.setLocalDescription(answer);
@@ -183,6 +184,7 @@
       p.then((s) => { if (s && s !== localStream) for (const t of s.getTracks()) t.stop(); });
     }
     for (const key of [...tiles.keys()]) removeTile(key);
+    if (app.e2eeReset) app.e2eeReset();
   }
 
   Object.assign(app, {
