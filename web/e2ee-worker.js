@@ -15,7 +15,8 @@
  * AES-GCM additional data, so it is authenticated too. The IV is a random
  * 8-byte prefix per sender (drawn again for every key) and a 32-bit frame
  * counter: every sender of a meeting shares the key, and the random prefix
- * keeps their IVs apart. The main thread posts {type: 'key', key, enabled},
+ * keeps their IVs apart. Until the first 'key' or 'enabled' message, frames
+ * are dropped both ways (nothing leaves in clear by a race). The main thread posts {type: 'key', key, enabled},
  * {type: 'enabled', enabled} and {type: 'record', on}; the worker posts
  * {type: 'stats'} once a second and answers {type: 'records'}.
  */
@@ -31,6 +32,7 @@ const RECORD_MAX = 20000; // hashes kept per list while recording (tests only)
 let key = null; // the meeting's AES-GCM CryptoKey (not extractable)
 let keyGen = 0; // bumped on every new key: senders draw a new IV prefix
 let enabled = false; // encrypt what is sent, drop what is received in clear
+let configured = false; // until the first message says whether it is on, nothing passes
 let record = false; // keep SHA-256 hashes of frames (the end-to-end test reads them)
 let records = { send: {}, recv: {} };
 const stats = { send: {}, recv: {} }; // per mid: frame counters
@@ -67,6 +69,10 @@ function newPrefix(st) {
 
 async function encrypt(st, frame, ctl) {
   const c = st.count;
+  if (!configured) {
+    c.dropped++;
+    return;
+  }
   if (!enabled) {
     c.clear++;
     ctl.enqueue(frame);
@@ -113,6 +119,10 @@ async function encrypt(st, frame, ctl) {
 async function decrypt(st, frame, ctl) {
   const c = st.count;
   const data = new Uint8Array(frame.data);
+  if (!configured) {
+    c.failed++;
+    return;
+  }
   if (data.length === 0) {
     ctl.enqueue(frame);
     return;
@@ -175,8 +185,10 @@ self.onmessage = (ev) => {
     key = m.key || null;
     keyGen++;
     enabled = !!m.enabled;
+    configured = true;
   } else if (m.type === 'enabled') {
     enabled = !!m.enabled;
+    configured = true;
   } else if (m.type === 'record') {
     record = !!m.on;
     if (record) records = { send: {}, recv: {} };

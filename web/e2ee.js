@@ -8,11 +8,11 @@
  * members): an AES-GCM-256 key that cannot be exported. Encoded frames go
  * through an RTCRtpScriptTransform in e2ee-worker.js (which holds the
  * frame format): senders encrypt, receivers decrypt and drop what does not
- * decrypt. The transforms are attached the first time the switch is on
- * (before joining: from the first offer; later: at once) to every sender
- * and receiver, re-offers' included, and stay attached (a transform can be
- * set once); turning the switch off makes them send in clear and accept
- * clear frames again. The badge says whether media is end-to-end
+ * decrypt. The switch must be on when joining (see attach() below): then
+ * every sender and receiver gets a transform, re-offers' included, and the
+ * switch and passphrase can change during the meeting (off: frames are
+ * sent in clear and clear frames accepted again; a new passphrase: a new
+ * key). The badge says whether media is end-to-end
  * encrypted, and a list says, per remote participant, whether their frames
  * decrypt. media.js calls app.e2eeAttach(pc) on each offer before its
  * answer and app.e2eeReset() on teardown. Test state: window.sluice.e2ee;
@@ -45,7 +45,8 @@
   let worker = null;
   let deriveSeq = 0; // the newest derivation wins
   const attached = new WeakSet(); // senders and receivers that have a transform
-  let attachAll = false; // once on, every sender and receiver gets one
+  let pcSeen = null; // the RTCPeerConnection of the current meeting
+  let pcHasTransforms = false; // whether its senders and receivers have transforms
   let last = {}; // mid -> the recv counters at the previous stats message
   const seen = {}; // participant id -> {at, status}: the last status with traffic
   let recordSeq = 0;
@@ -54,6 +55,7 @@
   function getWorker() {
     if (worker) return worker;
     worker = new Worker('e2ee-worker.js');
+    worker.postMessage({ type: 'enabled', enabled: state.enabled });
     worker.onmessage = (ev) => {
       const m = ev.data || {};
       if (m.type === 'stats') onStats(m.stats);
@@ -111,25 +113,40 @@
 
   /* ---- transforms ---------------------------------------------------- */
 
+  /*
+   * Chromium only runs a sender's transform if it was set before the
+   * sender got its track (set later, on a sender already sending, it is
+   * silently never called). So whether a connection's senders and
+   * receivers get transforms is decided at its first offer: if the switch
+   * is on then, every sender and receiver of this connection, re-offers'
+   * included, gets one; the switch and the passphrase can then change
+   * during the meeting. If it is off then, the connection has none, and
+   * the switch is disabled until the next join.
+   */
   function attach(pc) {
-    if (!supported || !pc || !attachAll) return;
     const w = getWorker();
     for (const tr of pc.getTransceivers()) {
       if (tr.mid == null) continue;
       const kind = tr.receiver.track ? tr.receiver.track.kind : 'video';
-      if (!attached.has(tr.sender)) {
-        tr.sender.transform = new RTCRtpScriptTransform(w, { side: 'send', mid: tr.mid, kind });
-        attached.add(tr.sender);
-      }
-      if (!attached.has(tr.receiver)) {
-        tr.receiver.transform = new RTCRtpScriptTransform(w, { side: 'recv', mid: tr.mid, kind });
-        attached.add(tr.receiver);
+      for (const [side, end] of [['send', tr.sender], ['recv', tr.receiver]]) {
+        if (attached.has(end)) continue;
+        end.transform = new RTCRtpScriptTransform(w, { side, mid: tr.mid, kind });
+        attached.add(end);
       }
     }
   }
 
-  // media.js, on every offer before answering it.
+  // media.js, on every offer, after setRemoteDescription and before any
+  // track is set or the answer made.
   function e2eeAttach(pc) {
+    if (pc !== pcSeen) {
+      pcSeen = pc;
+      pcHasTransforms = supported && state.enabled;
+    }
+    if (!pcHasTransforms) {
+      render();
+      return;
+    }
     if (state.enabled && sluice.meeting !== state.meeting && !state.deriving) rekey();
     attach(pc);
   }
@@ -137,6 +154,8 @@
   // media.js, when the media is torn down (left, kicked, ended, error).
   function e2eeReset() {
     deriveSeq++;
+    pcSeen = null;
+    pcHasTransforms = false;
     state.keyReady = false;
     state.deriving = false;
     state.meeting = null;
@@ -190,8 +209,12 @@
     waiting: 'no media yet',
   };
 
+  // In a meeting that was joined with the switch off.
+  const lockedOff = () => !!pcSeen && pcSeen === sluice.pc && !pcHasTransforms;
+
   function badgeText() {
     if (!supported) return 'Not end-to-end encrypted (this browser cannot)';
+    if (lockedOff()) return 'Not end-to-end encrypted (turn it on before joining)';
     if (!state.enabled) return 'Not end-to-end encrypted';
     if (!$('e2ee-pass').value) return 'End-to-end encryption: enter a passphrase (nothing is sent)';
     if (sluice.state !== 'joined') return 'End-to-end encryption on: the key is made when you join';
@@ -200,6 +223,7 @@
   }
 
   function render() {
+    $('e2ee-on').disabled = !supported || lockedOff();
     const text = badgeText();
     state.badge = text;
     const badge = $('e2ee-badge');
@@ -208,7 +232,7 @@
       : state.enabled ? 'e2ee-wait' : 'e2ee-off';
     const ul = $('e2ee-peers');
     ul.replaceChildren();
-    if (!attachAll || sluice.state !== 'joined') return;
+    if (!pcHasTransforms || sluice.state !== 'joined') return;
     for (const [id, status] of Object.entries(state.peers)) {
       const li = document.createElement('li');
       li.dataset.participant = id;
@@ -221,11 +245,7 @@
   }
 
   function setEnabled(on) {
-    state.enabled = !!on && supported;
-    if (state.enabled && !attachAll) {
-      attachAll = true;
-      attach(sluice.pc);
-    }
+    state.enabled = !!on && supported && !lockedOff();
     if (state.enabled && sluice.state === 'joined' && sluice.meeting !== state.meeting) {
       rekey();
       return;
@@ -234,7 +254,6 @@
     render();
   }
 
-  $('e2ee-on').disabled = !supported;
   $('e2ee-on').addEventListener('change', () => setEnabled($('e2ee-on').checked));
   // A new passphrase takes effect when the field is left or Enter is pressed.
   $('e2ee-pass').addEventListener('change', () => {

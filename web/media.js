@@ -148,6 +148,8 @@
     sluice.tracks = Array.isArray(msg.tracks) ? msg.tracks : [];
     sluice.version = msg.version;
     await pc.setRemoteDescription({ type: 'offer', sdp: msg.sdp });
+    // e2ee.js: transforms on the new senders and receivers, before a track is set.
+    if (app.e2eeAttach) app.e2eeAttach(pc);
     if (!localStream && mediaPromise) {
       const stream = await mediaPromise;
       if (!app.isCurrentSocket(sock)) {
@@ -163,7 +165,6 @@
     }
     if (!app.isCurrentSocket(sock)) return;
     await publish(pc, msg.publish);
-    if (app.e2eeAttach) app.e2eeAttach(pc); // e2ee.js: transforms on new senders/receivers
     syncTiles();
     const answer = await pc.createAnswer();
     await pc.setLocalDescription(answer);
