@@ -120,7 +120,7 @@ async function decrypt(st, frame, ctl) {
   const c = st.count;
   const data = new Uint8Array(frame.data);
   if (!configured) {
-    c.failed++;
+    c.nokey++;
     return;
   }
   if (data.length === 0) {
@@ -140,7 +140,11 @@ async function decrypt(st, frame, ctl) {
   const n = data.length;
   const h = data[n - 3];
   const k = key;
-  if (!k || h > n - TRAILER_LEN - TAG_LEN) {
+  if (!k) { // the key is still being derived (at the start, or a new passphrase)
+    c.nokey++;
+    return;
+  }
+  if (h > n - TRAILER_LEN - TAG_LEN) {
     c.failed++;
     return;
   }
@@ -169,7 +173,7 @@ self.onrtctransform = (ev) => {
   const mid = String(o.mid);
   const count = side === 'send'
     ? { encrypted: 0, dropped: 0, clear: 0 }
-    : { decrypted: 0, failed: 0, plain: 0, clear: 0 };
+    : { decrypted: 0, failed: 0, plain: 0, clear: 0, nokey: 0 };
   stats[side][mid] = count;
   const st = { mid, kind: o.kind === 'audio' ? 'audio' : 'video', count, keyGen: -1 };
   const fn = side === 'send' ? encrypt : decrypt;

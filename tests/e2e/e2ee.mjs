@@ -149,7 +149,7 @@ function pairsOf(parts) {
         decoded: s.framesDecoded, received: s.framesReceived, dropped: s.framesDropped,
         keyDecoded: s.keyFramesDecoded, audio: s.audioPackets,
         decrypted: recvCount(x, y, 'decrypted'), failed: recvCount(x, y, 'failed'),
-        plainDropped: recvCount(x, y, 'plain'),
+        plainDropped: recvCount(x, y, 'plain'), noKeyYet: recvCount(x, y, 'nokey'),
       };
     }
   }
