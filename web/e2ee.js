@@ -12,12 +12,12 @@
  * every sender and receiver gets a transform, re-offers' included, and the
  * switch and passphrase can change during the meeting (off: frames are
  * sent in clear and clear frames accepted again; a new passphrase: a new
- * key). The badge says whether media is end-to-end
- * encrypted, and a list says, per remote participant, whether their frames
- * decrypt. media.js calls app.e2eeAttach(pc) on each offer before its
- * answer and app.e2eeReset() on teardown. Test state: window.sluice.e2ee;
- * app.e2eeRecord(on) and app.e2eeRecords() (frame hashes, for tests/e2e).
- * Loaded after media.js and before app.js.
+ * key). The badge says whether media is end-to-end encrypted, and a list
+ * says, per remote participant, whether their frames decrypt. media.js
+ * calls app.e2eeAttach(pc) on each offer right after setRemoteDescription
+ * (before any track is set) and app.e2eeReset() on teardown. Test state:
+ * window.sluice.e2ee; app.e2eeRecord(on) and app.e2eeRecords() (frame
+ * hashes, for tests/e2e). Loaded after media.js and before app.js.
  */
 'use strict';
 
@@ -48,7 +48,7 @@
   let pcSeen = null; // the RTCPeerConnection of the current meeting
   let pcHasTransforms = false; // whether its senders and receivers have transforms
   let last = {}; // mid -> the recv counters at the previous stats message
-  const seen = {}; // participant id -> {at, status}: the last status with traffic
+  let seen = {}; // participant id -> {at, status}: the last status with traffic
   let recordSeq = 0;
   const recordWaits = new Map();
 
@@ -161,6 +161,7 @@
     state.meeting = null;
     state.peers = {};
     last = {};
+    seen = {};
     if (worker) worker.postMessage({ type: 'key', key: null, enabled: state.enabled });
     render();
   }
