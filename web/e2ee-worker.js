@@ -16,9 +16,10 @@
  * 8-byte prefix per sender (drawn again for every key) and a 32-bit frame
  * counter: every sender of a meeting shares the key, and the random prefix
  * keeps their IVs apart. Until the first 'key' or 'enabled' message, frames
- * are dropped both ways (nothing leaves in clear by a race). The main thread posts {type: 'key', key, enabled},
- * {type: 'enabled', enabled} and {type: 'record', on}; the worker posts
- * {type: 'stats'} once a second and answers {type: 'records'}.
+ * are dropped both ways (nothing leaves in clear by a race). The main
+ * thread posts {type: 'key', key, enabled}, {type: 'enabled', enabled} and
+ * {type: 'record', on}; the worker posts {type: 'stats'} once a second and
+ * answers {type: 'records'}. A frame's bytes are never logged.
  */
 'use strict';
 
