@@ -205,6 +205,8 @@
     sluice.tracks = Array.isArray(msg.tracks) ? msg.tracks : [];
     sluice.version = msg.version;
     await pc.setRemoteDescription({ type: 'offer', sdp: msg.sdp });
+    // e2ee.js: transforms on the new senders and receivers, before a track is set.
+    if (app.e2eeAttach) app.e2eeAttach(pc);
     if (!localStream && mediaPromise) {
       const stream = await mediaPromise;
       if (!app.isCurrentSocket(sock)) {
@@ -245,6 +247,7 @@
     }
     for (const key of [...tiles.keys()]) removeTile(key);
     app.resetScreen();
+    if (app.e2eeReset) app.e2eeReset();
   }
 
   Object.assign(app, {

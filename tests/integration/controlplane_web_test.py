@@ -6,7 +6,8 @@ Usage: controlplane_web_test.py PATH/TO/sluice-controlplane SRCDIR
 
 Reuses controlplane_test.py's harness (fake dataplane, Redis, temporary
 directory) and fetches the page's scripts (web/signalling.js, ui.js,
-media.js, screen.js, p2p.js, speaker.js, app.js, names.js), web/words.txt and its licence from the control
+media.js, screen.js, p2p.js, speaker.js, e2ee.js, app.js, names.js and the worker
+e2ee-worker.js), web/words.txt and its licence from the control
 plane's static files: each must come back whole with a content type the
 browser accepts (the scripts are loaded under the page's CSP, and names.js
 fetches words.txt), and index.html must load the client's scripts in their
@@ -43,12 +44,14 @@ def get(port, path):
 
 # The client's classic scripts, in the order index.html loads them.
 SCRIPTS = ("names.js", "signalling.js", "ui.js", "media.js", "screen.js", "p2p.js", "speaker.js",
-           "app.js")
+           "e2ee.js", "app.js")
+# Scripts the page starts as workers (e2ee.js's), served but not in a <script> tag.
+WORKERS = ("e2ee-worker.js",)
 
 
 def case_files():
     with Env() as env:
-        for name, ctype in ([(s, "text/javascript") for s in SCRIPTS] +
+        for name, ctype in ([(s, "text/javascript") for s in SCRIPTS + WORKERS] +
                             [("words.txt", "text/plain"), ("words-LICENSE.txt", "text/plain")]):
             status, hdrs, body = get(env.port, "/" + name)
             check(" 200 " in status + " ", f"/{name}: {status}")
@@ -76,7 +79,7 @@ HTML_SINKS = ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write",
 
 
 def case_no_html_sinks():
-    for name in SCRIPTS:
+    for name in SCRIPTS + WORKERS:
         with open(os.path.join(ct.SRCDIR, "web", name), encoding="utf-8") as f:
             text = f.read()
         found = [s for s in HTML_SINKS if s in text]
