@@ -13,7 +13,7 @@
 #include "chat.h"
 #include "clock.h"
 #include "room.h"
-#include "throttle.h"
+#include "rate.h"
 
 struct chat_msg {
 	char id[24];
@@ -57,7 +57,8 @@ void sl_chat_send(struct sl_participant *p, struct sl_participant *to,
 		sl_signal_error(p->client, "not_moderator", "only moderators may chat now", false);
 		return;
 	}
-	retry = sl_rate_take(&p->chat_tat_ms, sl_cp->cfg.chat_rate, sl_cp->cfg.chat_burst, now);
+	retry = sl_rate_take(&p->chat_tat_ms, sl_rate_period(sl_cp->cfg.chat_rate),
+			     sl_cp->cfg.chat_burst, now);
 	if (retry) {
 		sl_signal_throttled(p->client, retry, "too many chat messages; wait a little");
 		return;

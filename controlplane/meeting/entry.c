@@ -33,6 +33,7 @@
 #include "room.h"
 #include "speaker.h"
 #include "store.h"
+#include "rate.h"
 #include "throttle.h"
 
 #define SCREEN_RATE  20 /* screenshare changes a minute per participant */
@@ -789,7 +790,8 @@ static void screenshare(struct sl_participant *p, bool on)
 	}
 	if (p->sharing == on)
 		return;
-	retry = sl_rate_take(&p->screen_tat_ms, SCREEN_RATE, SCREEN_BURST, sl_now_ms());
+	retry = sl_rate_take(&p->screen_tat_ms, sl_rate_period(SCREEN_RATE), SCREEN_BURST,
+			     sl_now_ms());
 	if (retry) {
 		sl_signal_throttled(p->client, retry, "screen sharing turned on and off too often");
 		return;

@@ -14,26 +14,12 @@
  */
 #include "p2p.h"
 #include "clock.h"
+#include "rate.h"
 #include "room.h"
 
 bool sl_p2p_possible(const struct sl_room *r)
 {
 	return sl_cp->cfg.p2p && r->n_connected == 2;
-}
-
-/* GCRA: true when p may send a p2p message now (and it is counted). */
-static bool rate_ok(struct sl_participant *p, uint64_t now, unsigned *retry_s)
-{
-	uint64_t t = 60000 / SL_P2P_RATE, tol = t * (SL_P2P_BURST - 1), tat = p->p2p_tat_ms;
-
-	if (tat < now)
-		tat = now;
-	if (tat - now > tol) {
-		*retry_s = (unsigned)((tat - now - tol + 999) / 1000);
-		return false;
-	}
-	p->p2p_tat_ms = tat + t;
-	return true;
 }
 
 void sl_p2p_relay(struct sl_participant *p, struct sl_participant *to,
@@ -47,7 +33,9 @@ void sl_p2p_relay(struct sl_participant *p, struct sl_participant *to,
 				false);
 		return;
 	}
-	if (!rate_ok(p, sl_now_ms(), &retry)) {
+	retry = sl_rate_take(&p->p2p_tat_ms, sl_rate_period(SL_P2P_RATE), SL_P2P_BURST,
+			     sl_now_ms());
+	if (retry) {
 		sl_cp->n_p2p_refused++;
 		sl_signal_throttled(p->client, retry, "too many p2p messages; wait a little");
 		return;

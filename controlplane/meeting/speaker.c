@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "clock.h"
+#include "rate.h"
 #include "room.h"
 #include "signalling.h"
 #include "speaker.h"
@@ -131,19 +132,17 @@ void sl_speaker_gone(struct sl_participant *p)
 
 void sl_speaker_stats(struct sl_participant *p)
 {
-	const uint64_t tol = (uint64_t)SL_SPEAKER_STATS_MS * (SL_SPEAKER_STATS_BURST - 1);
-	uint64_t now = sl_now_ms(), tat = p->spk_stats_tat_ms;
+	unsigned retry;
 
 	if (!p->client)
 		return;
-	if (tat < now)
-		tat = now;
-	if (tat - now > tol) {
-		sl_signal_throttled(p->client, (unsigned)((tat - now - tol + 999) / 1000),
+	retry = sl_rate_take(&p->spk_stats_tat_ms, SL_SPEAKER_STATS_MS, SL_SPEAKER_STATS_BURST,
+			     sl_now_ms());
+	if (retry) {
+		sl_signal_throttled(p->client, retry,
 				    "too many speaker_stats requests; wait a little");
 		return;
 	}
-	p->spk_stats_tat_ms = tat + SL_SPEAKER_STATS_MS;
 	sl_cp->n_speaker_stats++;
 	/* Names only to members past their handshake, as in `participants`. */
 	sl_signal_send(p->client,

@@ -112,14 +112,3 @@ unsigned sl_throttle_size(const struct sl_throttle *t)
 {
 	return g_hash_table_size(t->b);
 }
-
-unsigned sl_rate_take(uint64_t *tat, uint32_t per_min, uint32_t burst, uint64_t now_ms)
-{
-	uint64_t t = 60000 / (per_min ? per_min : 1), tol = t * (burst ? burst - 1 : 0);
-	uint64_t at = *tat > now_ms ? *tat : now_ms;
-
-	if (at - now_ms > tol)
-		return (unsigned)((at - now_ms - tol + 999) / 1000);
-	*tat = at + t;
-	return 0;
-}

@@ -25,11 +25,6 @@ unsigned sl_throttle_take(struct sl_throttle *t, const uint8_t key[SL_THROTTLE_K
 /* Forget buckets that have refilled; call now and then. */
 void sl_throttle_prune(struct sl_throttle *t, uint64_t now_ms);
 unsigned sl_throttle_size(const struct sl_throttle *t);
-/* One GCRA rate held by its owner (a participant's chat, screen share, ...):
- * *tat is its theoretical arrival time, 0 at first. Takes a turn at
- * per_min a minute, up to burst at once: 0 when taken, else the whole
- * seconds (>= 1) until one will be there. */
-unsigned sl_rate_take(uint64_t *tat, uint32_t per_min, uint32_t burst, uint64_t now_ms);
 /* GHashTable functions for 16-byte keys (also the password guard's). */
 unsigned sl_throttle_key_hash(const void *key);
 int sl_throttle_key_equal(const void *a, const void *b);

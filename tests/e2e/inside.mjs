@@ -17,15 +17,20 @@
 //      "Share screen" button is disabled, and a screenshare C sends anyway
 //      is refused (not_moderator);
 //   4. A shares its own screen (moderators still may): B and C decode it;
-//      A stops; everyone leaves and Redis holds no key.
+//      A stops;
+//   5. A asks for speaker stats: every participant listed;
+//   everyone leaves and Redis holds no key. All of it end-to-end encrypted
+//   (one passphrase, set on every page before joining: each page shows
+//   every other participant as decrypting).
 // Prints one JSON line (steps and numbers) and exits 0 only on success.
 //
 //   node inside.mjs --url URL --room NAME --redis-sock PATH [--names a,b,c]
-//        [--chat-tag TAG] [--frames 20] [--timeout-s 90]   (chat texts hold TAG)
+//        [--chat-tag TAG] [--passphrase PW] [--frames 20] [--timeout-s 90]
+//   (chat texts hold TAG)
 
 import { execFileSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
-import { joinPage, launchChromium, openPage, openParticipant, pageSnapshot, sayChat, sleep } from './lib.mjs';
+import { joinPage, launchChromium, openPage, pageSnapshot, sayChat, sleep } from './lib.mjs';
 
 const { values: v } = parseArgs({
   options: {
@@ -33,6 +38,7 @@ const { values: v } = parseArgs({
     room: { type: 'string' },
     'redis-sock': { type: 'string' },
     'chat-tag': { type: 'string', default: 'inside-chat' },
+    passphrase: { type: 'string', default: 'inside-e2ee-passphrase' },
     names: { type: 'string', default: 'Ada Lovelace,Grace Hopper,Mary Jackson' },
     frames: { type: 'string', default: '20' },
     'timeout-s': { type: 'string', default: '90' },
@@ -160,14 +166,20 @@ try {
   browser = await launchChromium(v.url, { chromium: v.chromium });
   const names = v.names.split(',');
   const opt = { url: v.url, room: v.room, timeoutMs: left(), init: fakeScreen };
-  // A first (the moderator), then B and C at once: the server runs with
-  // --pending-room-max 1, so a join that arrives while another is in its
-  // handshake is told 'throttled', and the page joins again by itself.
-  const A = await openParticipant(browser, opt, names[0]);
+  // Everyone turns end-to-end encryption on with one passphrase before
+  // joining. A first (the moderator), then B and C at once: the server runs
+  // with --pending-room-max 1, so a join that arrives while another is in
+  // its handshake is told 'throttled', and the page joins again by itself.
+  const people = await Promise.all(names.slice(0, 3).map((n) => openPage(browser, opt, n)));
+  const [A, B, C] = people;
+  for (const p of people) {
+    await p.page.fill('#e2ee-pass', v.passphrase);
+    await p.page.press('#e2ee-pass', 'Tab');
+    await p.page.check('#e2ee-on');
+  }
+  await joinPage(A, v.room);
   await until(A, () => window.sluice.state === 'joined', null, 'joins');
-  const [B, C] = await Promise.all(names.slice(1, 3).map((n) => openPage(browser, opt, n)));
   await Promise.all([joinPage(B, v.room), joinPage(C, v.room)]);
-  const people = [A, B, C];
   for (const p of people) {
     await until(p, () => window.sluice.state === 'joined' && window.sluice.connected(), null, 'joins');
     p.id = await p.page.evaluate(() => window.sluice.participant);
@@ -178,6 +190,14 @@ try {
   check(await A.page.evaluate(() => window.sluice.role === 'moderator'), 'A is not the moderator');
   await Promise.all(people.map((p) => decodesCameras(p, people.filter((q) => q !== p))));
   step('A, B and C decode each other\'s cameras');
+  for (const p of people) {
+    const others = people.filter((q) => q !== p).map((q) => q.id);
+    await until(p, (ids) => window.sluice.e2ee.keyReady &&
+      /End-to-end encrypted/.test(document.getElementById('e2ee-badge').textContent) &&
+      ids.every((id) => window.sluice.e2ee.peers[id] === 'decrypting'), others,
+    'shows end-to-end encryption, every other participant decrypting');
+  }
+  step('end-to-end encrypted: every page decrypts the other two');
 
   // Chat, public and private (its text must never reach the logs: the tag).
   const pub = `${v['chat-tag']} public`, priv = `${v['chat-tag']} private`;
@@ -231,6 +251,18 @@ try {
   await A.page.click('#share-screen');
   await noScreenTile(B, A, 'B\'s tile of A\'s screen goes away');
   step('A (moderator) shares: B and C decode it; A stops');
+
+  // Speaker stats: every member listed with its speaking time (the fake
+  // microphones beep), and a dominant speaker was chosen.
+  await A.page.evaluate(() => { window.sluice.speakerStats = []; });
+  await A.page.click('#speaker-stats-button');
+  await until(A, (n) => window.sluice.speakerStats.length === n && window.sluice.dominantSpeaker,
+    people.length, 'speaker stats list everyone');
+  const stats = await A.page.evaluate(() => window.sluice.speakerStats);
+  check(JSON.stringify(stats.map((e) => e.participant).sort()) === JSON.stringify(people.map((p) => p.id).sort()) &&
+    stats.some((e) => e.speaking_ms > 0), `speaker stats: ${JSON.stringify(stats)}`);
+  result.numbers.speakingMs = stats.map((e) => e.speaking_ms);
+  step('speaker stats list every participant; a dominant speaker was chosen');
 
   for (const p of people) {
     await p.page.click('#leave');
