@@ -228,6 +228,18 @@ try {
       `${p.name}: B's tracks ${JSON.stringify(tr)}`);
   }
   step(`B shares a screen (${result.numbers.screenSource}): A and C decode it at ${sa.width}x${sa.height} in its own tile`);
+  // The screen is end-to-end encrypted too: B's worker encrypts its frames,
+  // A's decrypts them (the worker's counters for those mids).
+  await until(B, () => {
+    const c = window.sluice.e2ee.stats.send[window.sluice.screenMid];
+    return c && c.encrypted > 0 && c.clear === 0 && c.dropped === 0;
+  }, null, 'B\'s screen frames are encrypted');
+  await until(A, (id) => {
+    const t = window.sluice.tracks.find((x) => x.participant === id && x.label === 'screen');
+    const c = t && window.sluice.e2ee.stats.recv[t.mid];
+    return c && c.decrypted > 0 && c.failed === 0 && c.plain === 0;
+  }, B.id, 'A decrypts B\'s screen');
+  step('the screen is end-to-end encrypted: B encrypts it, A decrypts it');
 
   // 3. Only moderators may share: B's share stops, C may not start one.
   await A.page.selectOption('#mod-screenshare', 'moderators');
