@@ -129,22 +129,28 @@ static int parse_bool(struct sl_signal_msg *m, const char *key, bool optional, b
 	return 0;
 }
 
-/* A participant or lobby entry id: 1-32 bytes of [0-9a-f]. */
+/* A participant or lobby entry id, 1-32 bytes of [0-9a-f], in member key
+ * (`participant`, or `to` of chat and p2p) into m->participant. */
+static int parse_id(struct sl_signal_msg *m, const char *key, const char **code, const char **why)
+{
+	json_t *v = json_object_get(m->root, key);
+	size_t n = json_string_length(v);
+
+	m->participant = json_string_value(v);
+	if (!json_is_string(v) || n == 0 || n > 32 ||
+	    strspn(m->participant, "0123456789abcdef") != n) {
+		m->participant = NULL;
+		*code = "bad_field";
+		*why = !strcmp(key, "to") ? "'to' is not a participant id"
+					  : "'participant' is not a participant id";
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static int parse_participant(struct sl_signal_msg *m, const char **code, const char **why)
 {
-	json_t *v = json_object_get(m->root, "participant");
-	size_t n;
-
-	if (!json_is_string(v))
-		FAIL("bad_field", "a string 'participant' is needed");
-	m->participant = json_string_value(v);
-	n = json_string_length(v);
-	if (n == 0 || n > 32 || strspn(m->participant, "0123456789abcdef") != n)
-		FAIL("bad_field", "'participant' is not a participant id");
-	return 0;
-fail:
-	m->participant = NULL;
-	return -EINVAL;
+	return parse_id(m, "participant", code, why);
 }
 
 static int parse_mute(struct sl_signal_msg *m, const char **code, const char **why)
@@ -189,37 +195,11 @@ static int parse_chat(struct sl_signal_msg *m, const char **code, const char **w
 	m->text_len = json_string_length(text);
 	if (m->text_len == 0 || m->text_len > SL_SIGNAL_MAX_CHAT || strlen(m->text) != m->text_len)
 		FAIL("bad_field", "'text' must be 1-4096 bytes of text");
-	if (json_object_get(m->root, "to")) {
-		json_t *to = json_object_get(m->root, "to");
-		size_t n = json_string_length(to);
-
-		m->participant = json_string_value(to);
-		if (!json_is_string(to) || n == 0 || n > 32 ||
-		    strspn(m->participant, "0123456789abcdef") != n) {
-			m->participant = NULL;
-			FAIL("bad_field", "'to' is not a participant id");
-		}
-	}
+	if (json_object_get(m->root, "to") && parse_id(m, "to", code, why))
+		goto fail;
 	return 0;
 fail:
 	m->text = NULL;
-	return -EINVAL;
-}
-
-/* A participant id in `to` (chat, p2p). */
-static int parse_to(struct sl_signal_msg *m, const char **code, const char **why)
-{
-	json_t *to = json_object_get(m->root, "to");
-	size_t n = json_string_length(to);
-
-	m->participant = json_string_value(to);
-	if (!json_is_string(to) || n == 0 || n > 32 ||
-	    strspn(m->participant, "0123456789abcdef") != n) {
-		m->participant = NULL;
-		FAIL("bad_field", "'to' is not a participant id");
-	}
-	return 0;
-fail:
 	return -EINVAL;
 }
 
@@ -229,7 +209,7 @@ static int parse_p2p(struct sl_signal_msg *m, const char **code, const char **wh
 {
 	json_t *payload = json_object_get(m->root, "payload");
 
-	if (parse_to(m, code, why))
+	if (parse_id(m, "to", code, why))
 		return -EINVAL;
 	if (!json_is_object(payload))
 		FAIL("bad_field", "p2p needs an object 'payload'");

@@ -49,7 +49,7 @@
 
 import { execFileSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
-import { joinPage, launchChromium, openPage, pageSnapshot, sayChat, sleep } from './lib.mjs';
+import { check, joinPage, launchChromium, openPage, pageSnapshot, sayChat, sleep, untilPage } from './lib.mjs';
 
 const { values: v } = parseArgs({
   options: {
@@ -83,17 +83,7 @@ const step = (what) => {
 };
 
 const left = () => Math.max(1000, deadline - Date.now());
-async function until(p, fn, arg, what) {
-  try {
-    await p.page.waitForFunction(fn, arg, { timeout: Math.min(20000, left()), polling: 100 });
-  } catch (e) {
-    const s = await p.page.evaluate(() => ({
-      state: window.sluice.state, lastError: window.sluice.lastError,
-      status: document.getElementById('status').textContent,
-    })).catch(() => null);
-    throw new Error(`${p.name}: ${what} (timed out; page: ${JSON.stringify(s)})`);
-  }
-}
+const until = (p, fn, arg, what) => untilPage(p, fn, arg, what, Math.min(20000, left()));
 const snap = (p) => p.page.evaluate(pageSnapshot);
 // E2E_SCREENSHOTS=DIR keeps pictures of the pages at a few steps.
 const shot = async (p, what) => {
@@ -101,9 +91,6 @@ const shot = async (p, what) => {
   if (d) await p.page.screenshot({ path: `${d}/${what}.png`, fullPage: true });
 };
 const state = (p) => p.page.evaluate(() => window.sluice.state);
-function check(cond, what) {
-  if (!cond) throw new Error(what);
-}
 function redisKeys() {
   const out = execFileSync('redis-cli', ['-s', v['redis-sock'], '--scan', '--pattern', 'sl:*']);
   return out.toString().split('\n').filter((l) => l);

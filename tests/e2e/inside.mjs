@@ -30,7 +30,7 @@
 
 import { execFileSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
-import { joinPage, launchChromium, openPage, pageSnapshot, sayChat, sleep } from './lib.mjs';
+import { check, joinPage, launchChromium, openPage, pageSnapshot, sayChat, sleep, untilPage } from './lib.mjs';
 
 const { values: v } = parseArgs({
   options: {
@@ -60,20 +60,7 @@ const step = (what) => {
   process.stderr.write(`inside: ${what}\n`);
 };
 const left = () => Math.max(1000, deadline - Date.now());
-function check(cond, what) {
-  if (!cond) throw new Error(what);
-}
-async function until(p, fn, arg, what) {
-  try {
-    await p.page.waitForFunction(fn, arg, { timeout: Math.min(30000, left()), polling: 100 });
-  } catch (e) {
-    const s = await p.page.evaluate(() => ({
-      state: window.sluice.state, lastError: window.sluice.lastError,
-      status: document.getElementById('status').textContent,
-    })).catch(() => null);
-    throw new Error(`${p.name}: ${what} (timed out; page: ${JSON.stringify(s)})`);
-  }
-}
+const until = (p, fn, arg, what) => untilPage(p, fn, arg, what, Math.min(30000, left()));
 
 // getDisplayMedia: the browser's own when it can capture something, else an
 // animated 1280x720 canvas (headless Chromium has no screen).

@@ -64,6 +64,24 @@ export async function openPage(browser, opt, name) {
   return { name, page, snap: null };
 }
 
+export function check(cond, what) {
+  if (!cond) throw new Error(what);
+}
+
+// Waits (at most timeoutMs) until fn(arg) is true in p's page; on timeout
+// throws what, with the page's state, last error and status line.
+export async function untilPage(p, fn, arg, what, timeoutMs) {
+  try {
+    await p.page.waitForFunction(fn, arg, { timeout: timeoutMs, polling: 100 });
+  } catch (e) {
+    const s = await p.page.evaluate(() => ({
+      state: window.sluice.state, lastError: window.sluice.lastError,
+      status: document.getElementById('status').textContent,
+    })).catch(() => null);
+    throw new Error(`${p.name}: ${what} (timed out; page: ${JSON.stringify(s)})`);
+  }
+}
+
 // Chat through p's chat form: to everyone, or privately to the participant `to`.
 export async function sayChat(p, text, to) {
   await p.page.selectOption('#chat-to', to ? { value: to } : { index: 0 });
