@@ -220,7 +220,7 @@ static void partial_header(void **state)
 static void version_type_rsvd(void **state)
 {
 	static const uint16_t versions[] = { 0, 2, 0x100, 0xffff };
-	static const uint16_t unknown[] = { 0, 11, 12, 63, 69, 0x100, 0xffff };
+	static const uint16_t unknown[] = { 0, 12, 13, 63, 70, 0x100, 0xffff };
 
 	(void)state;
 	for (size_t i = 0; i < N_ELEM(versions); i++) {
