@@ -111,7 +111,7 @@ static int tel_counters(const char *cmd, const char *params, struct rte_tel_data
 
 static int tel_workers(const char *cmd, const char *params, struct rte_tel_data *d)
 {
-	static struct sl_ctl_worker_stats m; /* one telemetry thread */
+	struct sl_ctl_worker_stats m; /* telemetry runs a thread per client */
 
 	(void)cmd;
 	(void)params;
