@@ -27,7 +27,7 @@ import subprocess  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
 from controlplane_test import Env, check  # noqa: E402
-from controlplane_entry_test import member, join_msg, msgs, state_of  # noqa: E402
+from controlplane_entry_test import join_msg, msgs, state_of  # noqa: E402
 
 NAME = re.compile(r"sluice_[a-z0-9_]+\Z")
 LABELS = re.compile(r'([a-z_][a-z0-9_]*)="([^"\\\n]*)"(?:,|\Z)')
