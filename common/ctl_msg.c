@@ -57,6 +57,7 @@ size_t sl_ctl_msg_len(uint16_t type)
 	switch (type) {
 	case SL_CTL_HELLO:
 	case SL_CTL_COUNTERS_GET:
+	case SL_CTL_WORKER_STATS_GET:
 		return sizeof(struct sl_ctl_hdr);
 	case SL_CTL_EP_ADD:
 	case SL_CTL_EP_UPDATE:
@@ -81,6 +82,8 @@ size_t sl_ctl_msg_len(uint16_t type)
 		return sizeof(struct sl_ctl_event);
 	case SL_CTL_COUNTERS:
 		return offsetof(struct sl_ctl_counters, value);
+	case SL_CTL_WORKER_STATS:
+		return SL_CTL_WORKER_STATS_FIXED + sizeof(struct sl_ctl_worker_stat);
 	default:
 		return 0;
 	}
@@ -98,12 +101,12 @@ static bool zero(const void *p, size_t n)
 
 static bool is_down(uint16_t type)
 {
-	return type >= SL_CTL_HELLO && type <= SL_CTL_COUNTERS_GET;
+	return type >= SL_CTL_HELLO && type <= SL_CTL_LAST_DOWN;
 }
 
 static bool is_up(uint16_t type)
 {
-	return type >= SL_CTL_REPLY && type <= SL_CTL_COUNTERS;
+	return type >= SL_CTL_REPLY && type <= SL_CTL_LAST_UP;
 }
 
 /* 0.0.0.0/8, 127/8, multicast, 240/4 and the broadcast address. */
@@ -212,6 +215,7 @@ static int check_body(const void *msg, size_t len, uint16_t type)
 		struct sl_ctl_info info;
 		struct sl_ctl_event ev;
 		struct sl_ctl_counters cnt;
+		struct sl_ctl_worker_stats ws;
 	} u;
 
 	memcpy(&u, msg, len < sizeof(u) ? len : sizeof(u));
@@ -255,7 +259,17 @@ static int check_body(const void *msg, size_t len, uint16_t type)
 				       len == offsetof(struct sl_ctl_counters, value) + 8u * u.cnt.n
 			       ? 0
 			       : -EBADMSG;
-	default: /* HELLO, COUNTERS_GET, ROOM_REMOVE: nothing but the header/id */
+	case SL_CTL_WORKER_STATS:
+		if (u.ws.n < 1 || u.ws.n > SL_CTL_MAX_WORKERS ||
+		    len != SL_CTL_WORKER_STATS_FIXED + sizeof(struct sl_ctl_worker_stat) * u.ws.n ||
+		    u.ws.pool_in_use > u.ws.pool_size)
+			return -EBADMSG;
+		for (uint32_t i = 0; i < u.ws.n; i++)
+			if (u.ws.w[i].busy_ppm > 1000000 ||
+			    u.ws.w[i].busy_cycles > u.ws.w[i].cycles)
+				return -EBADMSG;
+		return 0;
+	default: /* HELLO, COUNTERS_GET, WORKER_STATS_GET, ROOM_REMOVE: nothing but the header/id */
 		return 0;
 	}
 }
@@ -275,10 +289,13 @@ int sl_ctl_validate(const void *msg, size_t len, bool dir_down)
 	if (h.len != len || h.rsvd)
 		return -EBADMSG;
 	want = sl_ctl_msg_len(h.type);
-	if (h.type == SL_CTL_PKT_DOWN || h.type == SL_CTL_PKT_UP || h.type == SL_CTL_COUNTERS) {
-		if (len < want ||
-		    len > (h.type == SL_CTL_COUNTERS ? sizeof(struct sl_ctl_counters)
-						     : SL_CTL_PKT_FIXED + SL_CTL_MAX_PKT))
+	if (h.type == SL_CTL_PKT_DOWN || h.type == SL_CTL_PKT_UP || h.type == SL_CTL_COUNTERS ||
+	    h.type == SL_CTL_WORKER_STATS) {
+		size_t max = h.type == SL_CTL_COUNTERS       ? sizeof(struct sl_ctl_counters)
+			     : h.type == SL_CTL_WORKER_STATS ? sizeof(struct sl_ctl_worker_stats)
+							     : SL_CTL_PKT_FIXED + SL_CTL_MAX_PKT;
+
+		if (len < want || len > max)
 			return -EBADMSG;
 	} else if (len != want) {
 		return -EBADMSG;

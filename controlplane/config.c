@@ -6,6 +6,8 @@
  * starts, and a bad one is reported with the option's name.
  */
 #include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
@@ -21,7 +23,7 @@
 #define SL_DEFAULT_WEB_ROOT "/usr/share/sluice/web"
 #endif
 
-enum kind { STR, U32, LEVEL, IP4, ADDR, ORIGIN, CHOICE };
+enum kind { STR, U32, LEVEL, IP4, ADDR, ORIGIN, CHOICE, HOSTPORT };
 
 struct opt {
 	const char *name, *arg, *help;
@@ -177,6 +179,10 @@ static const struct opt opts[] = {
 	  "offers, answers and candidates (p2p); each then learns the other's IP address (default "
 	  "on)",
 	  CHOICE, S(p2p), 3, 0 },
+	{ "metrics-listen", "ADDR:PORT",
+	  "serve Prometheus metrics at http://ADDR:PORT/metrics, on a listener of their own "
+	  "(IPv6: [ADDR]:PORT; default off)",
+	  HOSTPORT, S(metrics_listen), 0, 0 },
 };
 #undef S
 #define N_OPTS (sizeof(opts) / sizeof(opts[0]))
@@ -277,6 +283,53 @@ static int origin_normalize(const char *v, char *out, size_t n)
 	return 0;
 }
 
+int sl_cp_hostport(const char *v, struct sockaddr_storage *sa, unsigned *sa_len)
+{
+	char host[INET6_ADDRSTRLEN + 2];
+	const char *colon = strrchr(v, ':'), *port;
+	unsigned long p;
+	char *end;
+	size_t hl;
+
+	if (!colon || colon == v)
+		return -EINVAL;
+	port = colon + 1;
+	hl = (size_t)(colon - v);
+	if (v[0] == '[') {
+		if (hl < 3 || v[hl - 1] != ']')
+			return -EINVAL;
+		v++;
+		hl -= 2;
+	}
+	if (hl >= sizeof(host) || !isdigit((unsigned char)*port))
+		return -EINVAL;
+	memcpy(host, v, hl);
+	host[hl] = 0;
+	errno = 0;
+	p = strtoul(port, &end, 10);
+	if (errno || *end || p < 1 || p > 65535)
+		return -EINVAL;
+	memset(sa, 0, sizeof(*sa));
+	if (colon[-1] == ']') {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)sa;
+
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons((uint16_t)p);
+		if (inet_pton(AF_INET6, host, &s6->sin6_addr) != 1)
+			return -EINVAL;
+		*sa_len = sizeof(*s6);
+	} else {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)sa;
+
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons((uint16_t)p);
+		if (inet_pton(AF_INET, host, &s4->sin_addr) != 1)
+			return -EINVAL;
+		*sa_len = sizeof(*s4);
+	}
+	return 0;
+}
+
 static void usage(void)
 {
 	printf("usage: sluice-controlplane [options]\n\n"
@@ -342,6 +395,15 @@ static int set(struct sl_cp_config *c, const struct opt *o, const char *v, char 
 				return 0;
 			}
 		goto bad;
+	case HOSTPORT: {
+		struct sockaddr_storage ss;
+		unsigned sl;
+
+		if (strlen(v) >= o->size || sl_cp_hostport(v, &ss, &sl))
+			goto bad;
+		strcpy(p, v);
+		return 0;
+	}
 	case LEVEL:
 		for (int i = 0; i < 4; i++)
 			if (!strcmp(v, levels[i])) {

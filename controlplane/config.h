@@ -58,7 +58,8 @@ struct sl_cp_config {
 	uint32_t check_name_burst;
 	uint32_t chat_rate; /* chat messages per minute per participant */
 	uint32_t chat_burst;
-	int p2p; /* 1: one-to-one meetings may go peer-to-peer (meeting/p2p.c) */
+	int p2p;                 /* 1: one-to-one meetings may go peer-to-peer (meeting/p2p.c) */
+	char metrics_listen[64]; /* ADDR:PORT or [ADDR6]:PORT of /metrics (metrics.c); "" = off */
 };
 
 enum sl_moderators { SL_MOD_FIRST, SL_MOD_EVERYONE, SL_MOD_TOKEN };
@@ -70,6 +71,13 @@ enum sl_jwt_alg { SL_JWT_NONE, SL_JWT_HS256, SL_JWT_RS256, SL_JWT_ES256 };
  * --version was printed (exit 0), or -EINVAL with a message naming the
  * option written into err.
  */
+/*
+ * An ADDR:PORT (IPv4 literal) or [ADDR]:PORT (IPv6 literal), port 1-65535,
+ * into a socket address. Returns 0 or -EINVAL.
+ */
+struct sockaddr_storage;
+int sl_cp_hostport(const char *v, struct sockaddr_storage *sa, unsigned *sa_len);
+
 int sl_cp_config_parse(struct sl_cp_config *c, int argc, char **argv, char *err, size_t errlen);
 
 #endif

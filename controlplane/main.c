@@ -29,6 +29,7 @@
 #include "dtls.h"
 #include "http.h"
 #include "log.h"
+#include "metrics.h"
 #include "room.h"
 #include "signalling.h"
 #include "speaker.h"
@@ -262,6 +263,8 @@ static int start(char *err, size_t n)
 		return -EINVAL;
 	if (sl_http_start(cp.loop, &cp.cfg, &sl_signal_handlers, err, n))
 		return -EADDRINUSE;
+	if (sl_metrics_start(&cp.cfg, err, n))
+		return -EADDRINUSE;
 	g_timeout_add(1000, tick, NULL);
 	g_unix_signal_add(SIGINT, on_signal, NULL);
 	g_unix_signal_add(SIGTERM, on_signal, NULL);
@@ -274,6 +277,7 @@ static void stop(void)
 	if (cp.loop)
 		sl_http_drain(cp.loop, 1000); /* so every participant reads why */
 	sl_http_stop();
+	sl_metrics_stop();
 	sl_store_stop();
 	sl_dpctl_stop();
 	if (cp.cert)

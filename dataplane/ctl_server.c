@@ -13,8 +13,8 @@
  * PKT_UP and EVENT messages. The control plane going away stops nothing:
  * media keeps flowing and a new connection can take over.
  *
- * Nothing the control plane asked for is dropped: replies, INFO, COUNTERS
- * and events that the socket cannot take now wait in a bounded queue, sent
+ * Nothing the control plane asked for is dropped: replies, INFO, COUNTERS,
+ * WORKER_STATS and events that the socket cannot take now wait in a bounded queue, sent
  * on POLLOUT in order; while it is half full no further request is read
  * (and while it is full no command result or event is taken from the
  * workers), so a control plane that stops reading slows itself down instead
@@ -46,13 +46,13 @@
 
 #include "dp.h"
 
-#define RTE_LOGTYPE_SLUICE RTE_LOGTYPE_USER1
-#define SL_DRAIN_PER_POLL  256
-#define SL_OUTQ            4096 /* messages waiting for the control plane: power of two */
-#define SL_OUTMSG_MAX                                                \
-	(sizeof(struct sl_ctl_counters) > sizeof(struct sl_ctl_info) \
-		 ? sizeof(struct sl_ctl_counters)                    \
-		 : sizeof(struct sl_ctl_info))
+#define RTE_LOGTYPE_SLUICE   RTE_LOGTYPE_USER1
+#define SL_DRAIN_PER_POLL    256
+#define SL_OUTQ              4096 /* messages waiting for the control plane: power of two */
+#define SL_OUTMSG_MAX_(a, b) ((a) > (b) ? (a) : (b))
+#define SL_OUTMSG_MAX                                                                              \
+	SL_OUTMSG_MAX_(SL_OUTMSG_MAX_(sizeof(struct sl_ctl_counters), sizeof(struct sl_ctl_info)), \
+		       sizeof(struct sl_ctl_worker_stats))
 
 struct outmsg {
 	uint16_t len;
@@ -602,6 +602,15 @@ static void send_counters(struct sl_ctl_server *s, uint32_t seq)
 	send_msg(s, &m, sizeof(m));
 }
 
+static void send_worker_stats(struct sl_ctl_server *s, uint32_t seq)
+{
+	struct sl_ctl_worker_stats m;
+	size_t len = sl_stats_workers(&m);
+
+	sl_ctl_hdr_init(&m.h, SL_CTL_WORKER_STATS, (uint32_t)len, seq);
+	send_msg(s, &m, len);
+}
+
 static void dispatch(struct sl_ctl_server *s, uint8_t *msg, size_t len)
 {
 	struct sl_ctl_hdr h = { 0 };
@@ -627,6 +636,8 @@ static void dispatch(struct sl_ctl_server *s, uint8_t *msg, size_t len)
 		return send_info(s, h.seq);
 	if (h.type == SL_CTL_COUNTERS_GET)
 		return send_counters(s, h.seq);
+	if (h.type == SL_CTL_WORKER_STATS_GET)
+		return send_worker_stats(s, h.seq);
 	c = cmd_new(h.type, h.seq);
 	rc = c ? prepare(s, msg, h.type, c) : -ENOMEM;
 	if (rc >= 0 && post(s, (unsigned)rc, c) != 0) {

@@ -392,6 +392,9 @@ struct sl_worker {
 	unsigned tx_n;
 	struct rte_mbuf *tx[SL_BURST * 4];
 	uint64_t cnt[SL_CNT_MAX] __rte_cache_aligned;
+	/* TSC ticks of the poll loop (worker.c), written by the worker only, read by main
+	 * and the telemetry thread: every turn, and the turns that received packets. */
+	uint64_t loop_tsc, busy_tsc;
 } __rte_cache_aligned;
 
 /* worker.c */
@@ -478,6 +481,13 @@ struct sl_ctl_server *sl_ctl_server_create(const struct sl_dp_config *cfg, struc
 void sl_ctl_server_poll(struct sl_ctl_server *s, int timeout_ms);
 const uint64_t *sl_ctl_server_counters(const struct sl_ctl_server *s);
 void sl_ctl_server_destroy(struct sl_ctl_server *s);
+
+/* stats.c: per-worker figures (SL_CTL_WORKER_STATS) and DPDK telemetry. */
+void sl_stats_init(struct sl_worker **ws, unsigned n, struct rte_mempool *pool,
+		   const uint64_t *main_cnt);
+void sl_stats_tick(void); /* main lcore, every turn: samples once a second */
+size_t sl_stats_workers(struct sl_ctl_worker_stats *m); /* fills m; returns its length */
+int sl_stats_telemetry_register(void); /* /sluice/counters, /sluice/workers: 0 or -errno */
 
 /* port.c */
 int sl_port_setup(const struct sl_dp_config *cfg, uint16_t n_queues, struct rte_mempool *pool,

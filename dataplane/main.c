@@ -221,6 +221,7 @@ static void serve(struct sl_ctl_server *srv, struct sl_worker **ws, unsigned n,
 
 	while (!sl_quit) {
 		sl_ctl_server_poll(srv, 1);
+		sl_stats_tick();
 		watch_link(ws, n, cfg);
 		if (print_requested) {
 			print_requested = 0;
@@ -282,6 +283,9 @@ static int run(struct sl_dp_config *cfg)
 	srv = sl_ctl_server_create(cfg, ws, n, pool);
 	if (!srv)
 		return 1;
+	sl_stats_init(ws, n, pool, sl_ctl_server_counters(srv));
+	if (sl_stats_telemetry_register() != 0)
+		fprintf(stderr, "sluice-dataplane: DPDK telemetry commands not registered\n");
 	printf("sluice-dataplane: %u worker(s), UDP ports %u-%u, %s steering, checksum offload rx "
 	       "%s tx %s\n",
 	       n, cfg->base_port, cfg->base_port + n - 1, steering ? "rte_flow" : "software",

@@ -7,7 +7,9 @@
  * packets other workers handed off to it (no rte_flow on the port), applies
  * a few commands from the main lcore, and every millisecond or so runs its
  * timers (audio-level reports, liveness). No locks, no allocation but mbufs,
- * no syscalls, no logging above debug.
+ * no syscalls, no logging above debug. Each turn's TSC ticks are added to
+ * loop_tsc, and to busy_tsc when it received a packet: busy_tsc / loop_tsc
+ * is how loaded the poll-mode core really is (it spins at 100% CPU either way).
  */
 #include <setjmp.h>
 #include <signal.h>
@@ -490,11 +492,12 @@ int sl_worker_main(void *arg)
 {
 	struct sl_worker *w = arg;
 	struct rte_mbuf *pkts[SL_BURST];
-	uint64_t next_timer = 0;
+	uint64_t next_timer = 0, last = rte_rdtsc();
 
 	while (!sl_quit) {
 		int got = port_usable(w) ? burst(w, false, pkts, SL_BURST) : 0;
 		uint16_t n = got > 0 ? (uint16_t)got : 0;
+		bool busy = n > 0;
 		uint64_t now;
 
 		for (uint16_t i = 0; i < n; i++) {
@@ -509,6 +512,11 @@ int sl_worker_main(void *arg)
 		if (w->tx_n)
 			sl_worker_tx_flush(w);
 		now = rte_rdtsc();
+		/* A turn runs from one reading to the next; it was busy if it received. */
+		w->loop_tsc += now - last;
+		if (busy || n)
+			w->busy_tsc += now - last;
+		last = now;
 		if (now >= next_timer) {
 			commands(w);
 			timers(w, now);

@@ -28,6 +28,7 @@
 #include "dpctl.h"
 #include "entry.h"
 #include "log.h"
+#include "metrics.h"
 #include "names.h"
 #include "offload.h"
 #include "room.h"
@@ -70,12 +71,14 @@ struct sl_entry_pending {
 static void refuse_throttled(struct sl_client *c, unsigned retry_after, const char *message)
 {
 	sl_cp->n_join_throttled++;
+	sl_metrics_join_refused("throttled");
 	sl_signal_throttled(c, retry_after, message);
 }
 
 static void refuse(struct sl_client *c, const char *code, const char *message)
 {
 	sl_cp->n_join_refused++;
+	sl_metrics_join_refused(code);
 	sl_signal_error(c, code, message, false);
 }
 

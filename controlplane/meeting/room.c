@@ -23,6 +23,7 @@
 #include "dtls.h"
 #include "entry.h"
 #include "log.h"
+#include "metrics.h"
 #include "room.h"
 #include "signalling.h"
 #include "speaker.h"
@@ -246,6 +247,7 @@ struct sl_participant *sl_room_enter(struct sl_client *c, struct sl_room *r,
 	if (r->n_connected >= sl_cp->cfg.room_max ||
 	    sl_cp->n_connected >= sl_cp->info.max_endpoints) {
 		sl_cp->n_join_refused++;
+		sl_metrics_join_refused("room_full");
 		sl_signal_error(c, "room_full", "no room for another participant", false);
 		return NULL;
 	}

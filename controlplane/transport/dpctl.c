@@ -1,7 +1,8 @@
 /*
  * dpctl.c - client of sluice-dataplane's control socket.
  *
- * The dataplane answers every request with one REPLY carrying its seq;
+ * The dataplane answers every request with one REPLY carrying its seq
+ * (COUNTERS_GET and WORKER_STATS_GET with a message of their own type);
  * pending callbacks live in a hash keyed by seq until then. Everything
  * received is validated with sl_ctl_validate before it is looked at. If
  * the connection drops, the down handler runs (the caller tears down what
@@ -24,6 +25,8 @@
 struct pending {
 	sl_dpctl_reply_fn cb;
 	uint32_t cookie;
+	sl_dpctl_data_fn data; /* a request answered by its own message type */
+	void *arg;
 };
 
 static struct {
@@ -136,7 +139,9 @@ static void fail_pending(void)
 		struct pending *p = v;
 
 		g_hash_table_iter_steal(&it);
-		if (p->cb)
+		if (p->data)
+			p->data(NULL, 0, p->arg);
+		else if (p->cb)
 			p->cb(p->cookie, -ECONNRESET);
 		g_free(p);
 	}
@@ -166,13 +171,28 @@ static void on_reply(const struct sl_ctl_reply *r)
 		return;
 	}
 	g_hash_table_steal(dp.pending, GUINT_TO_POINTER(r->h.seq));
-	if (p->cb)
+	if (p->data)
+		p->data(NULL, 0, p->arg); /* refused, or an older dataplane */
+	else if (p->cb)
 		p->cb(p->cookie, r->status);
 	else if (r->status == -ENOENT && r->req_type == SL_CTL_ROOM_REMOVE)
 		/* a meeting whose members never got media: the dataplane never had it */
 		sl_debug("dataplane had no such room to remove");
 	else if (r->status)
 		sl_warn("dataplane refused request type %u: %s", r->req_type, strerror(-r->status));
+	g_free(p);
+}
+
+/* COUNTERS, WORKER_STATS: the answer to a sl_dpctl_request. */
+static void on_data(const uint8_t *buf, size_t n)
+{
+	const struct sl_ctl_hdr *h = (const void *)buf;
+	struct pending *p = g_hash_table_lookup(dp.pending, GUINT_TO_POINTER(h->seq));
+
+	if (!p || !p->data)
+		return;
+	g_hash_table_steal(dp.pending, GUINT_TO_POINTER(h->seq));
+	p->data(buf, n, p->arg);
 	g_free(p);
 }
 
@@ -195,6 +215,10 @@ static void dispatch(const uint8_t *buf, size_t n)
 	case SL_CTL_EVENT:
 		if (dp.h.event)
 			dp.h.event((const void *)buf);
+		break;
+	case SL_CTL_COUNTERS:
+	case SL_CTL_WORKER_STATS:
+		on_data(buf, n);
 		break;
 	default:
 		break;
@@ -282,6 +306,22 @@ int sl_dpctl_send(void *msg, sl_dpctl_reply_fn cb, uint32_t cookie)
 	p->cb = cb;
 	p->cookie = cookie;
 	g_hash_table_insert(dp.pending, GUINT_TO_POINTER(h->seq), p);
+	return 0;
+}
+
+int sl_dpctl_request(uint16_t type, sl_dpctl_data_fn cb, void *arg)
+{
+	struct sl_ctl_hdr h;
+	struct pending *p;
+	int r;
+
+	sl_ctl_hdr_init(&h, type, sizeof(h), 0);
+	r = sl_dpctl_send(&h, NULL, 0);
+	if (r)
+		return r;
+	p = g_hash_table_lookup(dp.pending, GUINT_TO_POINTER(h.seq));
+	p->data = cb;
+	p->arg = arg;
 	return 0;
 }
 

@@ -40,6 +40,16 @@ bool sl_dpctl_up(void);
  */
 int sl_dpctl_send(void *msg, sl_dpctl_reply_fn cb, uint32_t cookie);
 
+/*
+ * A request answered by a message of its own rather than a REPLY
+ * (SL_CTL_COUNTERS_GET, SL_CTL_WORKER_STATS_GET): cb gets that message
+ * (validated) and its length, or (NULL, 0) when the dataplane refused the
+ * request or the connection was lost. Returns 0 (cb will be called, unless
+ * the control plane stops first) or -errno (cb is not called).
+ */
+typedef void (*sl_dpctl_data_fn)(const void *msg, size_t len, void *arg);
+int sl_dpctl_request(uint16_t type, sl_dpctl_data_fn cb, void *arg);
+
 /* Helpers that build and send one message. */
 int sl_dpctl_pkt_down(const struct sl_ctl_addr *to, const void *data, size_t len);
 int sl_dpctl_ep_remove(uint32_t ep_id);

@@ -75,6 +75,7 @@ struct sl_dtls {
 	const uint8_t *in; /* the datagram being fed, NULL once read */
 	size_t in_len;
 	uint64_t deadline_ms;
+	uint64_t started_ms;
 	unsigned n_in;
 	bool client; /* we are the DTLS client (the peer answered passive) */
 	enum sl_dtls_state state;
@@ -446,6 +447,7 @@ static struct sl_dtls *dtls_new(struct sl_dtls_cert *c, const uint8_t remote_fp[
 	d->send = send;
 	d->arg = arg;
 	d->deadline_ms = now_ms + timeout_ms;
+	d->started_ms = now_ms;
 	d->error = "";
 	memcpy(d->remote_fp, remote_fp, 32);
 	d->ssl = SSL_new(c->ctx);
@@ -686,6 +688,11 @@ uint32_t sl_dtls_next_timer(const struct sl_dtls *d, uint64_t now_ms)
 enum sl_dtls_state sl_dtls_state(const struct sl_dtls *d)
 {
 	return d->state;
+}
+
+uint64_t sl_dtls_started_ms(const struct sl_dtls *d)
+{
+	return d->started_ms;
 }
 
 const char *sl_dtls_error(const struct sl_dtls *d)

@@ -85,6 +85,8 @@ enum sl_dtls_state sl_dtls_tick(struct sl_dtls *d, uint64_t now_ms);
 uint32_t sl_dtls_next_timer(const struct sl_dtls *d, uint64_t now_ms);
 
 enum sl_dtls_state sl_dtls_state(const struct sl_dtls *d);
+/* The now_ms given when d was created: the handshake's start (for its latency). */
+uint64_t sl_dtls_started_ms(const struct sl_dtls *d);
 /* Why it failed, for logs (no addresses, no key material), or "". */
 const char *sl_dtls_error(const struct sl_dtls *d);
 

@@ -21,6 +21,7 @@
 #include "dpctl.h"
 #include "dtls.h"
 #include "log.h"
+#include "metrics.h"
 #include "room.h"
 #include "stun.h"
 #include "transport.h"
@@ -285,6 +286,7 @@ static void ep_add(struct sl_participant *p)
 static void dtls_state(struct sl_participant *p, enum sl_dtls_state st)
 {
 	if (st == SL_DTLS_CONNECTED && !p->ep_adding && !p->ep_installed) {
+		sl_metrics_dtls_done(sl_now_ms() - sl_dtls_started_ms(p->dtls));
 		if (sl_room_connect(p)) {
 			sl_room_kick(p, "room_full", "no room for another participant");
 			return;

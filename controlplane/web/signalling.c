@@ -13,6 +13,7 @@
 #include "cp.h"
 #include "entry.h"
 #include "log.h"
+#include "metrics.h"
 #include "room.h"
 #include "signalling.h"
 
@@ -57,11 +58,13 @@ void sl_signal_message(struct sl_client *c, const char *text, size_t len)
 	const char *code, *why;
 
 	if (sl_signal_parse(text, len, &m, &code, &why)) {
+		sl_metrics_message(m.type);
 		sl_cp->n_bad_messages++;
 		sl_signal_error(c, code, why, !strcmp(code, "too_large"));
 		sl_signal_msg_free(&m);
 		return;
 	}
+	sl_metrics_message(m.type);
 	if (c->left) {
 		sl_signal_error(c, "not_joined", "this connection has left", false);
 	} else if (m.type == SL_MSG_CHECK_NAME) {

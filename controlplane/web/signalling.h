@@ -75,6 +75,8 @@ enum sl_msg_type {
 	SL_MSG_SPEAKER_STATS,
 };
 #define SL_MSG_LAST SL_MSG_SPEAKER_STATS /* the highest type; move it when appending */
+/* The wire name of a message type ("join"), or NULL for none (metrics labels). */
+const char *sl_signal_type_name(int type);
 
 #define SL_SIGNAL_MAX_CHAT 4096  /* bytes of UTF-8 */
 #define SL_SIGNAL_MAX_P2P  16384 /* p2p: bytes of the payload, serialized compactly */

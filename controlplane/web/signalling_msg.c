@@ -277,6 +277,14 @@ static const struct {
 	{ "speaker_stats", SL_MSG_SPEAKER_STATS, NULL },
 };
 
+const char *sl_signal_type_name(int type)
+{
+	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)
+		if (types[i].type == type)
+			return types[i].name;
+	return NULL;
+}
+
 int sl_signal_parse(const char *text, size_t len, struct sl_signal_msg *m, const char **code,
 		    const char **why)
 {

@@ -9,8 +9,8 @@
  * Every message starts with struct sl_ctl_hdr. A request (control -> data)
  * carries a sequence number; the dataplane answers every request with
  * exactly one SL_CTL_REPLY (status 0 or -errno) carrying the same seq,
- * except SL_CTL_HELLO and SL_CTL_COUNTERS_GET, answered by SL_CTL_INFO and
- * SL_CTL_COUNTERS instead. Unsolicited messages (data -> control) use seq 0.
+ * except SL_CTL_HELLO, SL_CTL_COUNTERS_GET and SL_CTL_WORKER_STATS_GET,
+ * answered by SL_CTL_INFO, SL_CTL_COUNTERS and SL_CTL_WORKER_STATS instead. Unsolicited messages (data -> control) use seq 0.
  * A malformed request (bad length, version, type, reserved bits or field)
  * gets a REPLY with a negative status; the connection stays up.
  *
@@ -36,23 +36,27 @@
 
 enum sl_ctl_type {
 	/* control -> data: requests */
-	SL_CTL_HELLO = 1,         /* no body; answered by SL_CTL_INFO */
-	SL_CTL_EP_ADD = 2,        /* struct sl_ctl_ep */
-	SL_CTL_EP_UPDATE = 3,     /* struct sl_ctl_ep, fields chosen by flags */
-	SL_CTL_EP_REMOVE = 4,     /* struct sl_ctl_ep_ref */
-	SL_CTL_SUBSCRIBE = 5,     /* struct sl_ctl_sub */
-	SL_CTL_UNSUBSCRIBE = 6,   /* struct sl_ctl_sub (dst_ssrc, kind ignored) */
-	SL_CTL_MUTE = 7,          /* struct sl_ctl_mute */
-	SL_CTL_ROOM_REMOVE = 8,   /* struct sl_ctl_room */
-	SL_CTL_PKT_DOWN = 9,      /* struct sl_ctl_pkt */
-	SL_CTL_COUNTERS_GET = 10, /* no body; answered by SL_CTL_COUNTERS */
+	SL_CTL_HELLO = 1,             /* no body; answered by SL_CTL_INFO */
+	SL_CTL_EP_ADD = 2,            /* struct sl_ctl_ep */
+	SL_CTL_EP_UPDATE = 3,         /* struct sl_ctl_ep, fields chosen by flags */
+	SL_CTL_EP_REMOVE = 4,         /* struct sl_ctl_ep_ref */
+	SL_CTL_SUBSCRIBE = 5,         /* struct sl_ctl_sub */
+	SL_CTL_UNSUBSCRIBE = 6,       /* struct sl_ctl_sub (dst_ssrc, kind ignored) */
+	SL_CTL_MUTE = 7,              /* struct sl_ctl_mute */
+	SL_CTL_ROOM_REMOVE = 8,       /* struct sl_ctl_room */
+	SL_CTL_PKT_DOWN = 9,          /* struct sl_ctl_pkt */
+	SL_CTL_COUNTERS_GET = 10,     /* no body; answered by SL_CTL_COUNTERS */
+	SL_CTL_WORKER_STATS_GET = 11, /* no body; answered by SL_CTL_WORKER_STATS */
 	/* data -> control */
-	SL_CTL_REPLY = 64,    /* struct sl_ctl_reply */
-	SL_CTL_INFO = 65,     /* struct sl_ctl_info */
-	SL_CTL_PKT_UP = 66,   /* struct sl_ctl_pkt */
-	SL_CTL_EVENT = 67,    /* struct sl_ctl_event */
-	SL_CTL_COUNTERS = 68, /* struct sl_ctl_counters */
+	SL_CTL_REPLY = 64,        /* struct sl_ctl_reply */
+	SL_CTL_INFO = 65,         /* struct sl_ctl_info */
+	SL_CTL_PKT_UP = 66,       /* struct sl_ctl_pkt */
+	SL_CTL_EVENT = 67,        /* struct sl_ctl_event */
+	SL_CTL_COUNTERS = 68,     /* struct sl_ctl_counters */
+	SL_CTL_WORKER_STATS = 69, /* struct sl_ctl_worker_stats */
 };
+#define SL_CTL_LAST_DOWN SL_CTL_WORKER_STATS_GET /* highest request type: move when appending */
+#define SL_CTL_LAST_UP   SL_CTL_WORKER_STATS     /* highest data -> control type */
 
 struct sl_ctl_hdr {
 	uint16_t version; /* SL_CTL_VERSION */
@@ -328,6 +332,37 @@ struct sl_ctl_counters {
 	uint64_t value[SL_CNT_MAX];
 };
 
+/*
+ * SL_CTL_WORKER_STATS: per-worker figures for the operator (answer to
+ * SL_CTL_WORKER_STATS_GET). Cycles are TSC ticks since the worker started:
+ * cycles counts every turn of its poll loop, busy_cycles the turns that
+ * received at least one packet (from the port or handed off by another
+ * worker). busy_ppm is busy_cycles / cycles over the last second, in
+ * millionths (0..1000000). The packet pool is shared by all workers; each
+ * worker has its own NACK history pool of hist_size mbufs. Variable length:
+ * header + fixed part + n records.
+ */
+#define SL_CTL_MAX_WORKERS 16
+struct sl_ctl_worker_stat {
+	uint64_t rx_packets, rx_bytes, tx_packets, tx_bytes; /* as the summed counters */
+	uint64_t busy_cycles, cycles;
+	uint32_t busy_ppm;    /* over the last second, 0..1000000 */
+	uint32_t hist_in_use; /* mbufs of its history pool in use */
+};
+_Static_assert(sizeof(struct sl_ctl_worker_stat) == 56, "sl_ctl_worker_stat layout");
+
+struct sl_ctl_worker_stats {
+	struct sl_ctl_hdr h;
+	uint32_t n;           /* records in w[]: 1 .. SL_CTL_MAX_WORKERS */
+	uint32_t pool_size;   /* mbufs in the shared packet pool */
+	uint32_t pool_in_use; /* of which in use now */
+	uint32_t hist_size;   /* mbufs in each worker's history pool */
+	uint64_t tsc_hz;      /* TSC ticks per second */
+	struct sl_ctl_worker_stat w[SL_CTL_MAX_WORKERS];
+};
+#define SL_CTL_WORKER_STATS_FIXED offsetof(struct sl_ctl_worker_stats, w)
+_Static_assert(SL_CTL_WORKER_STATS_FIXED == 40, "sl_ctl_worker_stats layout");
+
 /* Names of the counters, indexed by enum sl_counter. */
 extern const char *const sl_counter_names[SL_CNT_MAX];
 
@@ -347,7 +382,8 @@ extern const char *const sl_counter_names[SL_CNT_MAX];
  */
 int sl_ctl_validate(const void *msg, size_t len, bool dir_down);
 
-/* The exact message length for a type (the minimum for the variable ones: PKT_*, COUNTERS). */
+/* The exact message length for a type (the minimum for the variable ones: PKT_*, COUNTERS,
+ * WORKER_STATS). */
 size_t sl_ctl_msg_len(uint16_t type);
 
 /* Fill a header: version, type, len, seq; rsvd zero. */

@@ -16,17 +16,27 @@
 #      leaver's sections);
 #   4. aiortc (an independent WebRTC stack) and Chromium exchange media;
 #   5. the control plane's and dataplane's logs hold no IP address, room
-#      name or display name.
+#      name or display name;
+#   6. /metrics (--metrics-listen 127.0.0.1:9464), scraped every 0.5 s before,
+#      during and after step 1 (metrics_scrape.py): sluice_participants > 0
+#      during and 0 after, worker 0's rx/tx packets grew, every busy ratio within [0, 1],
+#      and no room name, display name or address in any scrape.
 # Traffic stays inside the two namespaces this script creates; everything is
 # removed on exit.
 set -euo pipefail
 . "$(dirname "$0")/setup.sh"
 e2e_init "${1:-}"
 e2e_logs="dp.out cp.err cp.out ai.out ch.out ch.err"
+E2E_CP_ARGS="${E2E_CP_ARGS:-} --metrics-listen 127.0.0.1:9464"
 e2e_start
 
 room=$(random_room)
 meeting() { ip netns exec "$cl_ns" node "$src/tests/e2e/meeting.mjs" --url http://127.0.0.1:8080/ "$@"; }
+
+ip netns exec "$cl_ns" /usr/bin/python3 "$src/tests/e2e/metrics_scrape.py" watch \
+	http://127.0.0.1:9464/metrics "$dir/metrics" &
+mx_pid=$!
+sleep 1.5 # idle scrapes first
 
 echo "== two Chromium participants"
 out=$(meeting --room "$room" --participants 2 --names "Ada Lovelace,Grace Hopper" \
@@ -39,6 +49,8 @@ m1=$(echo "$out" | python3 -c 'import json,sys; print(json.load(sys.stdin)["meet
 
 echo "== nothing left in Redis after the last leave"
 sleep 1
+mkdir -p "$dir/metrics" && touch "$dir/metrics/stop"
+wait "$mx_pid"
 keys=$(redis --scan --pattern 'sl:*')
 [ -z "$keys" ] || fail "keys left in Redis: $keys"
 
@@ -74,5 +86,8 @@ echo "== logs carry no addresses, room names or display names"
 kill "$cp_pid"; wait "$cp_pid" || fail "controlplane exit status"; cp_pid=
 check_logs_private "cp.err cp.out" "$room" "$room2" "Ada Lovelace" "Grace Hopper" "Katherine" \
 	"Mary Jackson" 10.98.0. 127.0.0.1
+echo "== /metrics during and after the first meeting"
+/usr/bin/python3 "$src/tests/e2e/metrics_scrape.py" check "$dir/metrics" "$room" "$room2" \
+	"Ada Lovelace" "Grace Hopper" "Ada" "Grace" 10.98.0. fd98: || fail "metrics"
 echo "meeting ids: $m1, $m2"
-echo "e2e: 5 passed, 0 failed"
+echo "e2e: 6 passed, 0 failed"

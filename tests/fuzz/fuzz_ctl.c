@@ -6,7 +6,8 @@
  * directions. A message that passes is then read field by field the way
  * the receiving process would - copied out with memcpy, key and salt up to
  * the profile's lengths, the address up to its family's size, packet data
- * up to data_len, counters and their names up to n - so an accepted message
+ * up to data_len, counters and their names up to n, worker records up to
+ * n - so an accepted message
  * that would make a reader step outside it is caught by ASan, and one whose
  * fields break what the header promises is caught by the checks here
  * (abort() in a fuzz target is a finding, not a crash path in Sluice).
@@ -104,6 +105,20 @@ static void read_counters(const uint8_t *p, size_t size)
 	}
 }
 
+static void read_worker_stats(const uint8_t *p, size_t size)
+{
+	struct sl_ctl_worker_stats m;
+
+	need(size >= SL_CTL_WORKER_STATS_FIXED && size <= sizeof(m));
+	memcpy(&m, p, size);
+	need(m.n >= 1 && m.n <= SL_CTL_MAX_WORKERS && m.pool_in_use <= m.pool_size);
+	need(size == SL_CTL_WORKER_STATS_FIXED + sizeof(m.w[0]) * m.n);
+	for (uint32_t i = 0; i < m.n; i++) {
+		need(m.w[i].busy_ppm <= 1000000 && m.w[i].busy_cycles <= m.w[i].cycles);
+		touch(&m.w[i], sizeof(m.w[i]));
+	}
+}
+
 static void read_small(const uint8_t *p, size_t size, uint16_t type)
 {
 	union {
@@ -145,6 +160,8 @@ static void read_as_receiver(const uint8_t *p, size_t size, bool down)
 		read_pkt(p, size, h.type);
 	else if (h.type == SL_CTL_COUNTERS)
 		read_counters(p, size);
+	else if (h.type == SL_CTL_WORKER_STATS)
+		read_worker_stats(p, size);
 	else
 		read_small(p, size, h.type);
 }

@@ -41,12 +41,22 @@ assert HDR.size + EP.size == 184 and HDR.size + PKT.size == 72
 assert HDR.size + INFO.size == 52 and HDR.size + REPLY.size == 24
 
 (T_HELLO, T_EP_ADD, T_EP_UPDATE, T_EP_REMOVE, T_SUBSCRIBE, T_UNSUBSCRIBE, T_MUTE,
- T_ROOM_REMOVE, T_PKT_DOWN, T_COUNTERS_GET) = range(1, 11)
-T_REPLY, T_INFO, T_PKT_UP, T_EVENT = 64, 65, 66, 67
+ T_ROOM_REMOVE, T_PKT_DOWN, T_COUNTERS_GET, T_WORKER_STATS_GET) = range(1, 12)
+T_REPLY, T_INFO, T_PKT_UP, T_EVENT, T_COUNTERS, T_WORKER_STATS = 64, 65, 66, 67, 68, 69
+WSTAT = struct.Struct("=IIII Q")  # n pool_size pool_in_use hist_size tsc_hz
+WREC = struct.Struct("=QQQQQQII")  # rx/tx packets/bytes, busy_cycles, cycles, busy_ppm, hist_in_use
+assert HDR.size + WSTAT.size == 40 and WREC.size == 56
 EV_AUDIO_LEVEL, EV_TIMEOUT, EV_MEDIA_ALIVE = 1, 2, 4
 K_STUN, K_DTLS = 1, 2
 MSG_LEN = {T_HELLO: 16, T_EP_ADD: 184, T_EP_UPDATE: 184, T_EP_REMOVE: 24, T_SUBSCRIBE: 36,
-           T_UNSUBSCRIBE: 36, T_MUTE: 24, T_ROOM_REMOVE: 24, T_COUNTERS_GET: 16}
+           T_UNSUBSCRIBE: 36, T_MUTE: 24, T_ROOM_REMOVE: 24, T_COUNTERS_GET: 16,
+           T_WORKER_STATS_GET: 16}
+
+def counter_names():
+    """The SL_COUNTERS(X) names of include/sluice/ctl.h, in order."""
+    with open(os.path.join(SRCDIR, "include", "sluice", "ctl.h")) as f:
+        body = re.search(r"#define SL_COUNTERS\(X\)(.*?)\n\n", f.read(), re.S).group(1)
+    return re.findall(r"X\((\w+)\)", body)
 PROFILES = {1: (16, 14), 7: (16, 12), 8: (32, 12)}  # key and salt lengths
 
 DP_IP, CLIENT_IP, BASE_PORT = "10.98.0.1", "10.98.0.2", 10000
@@ -113,6 +123,7 @@ class FakeDataplane:
         self.cond, self.send_lock, self.running = threading.Condition(), threading.Lock(), True
         self.down, self.cond_idle = False, threading.Event()
         self.defer, self.deferred = set(), []  # message types whose REPLY waits for release()
+        self.fetches = 0  # COUNTERS_GET answered: every counter grows with it
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
     def _listen(self):
@@ -182,6 +193,8 @@ class FakeDataplane:
         if typ == T_PKT_DOWN and (m["bad"] or m["kind"] != 0):
             self.errors.append("malformed PKT_DOWN")
         reply = HDR.pack(1, T_REPLY, 24, seq, 0) + REPLY.pack(self.status_for.get(typ, 0), typ, 0)
+        if typ in (T_COUNTERS_GET, T_WORKER_STATS_GET) and typ not in self.status_for:
+            reply = self._stats(typ, seq)
         with self.cond:
             if typ in self.defer:
                 self.deferred.append((conn, reply))
@@ -193,6 +206,21 @@ class FakeDataplane:
             self.cond.notify_all()
         if typ == T_PKT_DOWN and self.on_down:
             self.on_down(m)
+    def _stats(self, typ, seq):
+        """COUNTERS (counter i = fetches * (i + 1)) or WORKER_STATS (worker w: rx
+        packets 1000 * fetches + w, ..., a quarter busy) for a request."""
+        if typ == T_COUNTERS_GET:
+            self.fetches += 1
+            names = counter_names()
+            body = struct.pack("=II", len(names), 0) + b"".join(
+                struct.pack("=Q", self.fetches * (i + 1)) for i in range(len(names)))
+            return HDR.pack(1, T_COUNTERS, 16 + len(body), seq, 0) + body
+        k = max(self.fetches, 1)
+        recs = b"".join(WREC.pack(1000 * k + w, 100000 * k + w, 900 * k + w, 90000 * k + w,
+                                  250000000 * k, 1000000000 * k, 250000, 5 + w)
+                        for w in range(self.workers))
+        body = WSTAT.pack(self.workers, 8191, 100, 16383, 2000000000) + recs
+        return HDR.pack(1, T_WORKER_STATS, 16 + len(body), seq, 0) + body
     def release(self):
         """Sends the replies held back for the types in self.defer."""
         with self.cond:

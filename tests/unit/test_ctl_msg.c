@@ -34,16 +34,19 @@ static union {
 	struct sl_ctl_info info;
 	struct sl_ctl_event ev;
 	struct sl_ctl_counters cnt;
+	struct sl_ctl_worker_stats ws;
 	uint8_t raw[SL_CTL_MAX_MSG + 64];
 } m;
 
 static const uint16_t down_types[] = {
-	SL_CTL_HELLO,     SL_CTL_EP_ADD,       SL_CTL_EP_UPDATE, SL_CTL_EP_REMOVE,
-	SL_CTL_SUBSCRIBE, SL_CTL_UNSUBSCRIBE,  SL_CTL_MUTE,      SL_CTL_ROOM_REMOVE,
-	SL_CTL_PKT_DOWN,  SL_CTL_COUNTERS_GET,
+	SL_CTL_HELLO,        SL_CTL_EP_ADD,           SL_CTL_EP_UPDATE,
+	SL_CTL_EP_REMOVE,    SL_CTL_SUBSCRIBE,        SL_CTL_UNSUBSCRIBE,
+	SL_CTL_MUTE,         SL_CTL_ROOM_REMOVE,      SL_CTL_PKT_DOWN,
+	SL_CTL_COUNTERS_GET, SL_CTL_WORKER_STATS_GET,
 };
 static const uint16_t up_types[] = {
-	SL_CTL_REPLY, SL_CTL_INFO, SL_CTL_PKT_UP, SL_CTL_EVENT, SL_CTL_COUNTERS,
+	SL_CTL_REPLY, SL_CTL_INFO,     SL_CTL_PKT_UP,
+	SL_CTL_EVENT, SL_CTL_COUNTERS, SL_CTL_WORKER_STATS,
 };
 
 static bool is_down(uint16_t type)
@@ -136,6 +139,16 @@ static size_t build(uint16_t type)
 		m.cnt.n = SL_CNT_MAX;
 		len = sizeof(m.cnt);
 		break;
+	case SL_CTL_WORKER_STATS:
+		m.ws.n = 2;
+		m.ws.pool_size = 100;
+		m.ws.pool_in_use = 40;
+		m.ws.tsc_hz = 2000000000;
+		m.ws.w[1].cycles = 10;
+		m.ws.w[1].busy_cycles = 4;
+		m.ws.w[1].busy_ppm = 1000000;
+		len = SL_CTL_WORKER_STATS_FIXED + 2 * sizeof(struct sl_ctl_worker_stat);
+		break;
 	default:
 		break;
 	}
@@ -207,7 +220,7 @@ static void partial_header(void **state)
 static void version_type_rsvd(void **state)
 {
 	static const uint16_t versions[] = { 0, 2, 0x100, 0xffff };
-	static const uint16_t unknown[] = { 0, 11, 12, 63, 69, 0x100, 0xffff };
+	static const uint16_t unknown[] = { 0, 12, 13, 63, 70, 0x100, 0xffff };
 
 	(void)state;
 	for (size_t i = 0; i < N_ELEM(versions); i++) {
@@ -569,6 +582,36 @@ static void counters(void **state)
 	}
 }
 
+static void worker_stats(void **state)
+{
+	size_t rec = sizeof(struct sl_ctl_worker_stat), len;
+
+	(void)state;
+	len = build(SL_CTL_WORKER_STATS);
+	assert_int_equal(check(len, SL_CTL_WORKER_STATS), 0);
+	m.ws.n = 3; /* n disagrees with the length */
+	assert_int_equal(check(len, SL_CTL_WORKER_STATS), -EBADMSG);
+	for (uint32_t n = 0; n <= SL_CTL_MAX_WORKERS + 1; n++) {
+		build(SL_CTL_WORKER_STATS);
+		m.ws.n = n;
+		m.h.len = (uint32_t)(SL_CTL_WORKER_STATS_FIXED + rec * n);
+		assert_int_equal(check(m.h.len, SL_CTL_WORKER_STATS),
+				 n >= 1 && n <= SL_CTL_MAX_WORKERS ? 0 : -EBADMSG);
+	}
+	build(SL_CTL_WORKER_STATS);
+	m.ws.w[1].busy_ppm = 1000001; /* a fraction over 1 */
+	assert_int_equal(check(len, SL_CTL_WORKER_STATS), -EBADMSG);
+	build(SL_CTL_WORKER_STATS);
+	m.ws.w[1].busy_cycles = 11; /* busy longer than it ran */
+	assert_int_equal(check(len, SL_CTL_WORKER_STATS), -EBADMSG);
+	build(SL_CTL_WORKER_STATS);
+	m.ws.pool_in_use = 101;
+	assert_int_equal(check(len, SL_CTL_WORKER_STATS), -EBADMSG);
+	build(SL_CTL_WORKER_STATS);
+	m.ws.n = 0x80000001; /* rec * n must not wrap to a valid length */
+	assert_int_equal(check(len, SL_CTL_WORKER_STATS), -EBADMSG);
+}
+
 /* A message anywhere in a byte buffer, not only at an aligned address. */
 static void unaligned(void **state)
 {
@@ -685,6 +728,7 @@ int main(void)
 		cmocka_unit_test(other_fields),
 		cmocka_unit_test(packets),
 		cmocka_unit_test(counters),
+		cmocka_unit_test(worker_stats),
 		cmocka_unit_test(unaligned),
 		cmocka_unit_test(reply_init),
 		cmocka_unit_test(helpers),
