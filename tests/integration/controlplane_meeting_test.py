@@ -536,7 +536,9 @@ def case_speaker_stats():
         ms = {k: v["speaking_ms"] for k, v in st.items()}
         check(1700 <= ms[ida] <= 2300, f"a spoke 2 s: {ms}")
         check(2700 <= ms[idb] <= 3300, f"b spoke 3 s: {ms}")
-        check(0 < ms[idc] <= 250, f"c's 50 queued reports: {ms}")
+        # One step (250 ms) plus the time the 50 took to arrive (a loaded
+        # machine spreads them over some ms); counted per report it would be 10 s.
+        check(0 < ms[idc] <= 500, f"c's 50 queued reports: {ms}")
         for w in (a, b):
             check(all(x["type"] != "speaker_stats" for x in msgs(w, 0.3)),
                   "stats reached someone who did not ask")
