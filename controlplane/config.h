@@ -66,7 +66,8 @@ enum sl_guests { SL_GUESTS_JOIN, SL_GUESTS_WAIT, SL_GUESTS_DENY };
 enum sl_jwt_alg { SL_JWT_NONE, SL_JWT_HS256, SL_JWT_RS256, SL_JWT_ES256 };
 
 /*
- * Parse argv into c (defaults first). Returns 0, 1 when --help or
+ * Parse argv into c: defaults, then every --config FILE in order, then the
+ * rest of the command line (which wins). Returns 0, 1 when --help or
  * --version was printed (exit 0), or -EINVAL with a message naming the
  * option written into err.
  */
