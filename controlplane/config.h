@@ -9,14 +9,18 @@
 
 #define SL_CP_MAX_ORIGINS 8
 #define SL_CP_ORIGIN_LEN  256
+/* Longest Redis password read from --redis-password-file, plus one. */
+#define SL_REDIS_PASSWORD_MAX 512
 
 struct sl_cp_config {
 	char listen[64]; /* HTTP/WebSocket address: an IPv4 or IPv6 literal */
 	uint16_t port;
 	char web_root[512];
 	char dp_socket[108];
-	char redis[256];        /* "" = embedded; unix:/path or redis://host:port */
-	char redis_server[256]; /* binary for the embedded Redis */
+	char redis[256];               /* "" = embedded; unix:/path or redis://host:port */
+	char redis_server[256];        /* binary for the embedded Redis */
+	char redis_user[128];          /* "" = AUTH with the password only (or none) */
+	char redis_password_file[512]; /* "" = no AUTH */
 	char state_dir[256];
 	char cert[512];
 	char key[512];

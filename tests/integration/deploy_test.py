@@ -172,6 +172,66 @@ def case_cp_notify():
         e.close()
 
 
+def case_redis_acl():
+    """An external Redis whose default user is off: the control plane AUTHs
+    as an ACL user limited to sl:* keys and the commands it uses."""
+    e = CpEnv()
+    try:
+        pw = os.urandom(12).hex()
+        pwfile = write(os.path.join(e.dir, "redis-password"), pw + "\n")
+        acl = ["ACL", "SETUSER", "node", "on", ">" + pw, "~sl:*", "resetchannels", "-@all",
+               "+hset", "+hdel", "+del", "+expire"]
+        check(e.redis.cli(*acl).strip() == "OK", "ACL SETUSER failed")
+        # The test's own view of the keys (node may not SCAN).
+        check(e.redis.cli("ACL", "SETUSER", "admin", "on", ">" + pw, "~*", "+@all").strip() ==
+              "OK", "ACL SETUSER admin failed")
+        check(e.redis.cli("ACL", "SETUSER", "default", "off").strip() == "OK", "default on")
+
+        def admin_cli(*args):
+            return subprocess.run(["redis-cli", "-s", e.redis.sock, "--user", "admin", "--pass", pw,
+                                   "--no-auth-warning", *args], capture_output=True, text=True,
+                                  timeout=5).stdout
+        port = free_port()
+        # Without AUTH (or with a wrong password) Redis refuses every write:
+        # the store must not call itself connected.
+        badpw = write(os.path.join(e.dir, "bad-password"), "wrong\n")
+        for args in ([], ["--redis-user", "node", "--redis-password-file", badpw]):
+            p, out, err = e.start(["--config", e.conf(port), *args], name="noauth")
+            wait_until(lambda: p.poll() is not None or f"ready on port {port}" in read(out), 10,
+                       "not ready")
+            if args:
+                wait_until(lambda: "redis refused AUTH" in read(err) or not args, 5,
+                           f"no AUTH error logged: {read(err)[-300:]}")
+                check(pw not in read(err) and "wrong" not in read(err).split("AUTH")[0],
+                      "a password in the log")
+            time.sleep(1.5)
+            check("redis connected" not in read(err), f"{args}: connected without AUTH")
+            check(stop(p) == 0, f"rc {p.returncode}: {read(err)[-600:]}")
+        # The right user and password: connected, and a meeting's keys written.
+        p, out, err = e.start(["--config", e.conf(port, "redis-user = node\n"
+                                                       f"redis-password-file = {pwfile}\n")],
+                              name="auth")
+        wait_until(lambda: p.poll() is not None or "redis connected" in read(err), 10,
+                   f"not connected with AUTH: {read(err)[-300:]}")
+        wait_until(lambda: e.dp.hellos, 5, "no HELLO")
+        w = ct.WS(port)
+        try:
+            w.send(dict(type="join", room="deploy-acl-room", name="A"))
+            w.expect("joined")
+            wait_until(lambda: admin_cli("--scan", "--pattern", "sl:*").split(), 5,
+                       f"no meeting keys in Redis: {read(err)[-300:]}")
+        finally:
+            w.close()
+        check(pw not in read(err) + read(out), "the password in the log")
+        check(stop(p) == 0, f"rc {p.returncode}: {read(err)[-600:]}")
+        # Misuse is refused at start-up.
+        for args, want in ((["--redis-user", "node"], "--redis-password-file"),):
+            p, out, err = e.start(["--config", e.conf(port), *args], name="misuse")
+            check(p.wait(10) == 1 and want in read(err), f"{args}: {read(err)!r}")
+    finally:
+        e.close()
+
+
 def case_dp_config_notify():
     if os.geteuid() != 0:
         print("# the dataplane needs root: skipped")
@@ -221,6 +281,7 @@ def case_dp_config_notify():
 
 CASES = [("control plane: --config, the command line wins, bad lines", case_cp_config),
          ("control plane: READY=1, WATCHDOG=1, STOPPING=1", case_cp_notify),
+         ("control plane: external Redis with an ACL user", case_redis_acl),
          ("dataplane: --config, READY=1, WATCHDOG=1, STOPPING=1", case_dp_config_notify)]
 
 
@@ -231,7 +292,11 @@ def main():
                  "SRCDIR")
     CP_BIN, DP_BIN, SRCDIR = (os.path.abspath(a) for a in sys.argv[1:])
     ct.CP_BIN, ct.SRCDIR = CP_BIN, SRCDIR
-    passed, failed = ct.run_cases(CASES, lambda n, name: True)
+    ct.LOOP = ct.AsyncLoop()
+    try:
+        passed, failed = ct.run_cases(CASES, lambda n, name: True)
+    finally:
+        ct.LOOP.stop()
     print(f"{passed} passed, {failed} failed")
     sys.exit(1 if failed else 0)
 
