@@ -222,7 +222,7 @@ static void serve(struct sl_ctl_server *srv, struct sl_worker **ws, unsigned n,
 {
 	uint64_t hz = rte_get_tsc_hz(), next_stats = rte_rdtsc() + cfg->stats_s * hz;
 	/* systemd's watchdog, from this (main) lcore only: never a worker. */
-	uint64_t wd = sl_notify_watchdog_interval_us() * hz / 1000000, next_wd = rte_rdtsc();
+	uint64_t wd = sl_notify_watchdog_interval_us() * (hz / 1000000), next_wd = rte_rdtsc();
 	uint64_t v[SL_CNT_MAX];
 
 	while (!sl_quit) {
