@@ -20,7 +20,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import controlplane_test as ct  # noqa: E402  (re-executes under /usr/bin/python3 if needed)
 
-import shutil, signal, socket, subprocess, tempfile, time, urllib.request  # noqa: E402
+import http.client, shutil, signal, socket, subprocess, tempfile, time  # noqa: E402
 
 from controlplane_test import Fail, check, wait_until, read, free_port  # noqa: E402
 
@@ -54,12 +54,16 @@ def write(path, text):
     return path
 
 
-def http_ok(port):
+def http_ok(port, host=None):
+    """GET / answered 200 (with Host: host when given)."""
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
     try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2) as r:
-            return r.status == 200
+        c.request("GET", "/", headers={"Host": host} if host else {})
+        return c.getresponse().status == 200
     except OSError:
         return False
+    finally:
+        c.close()
 
 
 def stop(p, timeout=10):
@@ -122,6 +126,20 @@ def case_cp_config():
             wait_until(lambda: p.poll() is not None or f"ready on port {b}" in read(out), 10,
                        f"{args}: not ready on the command line's port")
             check(http_ok(b) and not http_ok(a), f"{args}: serves on the wrong port")
+            check(stop(p) == 0, f"rc {p.returncode} on SIGTERM: {read(err)[-600:]}")
+        # A repeatable option: the file's origins apply, unless the command
+        # line gives its own, which replace them.
+        conf = e.conf(a, "origin = https://meet.example.com\n")
+        for args, file_host_ok in ((["--config", conf], True),
+                                   (["--config", conf, "--origin", "https://other.example.com"],
+                                    False)):
+            p, out, err = e.start(args, name="cp3")
+            wait_until(lambda: p.poll() is not None or f"ready on port {a}" in read(out), 10,
+                       f"{args}: not ready")
+            check(http_ok(a, "meet.example.com") == file_host_ok,
+                  f"{args}: Host meet.example.com {'refused' if file_host_ok else 'served'}")
+            check(http_ok(a, "other.example.com") != file_host_ok,
+                  f"{args}: Host other.example.com {'served' if file_host_ok else 'refused'}")
             check(stop(p) == 0, f"rc {p.returncode} on SIGTERM: {read(err)[-600:]}")
         # Bad files stop it before anything starts, naming the file and line.
         bad = [("port = 1\nno-such-option = 3\n", ":2: unknown option 'no-such-option'"),
