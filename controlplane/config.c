@@ -3,8 +3,9 @@
  *
  * One table lists every option with its help text, so --help can never
  * disagree with what is parsed. --config FILE reads the same options as
- * `key = value` lines (common/conf.c) before the command line, which wins. Every value is checked before anything
- * starts, and a bad one is reported with the option's name.
+ * `key = value` lines (common/conf.c) before the command line, which wins.
+ * Every value is checked before anything starts, and a bad one is reported
+ * with the option's name.
  */
 #include <arpa/inet.h>
 #include <ctype.h>
