@@ -2,8 +2,10 @@
  * config.c - sluice-controlplane's command line.
  *
  * One table lists every option with its help text, so --help can never
- * disagree with what is parsed. Every value is checked before anything
- * starts, and a bad one is reported with the option's name.
+ * disagree with what is parsed. --config FILE reads the same options as
+ * `key = value` lines (common/conf.c) before the command line, which wins.
+ * Every value is checked before anything starts, and a bad one is reported
+ * with the option's name.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -15,6 +17,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <sluice/conf.h>
 
 #include "config.h"
 #include "log.h"
@@ -58,6 +62,12 @@ static const struct opt opts[] = {
 	  STR, S(redis), 0, 0 },
 	{ "redis-server", "PATH", "binary for the embedded Redis (default redis-server)", STR,
 	  S(redis_server), 0, 0 },
+	{ "redis-user", "NAME",
+	  "with --redis: the ACL user to AUTH as (needs --redis-password-file)", STR, S(redis_user),
+	  0, 0 },
+	{ "redis-password-file", "FILE",
+	  "with --redis: AUTH with the first line of FILE (default: no AUTH)", STR,
+	  S(redis_password_file), 0, 0 },
 	{ "state-dir", "DIR",
 	  "certificate, secret and embedded Redis socket (default /var/lib/sluice)", STR,
 	  S(state_dir), 0, 0 },
@@ -341,6 +351,9 @@ static void usage(void)
 		snprintf(left, sizeof(left), "--%s %s", opts[i].name, opts[i].arg);
 		printf("  %-26s %s\n", left, opts[i].help);
 	}
+	printf("  %-26s %s\n", "--config FILE",
+	       "read options from FILE first: 'key = value' lines, a key is a long option "
+	       "without '--', '#' comments; the command line wins");
 	printf("  %-26s %s\n  %-26s %s\n", "--help", "this text", "--version", "print the version");
 }
 
@@ -466,9 +479,26 @@ static int derived(struct sl_cp_config *c, char *err, size_t n)
 	return 0;
 }
 
+/* One `key = value` line of a --config file. */
+static int conf_line(void *ctx, const char *key, const char *v, char *err, size_t n)
+{
+	for (size_t i = 0; i < N_OPTS; i++) {
+		if (strcmp(opts[i].name, key))
+			continue;
+		if (!v) {
+			snprintf(err, n, "%s: needs a value (%s)", key, opts[i].arg);
+			return -EINVAL;
+		}
+		return set(ctx, &opts[i], v, err, n);
+	}
+	snprintf(err, n, "unknown option '%s' (see --help)", key);
+	return -EINVAL;
+}
+
 int sl_cp_config_parse(struct sl_cp_config *c, int argc, char **argv, char *err, size_t errlen)
 {
-	struct option lo[N_OPTS + 3];
+	struct option lo[N_OPTS + 4];
+	bool cli_origin = false;
 	int i, r;
 
 	defaults(c);
@@ -476,9 +506,11 @@ int sl_cp_config_parse(struct sl_cp_config *c, int argc, char **argv, char *err,
 		lo[i] = (struct option){ opts[i].name, required_argument, NULL, 256 + i };
 	lo[i++] = (struct option){ "help", no_argument, NULL, 'h' };
 	lo[i++] = (struct option){ "version", no_argument, NULL, 'V' };
+	lo[i++] = (struct option){ "config", required_argument, NULL, 'c' };
 	lo[i] = (struct option){ 0, 0, 0, 0 };
-	optind = 1;
 	opterr = 0;
+	/* Pass 1: --help, --version, bad options, and the config files, in order. */
+	optind = 0;
 	while ((r = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
 		if (r == 'h') {
 			usage();
@@ -488,10 +520,22 @@ int sl_cp_config_parse(struct sl_cp_config *c, int argc, char **argv, char *err,
 			printf("sluice-controlplane %s\n", SL_VERSION);
 			return 1;
 		}
-		if (r < 256) {
+		if (r < 256 && r != 'c') {
 			snprintf(err, errlen, "unknown or incomplete option '%s' (see --help)",
 				 argv[optind - 1]);
 			return -EINVAL;
+		}
+		if (r == 'c' && sl_conf_read(optarg, conf_line, c, err, errlen))
+			return -EINVAL;
+	}
+	/* Pass 2: the command line over the files; its --origin list replaces theirs. */
+	optind = 0;
+	while ((r = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+		if (r < 256)
+			continue;
+		if (opts[r - 256].kind == ORIGIN && !cli_origin) {
+			c->n_origin = 0;
+			cli_origin = true;
 		}
 		if (set(c, &opts[r - 256], optarg, err, errlen))
 			return -EINVAL;

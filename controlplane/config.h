@@ -9,14 +9,18 @@
 
 #define SL_CP_MAX_ORIGINS 8
 #define SL_CP_ORIGIN_LEN  256
+/* Longest Redis password read from --redis-password-file, plus one. */
+#define SL_REDIS_PASSWORD_MAX 512
 
 struct sl_cp_config {
 	char listen[64]; /* HTTP/WebSocket address: an IPv4 or IPv6 literal */
 	uint16_t port;
 	char web_root[512];
 	char dp_socket[108];
-	char redis[256];        /* "" = embedded; unix:/path or redis://host:port */
-	char redis_server[256]; /* binary for the embedded Redis */
+	char redis[256];               /* "" = embedded; unix:/path or redis://host:port */
+	char redis_server[256];        /* binary for the embedded Redis */
+	char redis_user[128];          /* "" = AUTH with the password only (or none) */
+	char redis_password_file[512]; /* "" = no AUTH */
 	char state_dir[256];
 	char cert[512];
 	char key[512];
@@ -67,7 +71,8 @@ enum sl_guests { SL_GUESTS_JOIN, SL_GUESTS_WAIT, SL_GUESTS_DENY };
 enum sl_jwt_alg { SL_JWT_NONE, SL_JWT_HS256, SL_JWT_RS256, SL_JWT_ES256 };
 
 /*
- * Parse argv into c (defaults first). Returns 0, 1 when --help or
+ * Parse argv into c: defaults, then every --config FILE in order, then the
+ * rest of the command line (which wins). Returns 0, 1 when --help or
  * --version was printed (exit 0), or -EINVAL with a message naming the
  * option written into err.
  */

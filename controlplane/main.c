@@ -6,7 +6,9 @@
  * in the background if the dataplane is not up yet); Redis (embedded unless
  * --redis); then HTTP. Everything runs on one GLib main loop. SIGINT or
  * SIGTERM ends every meeting (clients are told), stops the embedded Redis
- * and exits 0. Core dumps are disabled: this process holds keys.
+ * and exits 0. Core dumps are disabled: this process holds keys. Under
+ * systemd (Type=notify) it reports READY=1 once HTTP is up, STOPPING=1 on
+ * the signal, and pings the watchdog from the loop (common/notify.c).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -23,6 +25,8 @@
 #include <unistd.h>
 
 #include <glib-unix.h>
+
+#include <sluice/notify.h>
 
 #include "clock.h"
 #include "dpctl.h"
@@ -211,10 +215,19 @@ static gboolean tick(gpointer arg)
 	return G_SOURCE_CONTINUE;
 }
 
+/* systemd's watchdog: pinged from the loop, so a stuck loop is restarted. */
+static gboolean watchdog_tick(gpointer arg)
+{
+	(void)arg;
+	sl_notify_watchdog();
+	return G_SOURCE_CONTINUE;
+}
+
 static gboolean on_signal(gpointer arg)
 {
 	(void)arg;
 	sl_info("shutting down");
+	sl_notify_stopping();
 	g_main_loop_quit(cp.loop);
 	return G_SOURCE_REMOVE;
 }
@@ -321,6 +334,7 @@ int main(int argc, char **argv)
 {
 	struct rlimit no_core = { 0, 0 };
 	char err[512];
+	uint64_t wd_us;
 	int r;
 
 	setrlimit(RLIMIT_CORE, &no_core);
@@ -337,6 +351,12 @@ int main(int argc, char **argv)
 	}
 	printf("sluice-controlplane: ready on port %u\n", cp.cfg.port);
 	fflush(stdout);
+	sl_notify_ready();
+	wd_us = sl_notify_watchdog_interval_us();
+	if (wd_us) {
+		sl_notify_watchdog();
+		g_timeout_add(MAX(wd_us / 1000, 1), watchdog_tick, NULL);
+	}
 	g_main_loop_run(cp.loop);
 	log_stats();
 	stop();

@@ -19,6 +19,8 @@
 
 #include <rte_log.h>
 
+#include <sluice/conf.h>
+
 #include "dp.h"
 
 #define SL_ERR(err, len, ...) (snprintf((err), (len), __VA_ARGS__), -EINVAL)
@@ -338,50 +340,9 @@ static int apply(struct sl_dp_config *c, const char *name, const char *v, char *
 	return o->set ? o->set(c, name, v, err, len) : set_u32(c, o, v, err, len);
 }
 
-static char *trim(char *s)
+static int apply_conf(void *ctx, const char *name, const char *v, char *err, size_t len)
 {
-	char *e;
-
-	while (*s == ' ' || *s == '\t')
-		s++;
-	e = s + strlen(s);
-	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\n' || e[-1] == '\r'))
-		*--e = '\0';
-	return s;
-}
-
-/* `name = value` lines; '#' starts a comment. */
-static int read_file(struct sl_dp_config *c, const char *path, char *err, size_t len)
-{
-	FILE *f = fopen(path, "r");
-	char line[512], msg[256];
-	unsigned lineno = 0;
-	int rc = 0;
-
-	if (!f)
-		return SL_ERR(err, len, "config: cannot open '%s': %s", path, strerror(errno));
-	while (rc == 0 && fgets(line, sizeof(line), f)) {
-		char *hash = strchr(line, '#'), *eq, *k;
-
-		lineno++;
-		if (hash)
-			*hash = '\0';
-		k = trim(line);
-		if (!*k)
-			continue;
-		eq = strchr(k, '=');
-		if (!eq) {
-			rc = SL_ERR(err, len, "config: %s:%u: expected 'name = value'", path,
-				    lineno);
-			break;
-		}
-		*eq = '\0';
-		rc = apply(c, trim(k), trim(eq + 1), msg, sizeof(msg));
-		if (rc)
-			snprintf(err, len, "config: %s:%u: %s", path, lineno, msg);
-	}
-	fclose(f);
-	return rc;
+	return apply(ctx, name, v, err, len);
 }
 
 void sl_config_usage(FILE *out)
@@ -426,6 +387,7 @@ static int check(struct sl_dp_config *c, char *err, size_t len)
 
 int sl_config_parse(int argc, char **argv, struct sl_dp_config *c, char *err, size_t errlen)
 {
+	bool cli_vdev = false, cli_pci = false;
 	int i, rc;
 
 	sl_config_defaults(c);
@@ -436,11 +398,16 @@ int sl_config_parse(int argc, char **argv, struct sl_dp_config *c, char *err, si
 		if (!strcmp(argv[i], "-c") || !strcmp(argv[i], "--config")) {
 			if (i + 1 >= argc)
 				return SL_ERR(err, errlen, "config: needs a file name");
-			rc = read_file(c, argv[++i], err, errlen);
+			rc = sl_conf_read(argv[++i], apply_conf, c, err, errlen);
+			if (rc)
+				return rc;
+		} else if (!strncmp(argv[i], "--config=", 9)) {
+			rc = sl_conf_read(argv[i] + 9, apply_conf, c, err, errlen);
 			if (rc)
 				return rc;
 		}
 	}
+	/* A repeatable option given on the command line replaces the file's. */
 	for (i = 1; i < argc && strcmp(argv[i], "--"); i++) {
 		const char *a = argv[i], *eq;
 		char name[64];
@@ -449,11 +416,21 @@ int sl_config_parse(int argc, char **argv, struct sl_dp_config *c, char *err, si
 			i++;
 			continue;
 		}
+		if (!strncmp(a, "--config=", 9))
+			continue;
 		if (strncmp(a, "--", 2) != 0 || strlen(a) >= sizeof(name) + 2)
 			return SL_ERR(err, errlen, "unexpected argument '%s' (see --help)", a);
 		eq = strchr(a, '=');
 		snprintf(name, sizeof(name), "%.*s", (int)(eq ? eq - a - 2 : (long)strlen(a) - 2),
 			 a + 2);
+		if (!strcmp(name, "vdev") && !cli_vdev) {
+			c->n_vdev = 0;
+			cli_vdev = true;
+		}
+		if (!strcmp(name, "pci") && !cli_pci) {
+			c->n_pci = 0;
+			cli_pci = true;
+		}
 		rc = apply(c, name, eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL), err, errlen);
 		if (rc)
 			return rc;

@@ -8,7 +8,9 @@
  * The main lcore then serves the control socket and prints counters until
  * SIGINT/SIGTERM, after which workers stop, every SRTP context is wiped and
  * freed, and the socket is removed. Core dumps are disabled: media and keys
- * live in this process's memory and nowhere else.
+ * live in this process's memory and nowhere else. Under systemd
+ * (Type=notify) it reports READY=1 once the workers run, pings the watchdog
+ * from the main lcore's loop and says STOPPING=1 on the way out.
  */
 #include <errno.h>
 #include <signal.h>
@@ -26,6 +28,8 @@
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
 #include <rte_random.h>
+
+#include <sluice/notify.h>
 
 #include "dp.h"
 
@@ -217,12 +221,18 @@ static void serve(struct sl_ctl_server *srv, struct sl_worker **ws, unsigned n,
 		  const struct sl_dp_config *cfg)
 {
 	uint64_t hz = rte_get_tsc_hz(), next_stats = rte_rdtsc() + cfg->stats_s * hz;
+	/* systemd's watchdog, from this (main) lcore only: never a worker. */
+	uint64_t wd = sl_notify_watchdog_interval_us() * (hz / 1000000), next_wd = rte_rdtsc();
 	uint64_t v[SL_CNT_MAX];
 
 	while (!sl_quit) {
 		sl_ctl_server_poll(srv, 1);
 		sl_stats_tick();
 		watch_link(ws, n, cfg);
+		if (wd && rte_rdtsc() >= next_wd) {
+			sl_notify_watchdog();
+			next_wd = rte_rdtsc() + wd;
+		}
 		if (print_requested) {
 			print_requested = 0;
 			sl_counters_sum(ws, n, sl_ctl_server_counters(srv), v);
@@ -294,7 +304,9 @@ static int run(struct sl_dp_config *cfg)
 		rte_eal_remote_launch(sl_worker_main, ws[i], ws[i]->lcore);
 	printf("sluice-dataplane: ready\n");
 	fflush(stdout);
+	sl_notify_ready();
 	serve(srv, ws, n, cfg);
+	sl_notify_stopping();
 	rte_eal_mp_wait_lcore();
 	print_counters(srv, ws, n);
 	sl_ctl_server_destroy(srv);

@@ -6,7 +6,10 @@
  * a 1 s reconnect timer; on connect every meeting is rewritten from memory.
  * The embedded mode starts redis-server as a child bound to a Unix socket
  * only (no TCP port, no persistence: --save "" --appendonly no), killed
- * with us (PR_SET_PDEATHSIG), and restarted if it exits.
+ * with us (PR_SET_PDEATHSIG), and restarted if it exits. An external Redis
+ * with ACLs gets AUTH [--redis-user] PASSWORD (the first line of
+ * --redis-password-file) as the first command of every connection, any
+ * other a PING; the store is up only once Redis answered it.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -39,6 +42,8 @@ static struct {
 	pid_t child;
 	guint retry, refresh, child_watch;
 	char node[SL_ID_LEN + 1];
+	char password[SL_REDIS_PASSWORD_MAX + 1]; /* "" = no AUTH */
+	bool auth_warned;
 } st;
 
 static void connect_now(void);
@@ -163,9 +168,43 @@ static gboolean refresh_cb(gpointer arg)
 	return G_SOURCE_CONTINUE;
 }
 
+static void now_up(void)
+{
+	st.up = true;
+	st.auth_warned = false;
+	sl_info("redis connected; rewriting %u meetings", sl_cp->n_rooms);
+	for (const struct sl_room *r = sl_cp->rooms; r; r = r->next)
+		sl_store_meeting_put(r);
+}
+
+/* The answer to the connection's first command: AUTH, or PING without a
+ * password (so that a Redis that wants AUTH is not taken for up). */
+static void on_first(redisAsyncContext *ac, void *reply, void *arg)
+{
+	redisReply *r = reply;
+
+	(void)arg;
+	if (!r)
+		return; /* disconnected meanwhile: on_disconnect retries */
+	if (r->type == REDIS_REPLY_STATUS && (!strcmp(r->str, "OK") || !strcmp(r->str, "PONG"))) {
+		now_up();
+		return;
+	}
+	if (!st.auth_warned)
+		sl_err("redis refused %s (check --redis-user and --redis-password-file): %.*s; "
+		       "retrying every second",
+		       st.password[0] ? "AUTH" : "PING",
+		       r->type == REDIS_REPLY_ERROR ? (int)r->len : 0,
+		       r->type == REDIS_REPLY_ERROR ? r->str : "");
+	st.auth_warned = true;
+	redisAsyncDisconnect(ac); /* on_disconnect schedules the retry */
+}
+
 static void on_connect(const redisAsyncContext *ac, int status)
 {
-	(void)ac;
+	const char *argv[3] = { "PING" };
+	int argc = 1;
+
 	if (status != REDIS_OK) {
 		sl_warn("redis: connection failed; retrying");
 		st.ac = NULL; /* hiredis frees it after this callback */
@@ -173,10 +212,38 @@ static void on_connect(const redisAsyncContext *ac, int status)
 		schedule_retry();
 		return;
 	}
-	st.up = true;
-	sl_info("redis connected; rewriting %u meetings", sl_cp->n_rooms);
-	for (const struct sl_room *r = sl_cp->rooms; r; r = r->next)
-		sl_store_meeting_put(r);
+	if (st.password[0]) {
+		argv[0] = "AUTH";
+		if (st.cfg->redis_user[0])
+			argv[argc++] = st.cfg->redis_user;
+		argv[argc++] = st.password;
+	}
+	if (redisAsyncCommandArgv((redisAsyncContext *)ac, on_first, NULL, argc, argv, NULL) !=
+	    REDIS_OK)
+		sl_warn("redis: cannot queue %s", argv[0]);
+}
+
+/* The first line of --redis-password-file (a Docker or systemd secret). */
+static int load_password(const char *path, char *err, size_t n)
+{
+	FILE *f = fopen(path, "r");
+	size_t len;
+
+	if (!f) {
+		snprintf(err, n, "--redis-password-file %s: %s", path, strerror(errno));
+		return -EINVAL;
+	}
+	len = fread(st.password, 1, sizeof(st.password) - 1, f);
+	fclose(f);
+	st.password[len] = 0;
+	st.password[strcspn(st.password, "\r\n")] = 0;
+	if (!st.password[0] || strlen(st.password) == SL_REDIS_PASSWORD_MAX) {
+		explicit_bzero(st.password, sizeof(st.password));
+		snprintf(err, n, "--redis-password-file %s: needs one line of 1-%d bytes", path,
+			 SL_REDIS_PASSWORD_MAX - 1);
+		return -EINVAL;
+	}
+	return 0;
 }
 
 static void on_disconnect(const redisAsyncContext *ac, int status)
@@ -286,6 +353,18 @@ int sl_store_start(const struct sl_cp_config *cfg, char *err, size_t n)
 {
 	st.cfg = cfg;
 	sl_random_hex(st.node, SL_ID_LEN / 2);
+	if ((cfg->redis_user[0] || cfg->redis_password_file[0]) && !cfg->redis[0]) {
+		snprintf(err, n,
+			 "--redis-user and --redis-password-file are for an external Redis "
+			 "(--redis)");
+		return -EINVAL;
+	}
+	if (cfg->redis_user[0] && !cfg->redis_password_file[0]) {
+		snprintf(err, n, "--redis-user: give the password with --redis-password-file");
+		return -EINVAL;
+	}
+	if (cfg->redis_password_file[0] && load_password(cfg->redis_password_file, err, n))
+		return -EINVAL;
 	if (cfg->redis[0]) {
 		if (parse_url(cfg->redis, err, n))
 			return -EINVAL;
@@ -336,4 +415,5 @@ void sl_store_stop(void)
 		st.child = 0;
 		unlink(st.sock);
 	}
+	explicit_bzero(st.password, sizeof(st.password));
 }

@@ -119,6 +119,26 @@ static void config_file_and_override(void **state)
 	fclose(f);
 	assert_int_equal(PARSE(&c, err, "sluice-dataplane", "-c", path), -EINVAL);
 	assert_non_null(strstr(err, ":3:"));
+	/* A repeatable option on the command line replaces the file's list. */
+	f = fopen(path, "w");
+	fprintf(f, "vdev = net_null0\nvdev = net_null1\npci = 0000:01:00.0\nipv4 = 10.1.2.3\n");
+	fclose(f);
+	assert_int_equal(PARSE(&c, err, "sluice-dataplane", "--config", path), 0);
+	assert_int_equal(c.n_vdev, 2);
+	assert_int_equal(c.n_pci, 1);
+	assert_int_equal(
+		PARSE(&c, err, "sluice-dataplane", "--vdev", "net_null7", "--config=", path),
+		-EINVAL); /* "--config=" with nothing: cannot open '' */
+	assert_int_equal(PARSE(&c, err, "sluice-dataplane", "--vdev", "net_null7", "-c", path), 0);
+	assert_int_equal(c.n_vdev, 1);
+	assert_string_equal(c.vdev[0], "net_null7");
+	assert_int_equal(c.n_pci, 1); /* not given on the command line: the file's */
+	/* Nesting is refused, with the file and line. */
+	f = fopen(path, "w");
+	fprintf(f, "vdev = net_null0\nconfig = /etc/sluice/other.conf\n");
+	fclose(f);
+	assert_int_equal(PARSE(&c, err, "sluice-dataplane", "-c", path), -EINVAL);
+	assert_non_null(strstr(err, ":2: 'config' cannot be set"));
 	unlink(path);
 	assert_int_equal(PARSE(&c, err, "sluice-dataplane", "-c", path), -EINVAL);
 	assert_non_null(strstr(err, "cannot open"));
