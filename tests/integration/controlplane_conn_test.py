@@ -436,16 +436,8 @@ def main():
     if len(sys.argv) != 3:
         sys.exit("usage: controlplane_conn_test.py PATH/TO/sluice-controlplane SRCDIR")
     ct.CP_BIN, ct.SRCDIR = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
-    ct.LOOP = ct.AsyncLoop()
     only = os.environ.get("SL_CASES")  # e.g. SL_CASES=1,3 to run a few while debugging
-    passed = failed = 0
-    try:
-        passed, failed = ct.run_cases(
-            CASES, lambda n, name: not only or str(n) in only.split(","))
-    finally:
-        ct.LOOP.stop()
-    print(f"{passed} passed, {failed} failed")
-    sys.exit(1 if failed else 0)
+    ct.run_and_exit(CASES, lambda n, name: not only or str(n) in only.split(","))
 
 if __name__ == "__main__":
     main()

@@ -1262,6 +1262,19 @@ def run_cases(cases, want):
             failed += 1
     return passed, failed
 
+def run_and_exit(cases, want=lambda n, name: True):
+    """Run cases (run_cases) on a fresh LOOP, print the totals and exit 1 if
+    any failed: the main() of the test files that share this harness."""
+    global LOOP
+    LOOP = AsyncLoop()
+    passed = failed = 0
+    try:
+        passed, failed = run_cases(cases, want)
+    finally:
+        LOOP.stop()
+    print(f"{passed} passed, {failed} failed")
+    sys.exit(1 if failed else 0)
+
 def main():
     global CP_BIN, SRCDIR, LOOP, CERT, OTHER_CERT
     if len(sys.argv) != 3:

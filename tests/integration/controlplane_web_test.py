@@ -96,13 +96,7 @@ def main():
     if len(sys.argv) != 3:
         sys.exit("usage: controlplane_web_test.py PATH/TO/sluice-controlplane SRCDIR")
     ct.CP_BIN, ct.SRCDIR = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
-    ct.LOOP = ct.AsyncLoop()
-    try:
-        passed, failed = ct.run_cases(CASES, lambda n, name: True)
-    finally:
-        ct.LOOP.stop()
-    print(f"{passed} passed, {failed} failed")
-    sys.exit(1 if failed else 0)
+    ct.run_and_exit(CASES)
 
 
 if __name__ == "__main__":

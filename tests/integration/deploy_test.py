@@ -310,13 +310,7 @@ def main():
                  "SRCDIR")
     CP_BIN, DP_BIN, SRCDIR = (os.path.abspath(a) for a in sys.argv[1:])
     ct.CP_BIN, ct.SRCDIR = CP_BIN, SRCDIR
-    ct.LOOP = ct.AsyncLoop()
-    try:
-        passed, failed = ct.run_cases(CASES, lambda n, name: True)
-    finally:
-        ct.LOOP.stop()
-    print(f"{passed} passed, {failed} failed")
-    sys.exit(1 if failed else 0)
+    ct.run_and_exit(CASES)
 
 
 if __name__ == "__main__":
