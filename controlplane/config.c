@@ -57,7 +57,7 @@ static const struct opt opts[] = {
 	  "sluice-dataplane's control socket (default /run/sluice/dataplane.sock)", STR,
 	  S(dp_socket), 0, 0 },
 	{ "redis", "URL",
-	  "room state: unix:/path or redis://host:port (default: start an embedded redis-server on "
+	  "room state: unix:/path or tcp://host:port (default: start an embedded redis-server on "
 	  "a Unix socket)",
 	  STR, S(redis), 0, 0 },
 	{ "redis-server", "PATH", "binary for the embedded Redis (default redis-server)", STR,

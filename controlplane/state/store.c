@@ -290,9 +290,12 @@ static int parse_url(const char *url, char *err, size_t n)
 		strcpy(st.sock, url + 5);
 		return 0;
 	}
-	if (strncmp(url, "redis://", 8))
+	if (!strncmp(url, "tcp://", 6))
+		url += 6;
+	else if (!strncmp(url, "redis://", 8))
+		url += 8;
+	else
 		goto bad;
-	url += 8;
 	colon = strrchr(url, ':');
 	if (!colon || colon == url || (size_t)(colon - url) >= sizeof(st.host))
 		goto bad;
@@ -304,7 +307,7 @@ static int parse_url(const char *url, char *err, size_t n)
 	st.port = (int)port;
 	return 0;
 bad:
-	snprintf(err, n, "--redis: use unix:/path/to/socket or redis://host:port");
+	snprintf(err, n, "--redis: use unix:/path/to/socket or tcp://host:port");
 	return -EINVAL;
 }
 

@@ -250,6 +250,35 @@ def case_redis_acl():
         e.close()
 
 
+def case_redis_tcp():
+    """--redis tcp://HOST:PORT (and its alias redis://) reaches a Redis on
+    TCP loopback; malformed URLs stop the start with a message naming --redis."""
+    e = CpEnv()
+    rport = free_port()
+    rs = subprocess.Popen(["redis-server", "--port", str(rport), "--bind", "127.0.0.1",
+                           "--save", "", "--appendonly", "no", "--dir", e.dir],
+                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_until(lambda: subprocess.run(["redis-cli", "-p", str(rport), "PING"],
+                                          capture_output=True, text=True).stdout.strip() == "PONG",
+                   10, "redis-server on TCP did not start")
+        port = free_port()
+        for scheme in ("tcp", "redis"):
+            p, out, err = e.start(["--config", e.conf(port), "--redis",
+                                   f"{scheme}://127.0.0.1:{rport}"], name=scheme)
+            wait_until(lambda: p.poll() is not None or "redis connected" in read(err), 10,
+                       f"{scheme}:// not connected: {read(err)[-300:]}")
+            check(stop(p) == 0, f"rc {p.returncode}: {read(err)[-600:]}")
+        for bad in ("tcp://", "tcp://127.0.0.1", "tcp://127.0.0.1:0", "tcp://:6379",
+                    "http://127.0.0.1:6379", "unix:relative.sock"):
+            p, out, err = e.start(["--config", e.conf(port), "--redis", bad], name="bad")
+            check(p.wait(10) != 0 and "--redis" in read(err), f"{bad}: {read(err)!r}")
+    finally:
+        rs.kill()
+        rs.wait()
+        e.close()
+
+
 def case_dp_config_notify():
     if os.geteuid() != 0:
         print("# the dataplane needs root: skipped")
@@ -300,6 +329,7 @@ def case_dp_config_notify():
 CASES = [("control plane: --config, the command line wins, bad lines", case_cp_config),
          ("control plane: READY=1, WATCHDOG=1, STOPPING=1", case_cp_notify),
          ("control plane: external Redis with an ACL user", case_redis_acl),
+         ("control plane: --redis tcp://HOST:PORT", case_redis_tcp),
          ("dataplane: --config, READY=1, WATCHDOG=1, STOPPING=1", case_dp_config_notify)]
 
 
