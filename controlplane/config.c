@@ -193,6 +193,26 @@ static const struct opt opts[] = {
 	  "serve Prometheus metrics at http://ADDR:PORT/metrics, on a listener of their own "
 	  "(IPv6: [ADDR]:PORT; default off)",
 	  HOSTPORT, S(metrics_listen), 0, 0 },
+	/* Several nodes sharing one Redis (state/store.c, docs/operators.md). */
+	{ "node-id", "ID",
+	  "this node's name in Redis, 1-32 of [A-Za-z0-9_-] (default: a random id per start)", STR,
+	  S(node_id), 0, 0 },
+	{ "public-url", "URL",
+	  "this node's signalling WebSocket URL, ws(s)://host[:port]/path, sent to joins "
+	  "redirected here; every node of a fleet needs one (default: none, no joins are sent "
+	  "here)",
+	  STR, S(public_url), 0, 0 },
+	{ "node-ttl", "S",
+	  "TTL of this node's heartbeat key sl:node:ID, refreshed every S/3 (default 15)", U32,
+	  S(node_ttl_s), 3, 3600 },
+	{ "placement-margin", "N",
+	  "a new meeting goes to another node when that one has fewer participants by at least "
+	  "N and by 20% of this node's (default 10)",
+	  U32, S(placement_margin), 1, 1000000 },
+	{ "secret-file", "FILE",
+	  "the 32-byte deployment secret that keys room names, created if missing; the same on "
+	  "every node of a fleet (default STATE-DIR/secret)",
+	  STR, S(secret_file), 0, 0 },
 };
 #undef S
 #define N_OPTS (sizeof(opts) / sizeof(opts[0]))
@@ -234,6 +254,8 @@ static void defaults(struct sl_cp_config *c)
 	c->idle_timeout_s = 60;
 	c->message_timeout_s = 10;
 	c->send_queue_max = 1024 * 1024;
+	c->node_ttl_s = 15;
+	c->placement_margin = 10;
 }
 
 /*
@@ -472,6 +494,20 @@ static int derived(struct sl_cp_config *c, char *err, size_t n)
 			 "--guests: only with --moderators token (otherwise there are no guests)");
 		return -EINVAL;
 	}
+	if (c->node_id[0] &&
+	    strspn(c->node_id, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+			       "0123456789_-") != strlen(c->node_id)) {
+		snprintf(err, n, "--node-id: use 1-32 of A-Z a-z 0-9 _ -");
+		return -EINVAL;
+	}
+	if (c->public_url[0] &&
+	    ((strncmp(c->public_url, "ws://", 5) && strncmp(c->public_url, "wss://", 6)) ||
+	     strpbrk(c->public_url, " \t\r\n\"#"))) {
+		snprintf(err, n, "--public-url: give a ws:// or wss:// URL without a #fragment");
+		return -EINVAL;
+	}
+	if (!c->secret_file[0])
+		snprintf(c->secret_file, sizeof(c->secret_file), "%s/secret", c->state_dir);
 	if (!c->cert[0])
 		snprintf(c->cert, sizeof(c->cert), "%s/dtls-cert.pem", c->state_dir);
 	if (!c->key[0])

@@ -64,6 +64,12 @@ struct sl_cp_config {
 	uint32_t chat_burst;
 	int p2p;                 /* 1: one-to-one meetings may go peer-to-peer (meeting/p2p.c) */
 	char metrics_listen[64]; /* ADDR:PORT or [ADDR6]:PORT of /metrics (metrics.c); "" = off */
+	/* Several nodes, one Redis (state/store.c). */
+	char node_id[33];          /* "" = random per start */
+	char public_url[256];      /* this node's signalling WebSocket URL; "" = none */
+	uint32_t node_ttl_s;       /* TTL of sl:node:ID, refreshed every S/3 */
+	uint32_t placement_margin; /* participants another node must have fewer to get a meeting */
+	char secret_file[512];     /* the deployment secret (default STATE-DIR/secret) */
 };
 
 enum sl_moderators { SL_MOD_FIRST, SL_MOD_EVERYONE, SL_MOD_TOKEN };

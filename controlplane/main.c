@@ -83,12 +83,10 @@ void sl_random_hex(char *out, size_t n)
 
 /* The deployment secret keys room-name HMACs: 32 random bytes, created at
  * first start with mode 0600 and read back afterwards. */
-static int load_secret(const char *dir, uint8_t secret[32], char *err, size_t n)
+static int load_secret(const char *path, uint8_t secret[32], char *err, size_t n)
 {
-	char path[300];
 	int fd;
 
-	snprintf(path, sizeof(path), "%s/secret", dir);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd >= 0) {
 		ssize_t r = read(fd, secret, 32);
@@ -96,14 +94,14 @@ static int load_secret(const char *dir, uint8_t secret[32], char *err, size_t n)
 		close(fd);
 		if (r == 32)
 			return 0;
-		snprintf(err, n, "%s is damaged (want 32 bytes); remove it to make a new one",
+		snprintf(err, n, "%.300s is damaged (want 32 bytes); remove it to make a new one",
 			 path);
 		return -EINVAL;
 	}
 	sl_random(secret, 32);
 	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0 || write(fd, secret, 32) != 32) {
-		snprintf(err, n, "cannot write %s: %s", path, strerror(errno));
+		snprintf(err, n, "cannot write %.300s: %s", path, strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		return -errno;
@@ -242,7 +240,7 @@ static int start(char *err, size_t n)
 		snprintf(err, n, "--state-dir %s: %s", cp.cfg.state_dir, strerror(errno));
 		return -errno;
 	}
-	if (load_secret(cp.cfg.state_dir, cp.secret, err, n))
+	if (load_secret(cp.cfg.secret_file, cp.secret, err, n))
 		return -EINVAL;
 	cp.cert = sl_dtls_cert_new(cp.cfg.cert, cp.cfg.key, err, n);
 	if (!cp.cert)

@@ -10,6 +10,10 @@
  * against, so a meeting that ended, was locked or changed its password
  * meanwhile is judged as it is now. Only one check per (meeting, source
  * address) runs at a time, and wrong ones back off (password.c).
+ * A join of a meeting this node does not hold first asks Redis who owns it
+ * (sl_store_claim, the same struct sl_entry_pending): when this node does
+ * (it may have just claimed it), decide() runs; when another node does, the
+ * client gets `redirect` with that node's URL.
  *
  * Every moderation message passes sl_signal_right() against the sender's
  * role first; only then is its target looked up, so a participant learns
@@ -58,11 +62,14 @@ struct join_req {
 	char password[SL_PASSWORD_MAX + 1];
 	size_t password_len;
 	bool has_token, token_moderator;
+	bool name_checked; /* the weak-name check passed before the owner look-up */
 };
 
 struct sl_entry_pending {
 	struct sl_client *client;
 	struct sl_password_job *job;
+	struct sl_store_claim *claim; /* the owner look-up in flight */
+	bool owner_lookup;            /* else a password check */
 	struct join_req req;
 	char hash[SL_PASSWORD_HASH_MAX]; /* what the password is checked against */
 	uint8_t guard[SL_PASSWORD_KEY];
@@ -381,6 +388,7 @@ void sl_entry_member_left(struct sl_room *r)
 /* --- the join decision -------------------------------------------------- */
 
 static void decide(struct sl_client *c, struct join_req *q, const char *verified);
+static bool weak_name(struct sl_client *c, const struct join_req *q);
 
 static void guard_key(const struct sl_room *r, const struct sl_client *c,
 		      uint8_t out[SL_PASSWORD_KEY])
@@ -397,7 +405,8 @@ static void guard_key(const struct sl_room *r, const struct sl_client *c,
 
 static void pending_free(struct sl_entry_pending *pe)
 {
-	g_hash_table_remove(sl_cp->pw_checking, pe->guard);
+	if (!pe->owner_lookup)
+		g_hash_table_remove(sl_cp->pw_checking, pe->guard);
 	if (pe->client)
 		pe->client->pending = NULL;
 	explicit_bzero(pe, sizeof(*pe));
@@ -476,16 +485,8 @@ static void decide(struct sl_client *c, struct join_req *q, const char *verified
 	struct sl_room *r = sl_room_find(q->key);
 
 	if (!r) {
-		struct sl_names_score sc;
-
-		if (cfg->min_room_name_bits) {
-			sl_names_score(q->room, cfg->min_room_name_bits, &sc);
-			if (sc.bits < cfg->min_room_name_bits) {
-				refuse(c, "weak_room_name",
-				       "this room name is too easy to guess; choose another");
-				return;
-			}
-		}
+		if (!q->name_checked && weak_name(c, q))
+			return;
 		r = sl_room_create(q->key);
 		if (guest) {
 			lobby_add(c, r, q->name, true);
@@ -523,6 +524,62 @@ static void decide(struct sl_client *c, struct join_req *q, const char *verified
 		return;
 	}
 	enter(c, r, q, cfg->moderators == SL_MOD_EVERYONE);
+}
+
+static bool weak_name(struct sl_client *c, const struct join_req *q)
+{
+	struct sl_names_score sc;
+
+	if (!sl_cp->cfg.min_room_name_bits)
+		return false;
+	sl_names_score(q->room, sl_cp->cfg.min_room_name_bits, &sc);
+	if (sc.bits >= sl_cp->cfg.min_room_name_bits)
+		return false;
+	refuse(c, "weak_room_name", "this room name is too easy to guess; choose another");
+	return true;
+}
+
+static void claim_done(void *user, enum sl_store_claim_result res, const char *url)
+{
+	struct sl_entry_pending *pe = user;
+	struct sl_client *c = pe->client;
+	struct join_req q = pe->req;
+
+	pe->claim = NULL;
+	pending_free(pe);
+	if (res == SL_CLAIM_MINE) {
+		q.name_checked = true;
+		decide(c, &q, NULL);
+	} else if (res == SL_CLAIM_OTHER) {
+		sl_signal_send(c, json_pack("{s:s, s:s}", "type", "redirect", "url", url));
+	} else {
+		refuse(c, "unavailable", "the server cannot take joins right now; try again");
+	}
+	explicit_bzero(&q, sizeof(q));
+}
+
+/* A meeting this node does not hold: who owns it? */
+static void claim_start(struct sl_client *c, struct join_req *q)
+{
+	struct sl_entry_pending *pe;
+	char tag[33];
+
+	if (weak_name(c, q))
+		return;
+	for (int i = 0; i < 16; i++)
+		snprintf(tag + 2 * i, 3, "%02x", q->key[i]);
+	pe = g_new0(struct sl_entry_pending, 1);
+	pe->client = c;
+	pe->req = *q;
+	pe->owner_lookup = true;
+	pe->claim = sl_store_claim(tag, claim_done, pe);
+	if (!pe->claim) {
+		explicit_bzero(pe, sizeof(*pe));
+		g_free(pe);
+		refuse(c, "unavailable", "the server cannot take joins right now; try again");
+		return;
+	}
+	c->pending = pe;
 }
 
 /* The token: verified, or the join refused. */
@@ -578,8 +635,12 @@ void sl_entry_join(struct sl_client *c, const struct sl_signal_msg *m)
 		memcpy(q.password, m->password, m->password_len);
 		q.password_len = m->password_len;
 	}
-	if (take_token(c, m, &q))
-		decide(c, &q, NULL);
+	if (take_token(c, m, &q)) {
+		if (sl_room_find(q.key))
+			decide(c, &q, NULL);
+		else
+			claim_start(c, &q);
+	}
 out:
 	explicit_bzero(&q, sizeof(q));
 }
@@ -594,7 +655,9 @@ void sl_entry_client_gone(struct sl_client *c)
 	if (c->pending) {
 		struct sl_entry_pending *pe = c->pending;
 
-		if (pe->job)
+		if (pe->claim)
+			sl_store_claim_cancel(pe->claim);
+		else if (pe->job)
 			sl_password_cancel(pe->job);
 		pending_free(pe);
 	}

@@ -10,6 +10,15 @@
  * with ACLs gets AUTH [--redis-user] PASSWORD (the first line of
  * --redis-password-file) as the first command of every connection, any
  * other a PING; the store is up only once Redis answered it.
+ *
+ * Several nodes (docs/operators.md, "Several nodes"): each publishes a
+ * heartbeat hash sl:node:ID (url, participants, meetings, endpoints,
+ * draining) with a TTL of --node-ttl, lists its id in the set sl:nodes,
+ * and reads every other node's hash back into a small cache (ids whose
+ * hash expired are removed from the set). A meeting's owner is the key
+ * sl:{T}:owner, claimed with SET NX and renewed with the meeting's keys;
+ * sl_store_claim() does the claim, placing a new meeting on the least
+ * loaded node first.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -26,6 +35,7 @@
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
 
+#include "clock.h"
 #include "log.h"
 #include "store.h"
 
@@ -41,7 +51,16 @@ static struct {
 	bool stopping;
 	pid_t child;
 	guint retry, refresh, child_watch;
-	char node[SL_ID_LEN + 1];
+	char node[33];
+	guint beat;
+	struct node_entry {
+		char id[33];
+		char url[256];
+		unsigned participants;
+		bool draining;
+		uint64_t seen_ms;
+	} nodes[SL_STORE_NODES_MAX];
+	unsigned n_nodes;
 	char password[SL_REDIS_PASSWORD_MAX + 1]; /* "" = no AUTH */
 	bool auth_warned;
 } st;
@@ -97,13 +116,15 @@ static void key(char *out, size_t n, const struct sl_room *r, const char *what)
 
 static void expire(const struct sl_room *r)
 {
-	char k1[64], k2[64], ttl[16];
+	char k1[64], k2[64], k3[64], ttl[16];
 
 	key(k1, sizeof(k1), r, "meeting");
 	key(k2, sizeof(k2), r, "members");
+	key(k3, sizeof(k3), r, "owner");
 	snprintf(ttl, sizeof(ttl), "%u", st.cfg->meeting_ttl_s);
 	cmd("EXPIRE", 3, (const char *[]){ "EXPIRE", k1, ttl });
 	cmd("EXPIRE", 3, (const char *[]){ "EXPIRE", k2, ttl });
+	cmd("EXPIRE", 3, (const char *[]){ "EXPIRE", k3, ttl });
 }
 
 void sl_store_member_put(const struct sl_room *r, const struct sl_participant *p)
@@ -145,6 +166,10 @@ void sl_store_meeting_put(const struct sl_room *r)
 	snprintf(w, sizeof(w), "%u", r->worker);
 	cmd("HSET meeting", 8,
 	    (const char *[]){ "HSET", k, "id", r->meeting, "worker", w, "node", st.node });
+	/* The owner key: normally claimed already (sl_store_claim); after a
+	 * Redis restart it is written back, unless another node took it. */
+	key(k, sizeof(k), r, "owner");
+	cmd("SET owner", 4, (const char *[]){ "SET", k, st.node, "NX" });
 	sl_store_meeting_state(r);
 	for (const struct sl_participant *p = r->members; p; p = p->next)
 		sl_store_member_put(r, p);
@@ -153,11 +178,230 @@ void sl_store_meeting_put(const struct sl_room *r)
 
 void sl_store_meeting_del(const struct sl_room *r)
 {
-	char k1[64], k2[64];
+	char k1[64], k2[64], k3[64];
 
 	key(k1, sizeof(k1), r, "meeting");
 	key(k2, sizeof(k2), r, "members");
-	cmd("DEL meeting", 3, (const char *[]){ "DEL", k1, k2 });
+	key(k3, sizeof(k3), r, "owner");
+	cmd("DEL meeting", 4, (const char *[]){ "DEL", k1, k2, k3 });
+}
+
+/* --- nodes: heartbeat, cache, placement, claims ---------------------------- */
+
+static struct node_entry *node_find(const char *id)
+{
+	for (unsigned i = 0; i < st.n_nodes; i++)
+		if (!strcmp(st.nodes[i].id, id))
+			return &st.nodes[i];
+	return NULL;
+}
+
+static void node_forget(const char *id)
+{
+	struct node_entry *e = node_find(id);
+
+	if (e)
+		*e = st.nodes[--st.n_nodes];
+}
+
+static void on_node(redisAsyncContext *ac, void *reply, void *arg)
+{
+	redisReply *r = reply;
+	char *id = arg;
+	struct node_entry *e;
+
+	(void)ac;
+	if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 3) {
+		g_free(id);
+		return;
+	}
+	if (r->element[0]->type != REDIS_REPLY_STRING) {
+		/* Its heartbeat expired: the node is gone. */
+		node_forget(id);
+		cmd("SREM nodes", 3, (const char *[]){ "SREM", "sl:nodes", id });
+		g_free(id);
+		return;
+	}
+	e = node_find(id);
+	if (!e && st.n_nodes < SL_STORE_NODES_MAX) {
+		e = &st.nodes[st.n_nodes++];
+		memset(e, 0, sizeof(*e));
+		snprintf(e->id, sizeof(e->id), "%s", id);
+	}
+	if (e) {
+		snprintf(e->url, sizeof(e->url), "%s", r->element[0]->str);
+		e->participants = r->element[1]->type == REDIS_REPLY_STRING
+					  ? (unsigned)strtoul(r->element[1]->str, NULL, 10)
+					  : 0;
+		e->draining = r->element[2]->type == REDIS_REPLY_STRING &&
+			      strcmp(r->element[2]->str, "0");
+		e->seen_ms = sl_now_ms();
+	}
+	g_free(id);
+}
+
+static void on_nodes(redisAsyncContext *ac, void *reply, void *arg)
+{
+	redisReply *r = reply;
+
+	(void)ac;
+	(void)arg;
+	if (!r || r->type != REDIS_REPLY_ARRAY || !st.up)
+		return;
+	for (size_t i = 0; i < r->elements && i < 4 * SL_STORE_NODES_MAX; i++) {
+		char k[64], *id;
+
+		if (r->element[i]->type != REDIS_REPLY_STRING || r->element[i]->len > 32 ||
+		    !strcmp(r->element[i]->str, st.node))
+			continue;
+		id = g_strdup(r->element[i]->str);
+		snprintf(k, sizeof(k), "sl:node:%s", id);
+		if (redisAsyncCommandArgv(
+			    st.ac, on_node, id, 5,
+			    (const char *[]){ "HMGET", k, "url", "participants", "draining" },
+			    NULL) != REDIS_OK)
+			g_free(id);
+	}
+}
+
+/* Publish this node's load and read the others'. */
+static gboolean beat_cb(gpointer arg)
+{
+	char k[64], ttl[16], parts[16], meetings[16], eps[16];
+
+	(void)arg;
+	if (!st.up)
+		return G_SOURCE_CONTINUE;
+	snprintf(k, sizeof(k), "sl:node:%s", st.node);
+	snprintf(ttl, sizeof(ttl), "%u", st.cfg->node_ttl_s);
+	snprintf(parts, sizeof(parts), "%u", sl_cp->n_participants);
+	snprintf(meetings, sizeof(meetings), "%u", sl_cp->n_rooms);
+	snprintf(eps, sizeof(eps), "%u", sl_cp->n_connected);
+	cmd("HSET node", 12,
+	    (const char *[]){ "HSET", k, "url", st.cfg->public_url, "participants", parts,
+			      "meetings", meetings, "endpoints", eps, "draining", "0" });
+	cmd("EXPIRE node", 3, (const char *[]){ "EXPIRE", k, ttl });
+	cmd("SADD nodes", 3, (const char *[]){ "SADD", "sl:nodes", st.node });
+	if (redisAsyncCommandArgv(st.ac, on_nodes, NULL, 2,
+				  (const char *[]){ "SMEMBERS", "sl:nodes" }, NULL) != REDIS_OK)
+		sl_warn("redis: cannot queue SMEMBERS");
+	return G_SOURCE_CONTINUE;
+}
+
+const char *sl_store_node_id(void)
+{
+	return st.node;
+}
+
+/* Where a new meeting goes: the live, non-draining node with a public URL
+ * and the fewest participants, if it has clearly fewer than this one (by
+ * --placement-margin and by 20% of ours); else here. */
+static const struct node_entry *place(void)
+{
+	const struct node_entry *best = NULL;
+	uint64_t now = sl_now_ms(), ttl = (uint64_t)st.cfg->node_ttl_s * 1000;
+	unsigned self = sl_cp->n_participants, margin = st.cfg->placement_margin;
+
+	if (self / 5 > margin)
+		margin = self / 5;
+	for (unsigned i = 0; i < st.n_nodes; i++) {
+		const struct node_entry *e = &st.nodes[i];
+
+		if (!e->url[0] || e->draining || sl_time_over(now, e->seen_ms, ttl))
+			continue;
+		if (!best || e->participants < best->participants ||
+		    (e->participants == best->participants && strcmp(e->id, best->id) < 0))
+			best = e;
+	}
+	if (best && best->participants + margin <= self)
+		return best;
+	return NULL;
+}
+
+struct sl_store_claim {
+	sl_store_claim_cb cb; /* NULL once cancelled */
+	void *user;
+	char owner[33];
+};
+
+static void claim_finish(struct sl_store_claim *cl, enum sl_store_claim_result res, const char *url)
+{
+	if (cl->cb)
+		cl->cb(cl->user, res, url);
+	g_free(cl);
+}
+
+static void on_owner_url(redisAsyncContext *ac, void *reply, void *arg)
+{
+	redisReply *r = reply;
+	struct sl_store_claim *cl = arg;
+
+	(void)ac;
+	if (!r || r->type != REDIS_REPLY_STRING || !r->len) {
+		if (r)
+			sl_warn("meeting owned by node %s, which has no --public-url: join refused",
+				cl->owner);
+		claim_finish(cl, SL_CLAIM_UNAVAILABLE, NULL);
+		return;
+	}
+	claim_finish(cl, SL_CLAIM_OTHER, r->str);
+}
+
+static void on_claim(redisAsyncContext *ac, void *reply, void *arg)
+{
+	redisReply *r = reply;
+	struct sl_store_claim *cl = arg;
+	char k[64];
+
+	(void)ac;
+	if (!r || (r->type != REDIS_REPLY_NIL && r->type != REDIS_REPLY_STRING) ||
+	    (r->type == REDIS_REPLY_STRING && r->len > 32)) {
+		if (r && r->type == REDIS_REPLY_ERROR)
+			sl_warn("redis refused SET owner: %.*s", (int)r->len, r->str);
+		claim_finish(cl, SL_CLAIM_UNAVAILABLE, NULL);
+		return;
+	}
+	/* nil: our SET took, cl->owner is the owner now; else the one before. */
+	if (r->type == REDIS_REPLY_STRING)
+		snprintf(cl->owner, sizeof(cl->owner), "%s", r->str);
+	if (!strcmp(cl->owner, st.node)) {
+		claim_finish(cl, SL_CLAIM_MINE, NULL);
+		return;
+	}
+	snprintf(k, sizeof(k), "sl:node:%s", cl->owner);
+	if (!st.up || redisAsyncCommandArgv(st.ac, on_owner_url, cl, 3,
+					    (const char *[]){ "HGET", k, "url" }, NULL) != REDIS_OK)
+		claim_finish(cl, SL_CLAIM_UNAVAILABLE, NULL);
+}
+
+struct sl_store_claim *sl_store_claim(const char *tag, sl_store_claim_cb cb, void *user)
+{
+	struct sl_store_claim *cl;
+	const struct node_entry *to;
+	char k[64], ttl[16];
+
+	if (!st.up)
+		return NULL;
+	cl = g_new0(struct sl_store_claim, 1);
+	cl->cb = cb;
+	cl->user = user;
+	to = place();
+	snprintf(cl->owner, sizeof(cl->owner), "%s", to ? to->id : st.node);
+	snprintf(k, sizeof(k), "sl:{%s}:owner", tag);
+	snprintf(ttl, sizeof(ttl), "%u", st.cfg->meeting_ttl_s);
+	if (redisAsyncCommandArgv(st.ac, on_claim, cl, 7,
+				  (const char *[]){ "SET", k, cl->owner, "NX", "GET", "EX", ttl },
+				  NULL) != REDIS_OK) {
+		g_free(cl);
+		return NULL;
+	}
+	return cl;
+}
+
+void sl_store_claim_cancel(struct sl_store_claim *cl)
+{
+	if (cl)
+		cl->cb = NULL;
 }
 
 static gboolean refresh_cb(gpointer arg)
@@ -175,6 +419,7 @@ static void now_up(void)
 	sl_info("redis connected; rewriting %u meetings", sl_cp->n_rooms);
 	for (const struct sl_room *r = sl_cp->rooms; r; r = r->next)
 		sl_store_meeting_put(r);
+	beat_cb(NULL);
 }
 
 /* The answer to the connection's first command: AUTH, or PING without a
@@ -355,7 +600,10 @@ static void spawn_embedded(void)
 int sl_store_start(const struct sl_cp_config *cfg, char *err, size_t n)
 {
 	st.cfg = cfg;
-	sl_random_hex(st.node, SL_ID_LEN / 2);
+	if (cfg->node_id[0])
+		snprintf(st.node, sizeof(st.node), "%s", cfg->node_id);
+	else
+		sl_random_hex(st.node, SL_ID_LEN / 2);
 	if ((cfg->redis_user[0] || cfg->redis_password_file[0]) && !cfg->redis[0]) {
 		snprintf(err, n,
 			 "--redis-user and --redis-password-file are for an external Redis "
@@ -385,6 +633,9 @@ int sl_store_start(const struct sl_cp_config *cfg, char *err, size_t n)
 	}
 	connect_now();
 	st.refresh = g_timeout_add_seconds(cfg->meeting_ttl_s / 3, refresh_cb, NULL);
+	st.beat = g_timeout_add_seconds(cfg->node_ttl_s / 3, beat_cb, NULL);
+	sl_info("node %s%s%s", st.node, cfg->public_url[0] ? " at " : " (no --public-url)",
+		cfg->public_url);
 	return 0;
 }
 
@@ -400,7 +651,9 @@ void sl_store_stop(void)
 		g_source_remove(st.retry);
 	if (st.refresh)
 		g_source_remove(st.refresh);
-	st.retry = st.refresh = 0;
+	if (st.beat)
+		g_source_remove(st.beat);
+	st.retry = st.refresh = st.beat = 0;
 	if (st.ac) {
 		redisAsyncContext *ac = st.ac;
 

@@ -8,6 +8,11 @@
  *                   lobby ("0"/"1"), password (the argon2id hash, only
  *                   while one is set)
  *   sl:{T}:members  hash: participant id -> display name
+ *   sl:{T}:owner    string: the id of the node that holds the meeting
+ * Per node (docs/operators.md, "Several nodes"):
+ *   sl:node:ID      hash: url (--public-url), participants, meetings,
+ *                   endpoints, draining ("0"); TTL --node-ttl
+ *   sl:nodes        set of node ids (pruned when their hash expired)
  * Both carry a TTL (--meeting-ttl) refreshed every TTL/3 while the meeting
  * lives, so keys of a killed node expire; the last leave deletes both in
  * one DEL. No addresses, e-mails, tokens or passwords are ever written.
@@ -38,5 +43,24 @@ void sl_store_member_del(const struct sl_room *r, const struct sl_participant *p
 void sl_store_meeting_del(const struct sl_room *r); /* every key, one DEL */
 /* locked, lobby and the password hash (HDEL when there is none). */
 void sl_store_meeting_state(const struct sl_room *r);
+
+#define SL_STORE_NODES_MAX 64 /* other nodes remembered for placement */
+
+const char *sl_store_node_id(void);
+
+enum sl_store_claim_result {
+	SL_CLAIM_MINE,        /* this node owns the meeting: create or join it here */
+	SL_CLAIM_OTHER,       /* another node does: url is its --public-url */
+	SL_CLAIM_UNAVAILABLE, /* Redis failed, or the owner has no --public-url */
+};
+typedef void (*sl_store_claim_cb)(void *user, enum sl_store_claim_result res, const char *url);
+struct sl_store_claim;
+
+/* Find or claim the owner of the meeting with hash tag `tag` (one SET NX
+ * GET; then HGET of the owner's URL). A meeting nobody owns is claimed for
+ * the least-loaded node (maybe another one). cb runs once, later, unless
+ * cancelled first. NULL (and no callback) when the store is down. */
+struct sl_store_claim *sl_store_claim(const char *tag, sl_store_claim_cb cb, void *user);
+void sl_store_claim_cancel(struct sl_store_claim *cl);
 
 #endif
