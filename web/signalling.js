@@ -49,6 +49,7 @@
     strengthFor: null, // the room name it was for
     denied: null, // the reason of a 'denied'
     joinRetries: 0, // joins sent again by themselves after 'throttled' (this page)
+    redirects: 0, // joins sent again to another node after 'redirect' (this page)
     pc: null,
     lastError: null,
     lastClose: null, // {code, byServer} of the last connection that closed
@@ -153,13 +154,14 @@
     if (ws && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(obj));
   }
 
-  // The open socket: the current one, or a new one.
-  function connect() {
+  // The open socket: the current one, or a new one (to url, a node's
+  // --public-url after 'redirect'; else this page's host).
+  function connect(url) {
     if (ws && (ws.readyState === WebSocket.CONNECTING || ws.readyState === WebSocket.OPEN)) {
       return wsReady;
     }
     const proto = location.protocol === 'https:' ? 'wss://' : 'ws://';
-    const sock = new WebSocket(proto + location.host + '/ws', 'sluice-v1');
+    const sock = new WebSocket(url || proto + location.host + '/ws', 'sluice-v1');
     ws = sock;
     pending = [];
     lastChecked = null;
@@ -263,7 +265,7 @@
         if (name) msg.name = name;
         if (password) msg.password = password;
         if (token) msg.token = token;
-        joinRetry = { msg, sock, left: JOIN_RETRIES, timer: null };
+        joinRetry = { msg, sock, left: JOIN_RETRIES, timer: null, redirects: 0 };
         sendJoin(msg);
       }, () => {
         if (sluice.state !== 'joining') return;
@@ -300,6 +302,42 @@
       if (joinRetry === r && ws === r.sock && sluice.state === 'joining') sendJoin(r.msg);
     }, s * 1000);
     return true;
+  }
+
+  // A join answered 'redirect' (several nodes: another one holds the
+  // meeting, docs/signalling.md): the same join goes to that node's URL,
+  // at most MAX_REDIRECTS times per join.
+  const MAX_REDIRECTS = 3;
+
+  function followRedirect(msg) {
+    const r = joinRetry;
+    const url = String(msg.url || '');
+    const ok = /^wss?:\/\/[^\s#]+$/.test(url) &&
+      (location.protocol !== 'https:' || url.startsWith('wss://'));
+    pending.shift();
+    if (!r || sluice.state !== 'joining') return;
+    if (!ok || r.redirects >= MAX_REDIRECTS) {
+      app.fail(ok ? 'The servers sent the join around in circles.'
+        : 'The server sent the join to an unusable address.', 'redirect');
+      dropSocket();
+      app.setState('error');
+      settleJoin(new Error(sluice.lastError));
+      return;
+    }
+    r.redirects++;
+    sluice.redirects++;
+    dropSocket();
+    app.setStatus('Connecting to the meeting\'s server…');
+    connect(url).then((sock) => {
+      if (ws !== sock || joinRetry !== r || sluice.state !== 'joining') return;
+      r.sock = sock;
+      sendJoin(r.msg);
+    }, () => {
+      if (joinRetry !== r || sluice.state !== 'joining') return;
+      app.fail('Cannot reach the meeting\'s server.', 'connection closed');
+      app.setState('error');
+      settleJoin(new Error(sluice.lastError));
+    });
   }
 
   function stopJoinRetry() {
@@ -499,6 +537,9 @@
         break;
       case 'p2p':
         if (sluice.state === 'joined' && app.onP2p) app.onP2p(msg);
+        break;
+      case 'redirect':
+        if (head && head.kind === 'join') followRedirect(msg);
         break;
       default:
         break; // newer servers may add types; ignore them

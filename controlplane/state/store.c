@@ -339,7 +339,8 @@ static void on_owner_url(redisAsyncContext *ac, void *reply, void *arg)
 	(void)ac;
 	if (!r || r->type != REDIS_REPLY_STRING || !r->len) {
 		if (r)
-			sl_warn("meeting owned by node %s, which has no --public-url: join refused",
+			sl_warn("meeting owned by node %s, which is gone or has no --public-url: "
+				"join refused",
 				cl->owner);
 		claim_finish(cl, SL_CLAIM_UNAVAILABLE, NULL);
 		return;
