@@ -211,6 +211,8 @@ static void on_node(redisAsyncContext *ac, void *reply, void *arg)
 	struct node_entry *e;
 
 	(void)ac;
+	if (r && r->type == REDIS_REPLY_ERROR)
+		sl_warn("redis refused HMGET node: %.*s", (int)r->len, r->str);
 	if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 3) {
 		g_free(id);
 		return;
@@ -246,6 +248,8 @@ static void on_nodes(redisAsyncContext *ac, void *reply, void *arg)
 
 	(void)ac;
 	(void)arg;
+	if (r && r->type == REDIS_REPLY_ERROR)
+		sl_warn("redis refused SMEMBERS nodes: %.*s", (int)r->len, r->str);
 	if (!r || r->type != REDIS_REPLY_ARRAY || !st.up)
 		return;
 	for (size_t i = 0; i < r->elements && i < 4 * SL_STORE_NODES_MAX; i++) {

@@ -242,6 +242,8 @@ def case_redis_acl():
         finally:
             w.close()
         check(pw not in read(err) + read(out), "the password in the log")
+        # Every command the store sends (owner claim, heartbeat) is in the ACL.
+        check("redis refused" not in read(err), f"a command outside the ACL: {read(err)[-600:]}")
         check(stop(p) == 0, f"rc {p.returncode}: {read(err)[-600:]}")
         # Misuse is refused at start-up.
         for args, want in ((["--redis-user", "node"], "--redis-password-file"),):
