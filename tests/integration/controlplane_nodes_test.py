@@ -155,6 +155,7 @@ def case_race_and_redirect():
     redirected join works at the URL it was given."""
     c = Cluster(3)
     try:
+        check(os.path.getsize(os.path.join(c.dir, "secret")) == 32, "--secret-file not made")
         room = "race-" + os.urandom(6).hex()
         conns = []
         for i in range(100):
@@ -299,10 +300,31 @@ def case_no_public_url():
         shutil.rmtree(d, ignore_errors=True)
 
 
+def case_bad_options():
+    """--node-id and --public-url are checked at start-up; --secret-file is
+    created when missing and read back (32 bytes) otherwise."""
+    d = tempfile.mkdtemp(prefix="slnodes-")
+    try:
+        for args, want in ((["--node-id", "a b"], "--node-id"),
+                           (["--node-id", "x" * 33], "--node-id"),
+                           (["--public-url", "http://n1.example/ws"], "--public-url"),
+                           (["--public-url", "ws://n1.example/ws#room"], "--public-url"),
+                           (["--secret-file", os.path.join(d, "short")], "want 32 bytes")):
+            with open(os.path.join(d, "short"), "wb") as f:
+                f.write(b"x" * 31)
+            r = subprocess.run([ct.CP_BIN, "--state-dir", os.path.join(d, "state"), *args],
+                               capture_output=True, text=True, timeout=10)
+            check(r.returncode != 0 and want in r.stderr, f"{args}: rc {r.returncode} "
+                  f"{r.stderr[-300:]!r}")
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
 CASES = [("ownership race and redirect", case_race_and_redirect),
          ("placement on the idle node", case_placement),
          ("a killed node leaves nothing behind", case_killed_node),
-         ("an owner without --public-url", case_no_public_url)]
+         ("an owner without --public-url", case_no_public_url),
+         ("bad --node-id, --public-url, --secret-file", case_bad_options)]
 
 if __name__ == "__main__":
     if len(sys.argv) != 3:
