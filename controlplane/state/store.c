@@ -393,7 +393,10 @@ struct sl_store_claim *sl_store_claim(const char *tag, sl_store_claim_cb cb, voi
 	to = place();
 	snprintf(cl->owner, sizeof(cl->owner), "%s", to ? to->id : st.node);
 	snprintf(k, sizeof(k), "sl:{%s}:owner", tag);
-	snprintf(ttl, sizeof(ttl), "%u", st.cfg->meeting_ttl_s);
+	/* Claimed for another node: only --node-ttl, so that a node that dies
+	 * before the redirected join reaches it does not hold the meeting for
+	 * long; the join there renews it with the meeting's keys. */
+	snprintf(ttl, sizeof(ttl), "%u", to ? st.cfg->node_ttl_s : st.cfg->meeting_ttl_s);
 	if (redisAsyncCommandArgv(st.ac, on_claim, cl, 7,
 				  (const char *[]){ "SET", k, cl->owner, "NX", "GET", "EX", ttl },
 				  NULL) != REDIS_OK) {

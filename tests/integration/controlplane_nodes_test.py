@@ -230,9 +230,14 @@ def case_placement():
         owners = {k: c.redis.cli("GET", k).strip() for k in c.redis.keys()
                   if k.endswith(":owner")}
         check(sorted(owners.values()) == ["n1", "n2"], f"owners {owners}")
+        placed = [k for k, v in owners.items() if v == "n2"][0]
+        ttl = int(c.redis.cli("TTL", placed))
+        check(0 < ttl <= 3, f"a key claimed for another node lives {ttl} s, not --node-ttl")
         w2 = n2.ws()
         w2.send(join_msg(new, "carol"))
         check(first_reply(w2)["type"] == "joined", "the placed meeting did not start on n2")
+        wait_until(lambda: int(c.redis.cli("TTL", placed)) > 3, 3,
+                   "n2 did not renew the owner key with --meeting-ttl")
         # The idle node keeps a new meeting of its own.
         w3 = n2.ws()
         w3.send(join_msg("idle-" + os.urandom(6).hex(), "dave"))
