@@ -326,7 +326,13 @@ struct sl_store_claim {
 	sl_store_claim_cb cb; /* NULL once cancelled */
 	void *user;
 	char owner[33];
+	char key[64]; /* sl:{T}:owner */
 };
+
+/* Compare-and-set: the owner key passes from a gone owner to this node. */
+static const char take_over[] =
+	"if redis.call('GET', KEYS[1]) == ARGV[1] then "
+	"redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3]) return 1 end return 0";
 
 static void claim_finish(struct sl_store_claim *cl, enum sl_store_claim_result res, const char *url)
 {
@@ -335,17 +341,50 @@ static void claim_finish(struct sl_store_claim *cl, enum sl_store_claim_result r
 	g_free(cl);
 }
 
-static void on_owner_url(redisAsyncContext *ac, void *reply, void *arg)
+static void on_take_over(redisAsyncContext *ac, void *reply, void *arg)
 {
 	redisReply *r = reply;
 	struct sl_store_claim *cl = arg;
 
 	(void)ac;
-	if (!r || r->type != REDIS_REPLY_STRING || !r->len) {
-		if (r)
-			sl_warn("meeting owned by node %s, which is gone or has no --public-url: "
-				"join refused",
-				cl->owner);
+	if (r && r->type == REDIS_REPLY_ERROR)
+		sl_warn("redis refused EVAL owner: %.*s", (int)r->len, r->str);
+	claim_finish(cl,
+		     r && r->type == REDIS_REPLY_INTEGER && r->integer == 1 ? SL_CLAIM_MINE
+									    : SL_CLAIM_UNAVAILABLE,
+		     NULL);
+}
+
+static void on_owner_url(redisAsyncContext *ac, void *reply, void *arg)
+{
+	redisReply *r = reply;
+	struct sl_store_claim *cl = arg;
+	char ttl[16];
+
+	(void)ac;
+	if (!r) {
+		claim_finish(cl, SL_CLAIM_UNAVAILABLE, NULL);
+		return;
+	}
+	/* No heartbeat: the owner is gone. Our own URL: a previous run of this
+	 * node under another id. Either way the meeting is taken over here. */
+	if (r->type == REDIS_REPLY_NIL || (r->type == REDIS_REPLY_STRING && st.cfg->public_url[0] &&
+					   !strcmp(r->str, st.cfg->public_url))) {
+		snprintf(ttl, sizeof(ttl), "%u", st.cfg->meeting_ttl_s);
+		if (!st.up ||
+		    redisAsyncCommandArgv(st.ac, on_take_over, cl, 7,
+					  (const char *[]){ "EVAL", take_over, "1", cl->key,
+							    cl->owner, st.node, ttl },
+					  NULL) != REDIS_OK)
+			claim_finish(cl, SL_CLAIM_UNAVAILABLE, NULL);
+		return;
+	}
+	if (r->type == REDIS_REPLY_ERROR)
+		sl_warn("redis refused HGET node: %.*s", (int)r->len, r->str);
+	else if (r->type != REDIS_REPLY_STRING || !r->len)
+		sl_warn("meeting owned by node %s, which has no --public-url: join refused",
+			cl->owner);
+	if (r->type != REDIS_REPLY_STRING || !r->len) {
 		claim_finish(cl, SL_CLAIM_UNAVAILABLE, NULL);
 		return;
 	}
@@ -393,6 +432,7 @@ struct sl_store_claim *sl_store_claim(const char *tag, sl_store_claim_cb cb, voi
 	to = place();
 	snprintf(cl->owner, sizeof(cl->owner), "%s", to ? to->id : st.node);
 	snprintf(k, sizeof(k), "sl:{%s}:owner", tag);
+	snprintf(cl->key, sizeof(cl->key), "%s", k);
 	/* Claimed for another node: only --node-ttl, so that a node that dies
 	 * before the redirected join reaches it does not hold the meeting for
 	 * long; the join there renews it with the meeting's keys. */

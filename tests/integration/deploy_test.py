@@ -199,7 +199,7 @@ def case_redis_acl():
         pwfile = write(os.path.join(e.dir, "redis-password"), pw + "\n")
         acl = ["ACL", "SETUSER", "node", "on", ">" + pw, "~sl:*", "resetchannels", "-@all",
                "+hset", "+hdel", "+del", "+expire", "+set", "+hget", "+hmget", "+sadd",
-               "+smembers", "+srem"]
+               "+smembers", "+srem", "+eval"]
         check(e.redis.cli(*acl).strip() == "OK", "ACL SETUSER failed")
         # The test's own view of the keys (node may not SCAN).
         check(e.redis.cli("ACL", "SETUSER", "admin", "on", ">" + pw, "~*", "+@all").strip() ==
