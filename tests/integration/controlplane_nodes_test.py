@@ -7,8 +7,10 @@ Two or three nodes (each a control plane with its own fake dataplane from
 controlplane_test.py, --node-id, --public-url, one --secret-file) share ONE
 redis-server: the ownership race of many concurrent first joins, redirects
 to the owner, placement of a new meeting on the idle node, a node killed
-with SIGKILL leaving nothing behind after the TTLs, and no room name or
-display name in any Redis key or value (docs/operators.md, "Several
+with SIGKILL (its meetings taken over once its heartbeat expired, nothing
+left after the TTLs), a node restarted under another id, an owner without
+--public-url, bad options, and no room name or display name in any Redis
+key or value (docs/operators.md, "Several
 nodes"). Short TTLs: --node-ttl 3, --meeting-ttl 6.
 """
 import os
@@ -28,11 +30,11 @@ OPEN = ["--join-rate", "1000000", "--join-burst", "1000000", "--room-join-rate",
 
 
 class Node:
-    def __init__(self, top, redis, name, args=(), public=True):
+    def __init__(self, top, redis, name, args=(), public=True, port=None):
         self.name, self.dir = name, os.path.join(top, name)
         os.mkdir(self.dir)
         self.dp = ct.FakeDataplane(os.path.join(self.dir, "dp.sock"))
-        self.port = ct.free_port()
+        self.port = port or ct.free_port()
         self.url = f"ws://127.0.0.1:{self.port}/ws"
         self.err, out = os.path.join(self.dir, "cp.err"), os.path.join(self.dir, "cp.out")
         with open(out, "w") as fo, open(self.err, "w") as fe:
@@ -290,6 +292,30 @@ def case_killed_node():
         c.close()
 
 
+def case_restarted_node():
+    """A node killed and started again under another id with the same
+    --public-url takes its old meetings over at once (no redirect to
+    itself, no wait for the TTLs)."""
+    c = Cluster(1)
+    try:
+        n1 = c.nodes[0]
+        room = "again-" + os.urandom(6).hex()
+        w = n1.ws()
+        w.send(join_msg(room, "ivan"))
+        check(first_reply(w)["type"] == "joined", "first join")
+        n1.kill()
+        c.nodes.append(Node(c.dir, c.redis, "n1b", port=n1.port))
+        check(c.redis.cli("EXISTS", "sl:node:n1").strip() == "1", "the old heartbeat is gone")
+        w2 = c.nodes[1].ws()
+        w2.send(join_msg(room, "ivan"))
+        m = first_reply(w2)
+        check(m["type"] == "joined", f"the restarted node answered {m}")
+        owners = [c.redis.cli("GET", k).strip() for k in c.redis.keys() if k.endswith(":owner")]
+        check(owners == ["n1b"], f"owners {owners}")
+    finally:
+        c.close()
+
+
 def case_no_public_url():
     """An owner without --public-url: a join at another node is refused with
     'unavailable' (no redirect can be built)."""
@@ -339,6 +365,7 @@ def case_bad_options():
 CASES = [("ownership race and redirect", case_race_and_redirect),
          ("placement on the idle node", case_placement),
          ("a killed node leaves nothing behind", case_killed_node),
+         ("a node restarted under another id", case_restarted_node),
          ("an owner without --public-url", case_no_public_url),
          ("bad --node-id, --public-url, --secret-file", case_bad_options)]
 
