@@ -58,7 +58,9 @@ struct sl_store_claim;
 
 /* Find or claim the owner of the meeting with hash tag `tag` (one SET NX
  * GET; then HGET of the owner's URL). A meeting nobody owns is claimed for
- * the least-loaded node (maybe another one). cb runs once, later, unless
+ * the least-loaded node (maybe another one); one whose owner is gone (no
+ * heartbeat) or is this node under an earlier id (same --public-url) is
+ * taken over with a compare-and-set EVAL. cb runs once, later, unless
  * cancelled first. NULL (and no callback) when the store is down. */
 struct sl_store_claim *sl_store_claim(const char *tag, sl_store_claim_cb cb, void *user);
 void sl_store_claim_cancel(struct sl_store_claim *cl);
