@@ -547,6 +547,8 @@ static void claim_done(void *user, enum sl_store_claim_result res, const char *u
 
 	pe->claim = NULL;
 	pending_free(pe);
+	if (res == SL_CLAIM_MINE && !sl_dpctl_up())
+		res = SL_CLAIM_UNAVAILABLE; /* the dataplane went away meanwhile */
 	if (res == SL_CLAIM_MINE) {
 		q.name_checked = true;
 		decide(c, &q, NULL);
