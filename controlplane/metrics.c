@@ -97,6 +97,7 @@ static struct {
 	uint64_t msgs[SL_MSG_LAST + 1]; /* [0]: unknown */
 	uint64_t dtls_ok, dtls_sum_ms, dtls_bucket[N_BUCKETS];
 	uint64_t requests[RES_N];
+	uint64_t redirected;
 } mx = { .lfd = -1 };
 
 void sl_metrics_join_refused(const char *code)
@@ -107,6 +108,11 @@ void sl_metrics_join_refused(const char *code)
 		if (code && !strcmp(code, reasons[i]))
 			break;
 	mx.refused[i]++;
+}
+
+void sl_metrics_join_redirected(void)
+{
+	mx.redirected++;
 }
 
 void sl_metrics_message(int type)
@@ -217,6 +223,8 @@ static void render_cp(GString *o)
 	val(o, "sluice_dtls_handshake_seconds_bucket", "le=\"+Inf\"", mx.dtls_ok);
 	fval(o, "sluice_dtls_handshake_seconds_sum", NULL, (double)mx.dtls_sum_ms / 1000.0);
 	val(o, "sluice_dtls_handshake_seconds_count", NULL, mx.dtls_ok);
+	one(o, "sluice_joins_redirected_total", "counter",
+	    "Joins answered redirect: another node holds the meeting.", mx.redirected);
 	one(o, "sluice_redis_up", "gauge", "1 while the control plane is connected to Redis.",
 	    sl_store_up());
 

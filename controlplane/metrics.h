@@ -19,6 +19,8 @@ void sl_metrics_stop(void);
 /* A join refused with this error code (docs/signalling.md); codes outside the
  * fixed set count as "other". "throttled" for every throttled join. */
 void sl_metrics_join_refused(const char *code);
+/* A join answered `redirect` (another node holds the meeting). */
+void sl_metrics_join_redirected(void);
 /* A signalling message received, by type (enum sl_msg_type; 0 = unknown or unreadable). */
 void sl_metrics_message(int type);
 /* A DTLS handshake completed after ms milliseconds. */

@@ -553,6 +553,7 @@ static void claim_done(void *user, enum sl_store_claim_result res, const char *u
 		q.name_checked = true;
 		decide(c, &q, NULL);
 	} else if (res == SL_CLAIM_OTHER) {
+		sl_metrics_join_redirected();
 		sl_signal_send(c, json_pack("{s:s, s:s}", "type", "redirect", "url", url));
 	} else {
 		refuse(c, "unavailable", "the server cannot take joins right now; try again");

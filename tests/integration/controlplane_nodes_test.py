@@ -19,7 +19,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import controlplane_test as ct  # noqa: E402  (re-executes under /usr/bin/python3 if needed)
 
-import hashlib, hmac, random, shutil, signal, subprocess, tempfile, time  # noqa: E402
+import hashlib, hmac, random, shutil, signal, subprocess, tempfile, time, urllib.request  # noqa: E402
 
 from controlplane_test import Fail, check, wait_until, read  # noqa: E402
 
@@ -36,6 +36,7 @@ class Node:
         self.dp = ct.FakeDataplane(os.path.join(self.dir, "dp.sock"))
         self.port = port or ct.free_port()
         self.url = f"ws://127.0.0.1:{self.port}/ws"
+        self.metrics_port = ct.free_port()
         self.err, out = os.path.join(self.dir, "cp.err"), os.path.join(self.dir, "cp.out")
         with open(out, "w") as fo, open(self.err, "w") as fe:
             self.cp = subprocess.Popen(
@@ -45,7 +46,8 @@ class Node:
                  "--handshake-timeout", "60", "--redis", "unix:" + redis.sock,
                  "--node-id", name, *(["--public-url", self.url] if public else []),
                  "--secret-file", os.path.join(top, "secret"), "--node-ttl", "3",
-                 "--meeting-ttl", "6", *OPEN, *args],
+                 "--meeting-ttl", "6", "--metrics-listen", f"127.0.0.1:{self.metrics_port}",
+                 *OPEN, *args],
                 stdin=subprocess.DEVNULL, stdout=fo, stderr=fe)
         wait_until(lambda: self.cp.poll() is not None or (
             "ready on port" in read(out) and "redis connected" in read(self.err) and
@@ -57,6 +59,14 @@ class Node:
         w = ct.WS(self.port)
         self.wss.append(w)
         return w
+
+    def metric(self, name):
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.metrics_port}/metrics",
+                                    timeout=5) as r:
+            for line in r.read().decode().splitlines():
+                if line.startswith(name + " "):
+                    return float(line.split()[1])
+        raise Fail(f"no {name} in the metrics of {self.name}")
 
     def kill(self):
         """kill -9 of both processes (the fake dataplane is this test's thread)."""
@@ -190,6 +200,9 @@ def case_race_and_redirect():
                       f"join at {x.name} answered {m}")
         check(joined >= 2 and redirected >= 50, f"{joined} joined, {redirected} redirected")
         print(f"# race: {joined} joined on {owner.name}, {redirected} redirected", flush=True)
+        counted = [x.metric("sluice_joins_redirected_total") for x in c.nodes]
+        check(sum(counted) == redirected and counted[c.nodes.index(owner)] == 0,
+              f"sluice_joins_redirected_total {counted}, {redirected} redirects seen")
         # (2) A fresh meeting: its first join at n1 makes n1 the owner; a join
         # at n2 is redirected to n1's URL, and joining there works.
         for x, w in conns:
