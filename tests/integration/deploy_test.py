@@ -327,6 +327,7 @@ def case_dp_config_notify():
             p.wait()
         n.close()
         shutil.rmtree(d, ignore_errors=True)
+        shutil.rmtree(f"/var/run/dpdk/sl-deploy-{os.getpid()}", ignore_errors=True)
 
 
 CASES = [("control plane: --config, the command line wins, bad lines", case_cp_config),

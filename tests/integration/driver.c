@@ -296,6 +296,19 @@ void drv_stop(void)
 		if (system(cmd) != 0)
 			fprintf(stderr, "driver: could not remove %s\n", dir);
 	}
+	/* DPDK leaves each process's runtime directory behind: the dataplane's
+	 * (it has exited) and ours (nothing of it is needed from here on). */
+	drv_remove_runtime("sl-it-dp", getpid());
+	drv_remove_runtime("sl-it-drv", getpid());
+}
+
+void drv_remove_runtime(const char *what, int pid)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf /var/run/dpdk/%s-%d", what, pid);
+	if (system(cmd) != 0)
+		fprintf(stderr, "driver: could not remove /var/run/dpdk/%s-%d\n", what, pid);
 }
 
 /* ---- the wire ---- */

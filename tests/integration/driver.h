@@ -30,6 +30,9 @@ extern const char *const *drv_extra_args;
 /* Start the dataplane with n workers and attach; 0 or -errno. */
 int drv_start(const char *dataplane, unsigned n_workers, const char *prog);
 void drv_stop(void);
+/* Remove /var/run/dpdk/WHAT-PID, the runtime directory DPDK leaves behind
+ * for --file-prefix WHAT-PID. */
+void drv_remove_runtime(const char *what, int pid);
 
 /* The dataplane's pid and the run's directory (dataplane.log, ctl.sock, memif.sock). */
 int drv_pid(void);

@@ -16,7 +16,7 @@ cleanup() {
 	[ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
 	ip netns del "$dp_ns" 2>/dev/null || true
 	ip netns del "$cl_ns" 2>/dev/null || true
-	rm -rf "$dir"
+	rm -rf "$dir" "/var/run/dpdk/sl-ping-$id"
 }
 trap cleanup EXIT
 fail() { echo "FAIL: $*"; echo "--- dataplane output"; cat "$dir/out" || true; exit 1; }

@@ -476,6 +476,7 @@ static void ctl_socket_mode_group_peers(void **state)
 	kill(p, SIGTERM);
 	assert_int_equal(waitpid(p, NULL, 0), p);
 	assert_int_equal(lstat(sock, &st), -1); /* removed */
+	drv_remove_runtime("sl-it-ops", getpid());
 	if (!getenv("SL_KEEP_LOGS")) {
 		unlink(log);
 		unlink(memif);
