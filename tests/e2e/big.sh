@@ -37,8 +37,8 @@ $out"
 echo "$out"
 
 echo "== nothing left in Redis after everyone left"
-for _ in $(seq 50); do [ -z "$(redis --scan --pattern 'sl:*')" ] && break; sleep 0.2; done
-keys=$(redis --scan --pattern 'sl:*')
+for _ in $(seq 50); do [ -z "$(redis --scan --pattern 'sl:{*')" ] && break; sleep 0.2; done
+keys=$(redis --scan --pattern 'sl:{*')
 [ -z "$keys" ] || fail "keys left in Redis: $keys"
 kill "$cp_pid"; wait "$cp_pid" || fail "controlplane exit status"; cp_pid=
 echo "e2e big: 2 passed, 0 failed"

@@ -92,7 +92,7 @@ const shot = async (p, what) => {
 };
 const state = (p) => p.page.evaluate(() => window.sluice.state);
 function redisKeys() {
-  const out = execFileSync('redis-cli', ['-s', v['redis-sock'], '--scan', '--pattern', 'sl:*']);
+  const out = execFileSync('redis-cli', ['-s', v['redis-sock'], '--scan', '--pattern', 'sl:{*']);
   return out.toString().split('\n').filter((l) => l);
 }
 

@@ -33,7 +33,7 @@ out=$(ip netns exec "$cl_ns" node "$src/tests/e2e/entry.mjs" --url http://127.0.
 echo "$out" | python3 -c 'import json,sys; r=json.load(sys.stdin); print("\n".join(r["steps"])); print(json.dumps(r["numbers"]))'
 
 echo "== nothing left in Redis"
-keys=$(redis --scan --pattern 'sl:*')
+keys=$(redis --scan --pattern 'sl:{*')
 [ -z "$keys" ] || fail "keys left in Redis: $keys"
 
 echo "== --moderators token --guests wait: a moderator by ?token=, a guest denied from the lobby"
@@ -51,7 +51,7 @@ out=$(ip netns exec "$cl_ns" node "$src/tests/e2e/entry.mjs" --url http://127.0.
 	--redis-sock "$dir/state/redis.sock" --timeout-s 40) || fail "entry (token): $out"
 echo "$out" | python3 -c 'import json,sys; r=json.load(sys.stdin); print("\n".join(r["steps"]))'
 sleep 0.5
-keys=$(redis --scan --pattern 'sl:*')
+keys=$(redis --scan --pattern 'sl:{*')
 [ -z "$keys" ] || fail "keys left in Redis: $keys"
 
 echo "== logs carry no addresses, room names, display names, passwords or tokens"

@@ -269,7 +269,7 @@ try {
   }
   let keys = [];
   for (let i = 0; i < 20; i++) {
-    keys = execFileSync('redis-cli', ['-s', v['redis-sock'], '--scan', '--pattern', 'sl:*'])
+    keys = execFileSync('redis-cli', ['-s', v['redis-sock'], '--scan', '--pattern', 'sl:{*'])
       .toString().split('\n').filter((l) => l);
     if (!keys.length) break;
     await sleep(100);

@@ -34,7 +34,7 @@ out=$(ip netns exec "$cl_ns" node "$src/tests/e2e/inside.mjs" --url http://127.0
 echo "$out" | python3 -c 'import json,sys; r=json.load(sys.stdin); print("\n".join(r["steps"])); print(json.dumps(r["numbers"]))'
 
 echo "== nothing left in Redis; the logs carry no addresses, room names or display names"
-keys=$(redis --scan --pattern 'sl:*')
+keys=$(redis --scan --pattern 'sl:{*')
 [ -z "$keys" ] || fail "keys left in Redis: $keys"
 kill "$cp_pid"; wait "$cp_pid" || fail "controlplane exit status"; cp_pid=
 check_logs_private "cp.err cp.out" "$room" "Ada Lovelace" "Grace Hopper" "Mary Jackson" \

@@ -51,7 +51,7 @@ echo "== nothing left in Redis after the last leave"
 sleep 1
 mkdir -p "$dir/metrics" && touch "$dir/metrics/stop"
 wait "$mx_pid"
-keys=$(redis --scan --pattern 'sl:*')
+keys=$(redis --scan --pattern 'sl:{*')
 [ -z "$keys" ] || fail "keys left in Redis: $keys"
 
 echo "== publishers come and go: A, B, C meet; C leaves; D joins and reuses C's sections"
@@ -79,7 +79,7 @@ echo "$out"
 m2=$(echo "$out" | python3 -c 'import json,sys; print(json.load(sys.stdin)["meeting"][0])')
 [ -n "$m1" ] && [ -n "$m2" ] && [ "$m1" != "$m2" ] || fail "rejoin got meeting $m2, first was $m1"
 sleep 1
-keys=$(redis --scan --pattern 'sl:*')
+keys=$(redis --scan --pattern 'sl:{*')
 [ -z "$keys" ] || fail "keys left in Redis after the second meeting: $keys"
 
 echo "== logs carry no addresses, room names or display names"

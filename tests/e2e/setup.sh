@@ -132,6 +132,10 @@ cp_start() {
 	for _ in $(seq 50); do [ "$(redis PING 2>/dev/null)" = PONG ] && break; sleep 0.1; done
 }
 
+# redis-cli on the control plane's embedded Redis. A meeting's keys are
+# sl:{TAG}:*, so the tests look for what is left of meetings with
+# --scan --pattern 'sl:{*'; the node's own heartbeat (sl:node:ID, sl:nodes)
+# stays while the control plane runs.
 redis() { ip netns exec "$cl_ns" redis-cli -s "$dir/state/redis.sock" "$@"; }
 
 random_room() { echo "e2e-$(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n')"; }
