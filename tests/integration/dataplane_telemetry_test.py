@@ -42,17 +42,25 @@ def telemetry(path, cmd):
         s.send(cmd.encode())
         return json.loads(s.recv(65536))[cmd]
 
-def ctl(path, typ):
+def ctl(path, *types):
+    """Ask the control socket each request type in turn, on ONE connection
+    (the dataplane serves one client at a time: a second connection made
+    before it has seen the first one close is refused). [(type, body)]."""
+    out = []
     with socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET) as s:
         s.settimeout(5)
         s.connect(path)
-        s.send(HDR.pack(1, typ, 16, 77, 0))
-        while True:
-            b = s.recv(4096)
-            ver, t, ln, seq, rsvd = HDR.unpack_from(b)
-            if seq == 77:
-                check(ver == 1 and ln == len(b) and not rsvd, f"bad answer header {t} {ln}")
-                return t, b[16:]
+        for i, typ in enumerate(types):
+            seq = 77 + i
+            s.send(HDR.pack(1, typ, 16, seq, 0))
+            while True:
+                b = s.recv(4096)
+                ver, t, ln, got, rsvd = HDR.unpack_from(b)
+                if got == seq:
+                    check(ver == 1 and ln == len(b) and not rsvd, f"bad answer header {t} {ln}")
+                    out.append((t, b[16:]))
+                    break
+    return out
 
 def run(dp, src, no_rx):
     d = tempfile.mkdtemp(prefix="sltel-")
@@ -98,11 +106,12 @@ def run(dp, src, no_rx):
             check(c2["rx_packets"] > c1["rx_packets"] > 0, "rx_packets did not grow")
             check(c2["drop_not_for_us"] > 0, "null frames not dropped as not_for_us")
         # The same over the control socket.
-        t, body = ctl(os.path.join(d, "ctl.sock"), T_COUNTERS_GET)
+        (t, body), (t2, body2) = ctl(os.path.join(d, "ctl.sock"), T_COUNTERS_GET,
+                                     T_WORKER_STATS_GET)
         n, pad = struct.unpack_from("=II", body)
         check(t == T_COUNTERS and n == len(names) and not pad and len(body) == 8 + 8 * n,
               f"COUNTERS: type {t} n {n} len {len(body)}")
-        t, body = ctl(os.path.join(d, "ctl.sock"), T_WORKER_STATS_GET)
+        t, body = t2, body2
         check(t == T_WORKER_STATS and len(body) == WSTAT.size + WREC.size,
               f"WORKER_STATS: type {t} len {len(body)}")
         n, size, in_use, hist, hz = WSTAT.unpack_from(body)
