@@ -129,7 +129,13 @@ try {
   });
   const at2 = await everywhere(b.id, b.name);
   result.numbers.takeover_after_silence_ms = at2 - t2;
-  check(at2 - t2 >= 1000, `B took over ${at2 - t2} ms after A fell silent, before the hold time`);
+  // The server saw A's last beep before t2 (the fake microphone beeps about
+  // once a second, silent in between), so B's earliest take-over is the gap
+  // plus the hold (1.6 s) after that beep: at least ~0.6 s after t2, less
+  // the 0.2 s level interval. Not at once is what this checks; the exact
+  // hold time (1.00-1.01 s) is measured by controlplane_meeting with
+  // injected levels.
+  check(at2 - t2 >= 400, `B took over ${at2 - t2} ms after A fell silent: no hysteresis`);
   step(`A silent: B is the dominant speaker in every window ` +
     `(${result.numbers.takeover_after_silence_ms} ms after A fell silent)`);
   // A mutes: the speaker stays B; A's speaking time stops growing.
