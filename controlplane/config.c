@@ -209,6 +209,10 @@ static const struct opt opts[] = {
 	  "a new meeting goes to another node when that one has fewer participants by at least "
 	  "N and by 20% of this node's (default 10)",
 	  U32, S(placement_margin), 1, 1000000 },
+	{ "placement-busy", "PERCENT",
+	  "a node whose busiest dataplane worker is at least PERCENT busy gets no new meeting, and "
+	  "sends its own new meetings to another node whatever the margin (default 80)",
+	  U32, S(placement_busy), 1, 100 },
 	{ "secret-file", "FILE",
 	  "the 32-byte deployment secret that keys room names, created if missing; the same on "
 	  "every node of a fleet (default STATE-DIR/secret)",
@@ -256,6 +260,7 @@ static void defaults(struct sl_cp_config *c)
 	c->send_queue_max = 1024 * 1024;
 	c->node_ttl_s = 15;
 	c->placement_margin = 10;
+	c->placement_busy = 80;
 }
 
 /*

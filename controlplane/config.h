@@ -69,6 +69,7 @@ struct sl_cp_config {
 	char public_url[256];      /* this node's signalling WebSocket URL; "" = none */
 	uint32_t node_ttl_s;       /* TTL of sl:node:ID, refreshed every S/3 */
 	uint32_t placement_margin; /* participants another node must have fewer to get a meeting */
+	uint32_t placement_busy;   /* percent: a node whose busiest worker is this busy is full */
 	char secret_file[512];     /* the deployment secret (default STATE-DIR/secret) */
 };
 

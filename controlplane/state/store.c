@@ -36,6 +36,7 @@
 #include <hiredis/hiredis.h>
 
 #include "clock.h"
+#include "dpctl.h"
 #include "log.h"
 #include "store.h"
 
@@ -53,10 +54,13 @@ static struct {
 	guint retry, refresh, child_watch;
 	char node[33];
 	guint beat;
+	uint32_t busy_ppm; /* ours, from the dataplane at the last heartbeat */
+	bool busy_asking;
 	struct node_entry {
 		char id[33];
 		char url[256];
 		unsigned participants;
+		uint32_t busy_ppm; /* its busiest worker's busy fraction, in millionths */
 		bool draining;
 		uint64_t seen_ms;
 	} nodes[SL_STORE_NODES_MAX];
@@ -204,6 +208,45 @@ static void node_forget(const char *id)
 		*e = st.nodes[--st.n_nodes];
 }
 
+/* "0.250000" (a fraction, as the heartbeat writes it) -> 250000; anything
+ * else -> 0, and never more than 1000000. */
+static uint32_t busy_parse(const char *s)
+{
+	uint32_t ppm = 0, scale = 100000;
+
+	if (s[0] == '1')
+		return 1000000;
+	if (s[0] != '0')
+		return 0;
+	if (s[1] == '.')
+		for (s += 2; *s >= '0' && *s <= '9' && scale; s++, scale /= 10)
+			ppm += (uint32_t)(*s - '0') * scale;
+	return ppm;
+}
+
+/* Our dataplane's worker stats: keep the busiest worker's last-second figure. */
+static void on_worker_stats(const void *msg, size_t len, void *arg)
+{
+	const struct sl_ctl_worker_stats *ws = msg;
+	uint32_t max = 0;
+
+	(void)arg;
+	st.busy_asking = false;
+	if (!ws || len < SL_CTL_WORKER_STATS_FIXED || ws->h.type != SL_CTL_WORKER_STATS)
+		return; /* refused or lost: keep the last figure */
+	for (uint32_t i = 0; i < ws->n && i < SL_CTL_MAX_WORKERS &&
+			     SL_CTL_WORKER_STATS_FIXED + (i + 1) * sizeof(ws->w[0]) <= len;
+	     i++)
+		if (ws->w[i].busy_ppm > max)
+			max = ws->w[i].busy_ppm;
+	st.busy_ppm = max > 1000000 ? 1000000 : max;
+}
+
+double sl_store_busy(void)
+{
+	return st.busy_ppm / 1e6;
+}
+
 static void on_node(redisAsyncContext *ac, void *reply, void *arg)
 {
 	redisReply *r = reply;
@@ -213,7 +256,7 @@ static void on_node(redisAsyncContext *ac, void *reply, void *arg)
 	(void)ac;
 	if (r && r->type == REDIS_REPLY_ERROR)
 		sl_warn("redis refused HMGET node: %.*s", (int)r->len, r->str);
-	if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 3) {
+	if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 4) {
 		g_free(id);
 		return;
 	}
@@ -237,6 +280,9 @@ static void on_node(redisAsyncContext *ac, void *reply, void *arg)
 					  : 0;
 		e->draining = r->element[2]->type == REDIS_REPLY_STRING &&
 			      strcmp(r->element[2]->str, "0");
+		e->busy_ppm = r->element[3]->type == REDIS_REPLY_STRING
+				      ? busy_parse(r->element[3]->str)
+				      : 0;
 		e->seen_ms = sl_now_ms();
 	}
 	g_free(id);
@@ -260,10 +306,10 @@ static void on_nodes(redisAsyncContext *ac, void *reply, void *arg)
 			continue;
 		id = g_strdup(r->element[i]->str);
 		snprintf(k, sizeof(k), "sl:node:%s", id);
-		if (redisAsyncCommandArgv(
-			    st.ac, on_node, id, 5,
-			    (const char *[]){ "HMGET", k, "url", "participants", "draining" },
-			    NULL) != REDIS_OK)
+		if (redisAsyncCommandArgv(st.ac, on_node, id, 6,
+					  (const char *[]){ "HMGET", k, "url", "participants",
+							    "draining", "busy" },
+					  NULL) != REDIS_OK)
 			g_free(id);
 	}
 }
@@ -271,9 +317,12 @@ static void on_nodes(redisAsyncContext *ac, void *reply, void *arg)
 /* Publish this node's load and read the others'. */
 static gboolean beat_cb(gpointer arg)
 {
-	char k[64], ttl[16], parts[16], meetings[16], eps[16];
+	char k[64], ttl[16], parts[16], meetings[16], eps[16], busy[16];
 
 	(void)arg;
+	if (!st.busy_asking && sl_dpctl_up() &&
+	    !sl_dpctl_request(SL_CTL_WORKER_STATS_GET, on_worker_stats, NULL))
+		st.busy_asking = true; /* for the next heartbeat */
 	if (!st.up)
 		return G_SOURCE_CONTINUE;
 	snprintf(k, sizeof(k), "sl:node:%s", st.node);
@@ -281,9 +330,11 @@ static gboolean beat_cb(gpointer arg)
 	snprintf(parts, sizeof(parts), "%u", sl_cp->n_participants);
 	snprintf(meetings, sizeof(meetings), "%u", sl_cp->n_rooms);
 	snprintf(eps, sizeof(eps), "%u", sl_cp->n_connected);
-	cmd("HSET node", 12,
+	snprintf(busy, sizeof(busy), "%u.%06u", st.busy_ppm / 1000000, st.busy_ppm % 1000000);
+	cmd("HSET node", 14,
 	    (const char *[]){ "HSET", k, "url", st.cfg->public_url, "participants", parts,
-			      "meetings", meetings, "endpoints", eps, "draining", "0" });
+			      "meetings", meetings, "endpoints", eps, "draining", "0", "busy",
+			      busy });
 	cmd("EXPIRE node", 3, (const char *[]){ "EXPIRE", k, ttl });
 	cmd("SADD nodes", 3, (const char *[]){ "SADD", "sl:nodes", st.node });
 	if (redisAsyncCommandArgv(st.ac, on_nodes, NULL, 2,
@@ -297,27 +348,34 @@ const char *sl_store_node_id(void)
 	return st.node;
 }
 
-/* Where a new meeting goes: the live, non-draining node with a public URL
- * and the fewest participants, if it has clearly fewer than this one (by
- * --placement-margin and by 20% of ours); else here. */
+/* Where a new meeting goes. Each participant holds (or is about to hold) one
+ * dataplane endpoint, and a worker's busy fraction says how much more its
+ * core can take. Candidates: the live, non-draining nodes with a public URL
+ * whose busiest worker is under --placement-busy; the best is the one with
+ * the fewest participants (ties: the smaller id). It gets the meeting when
+ * this node's busiest worker is at or over --placement-busy, or when it has
+ * clearly fewer participants than this one (by --placement-margin and by
+ * 20% of ours); else the meeting stays here. */
 static const struct node_entry *place(void)
 {
 	const struct node_entry *best = NULL;
 	uint64_t now = sl_now_ms(), ttl = (uint64_t)st.cfg->node_ttl_s * 1000;
 	unsigned self = sl_cp->n_participants, margin = st.cfg->placement_margin;
+	uint32_t full = st.cfg->placement_busy * 10000; /* percent -> ppm */
 
 	if (self / 5 > margin)
 		margin = self / 5;
 	for (unsigned i = 0; i < st.n_nodes; i++) {
 		const struct node_entry *e = &st.nodes[i];
 
-		if (!e->url[0] || e->draining || sl_time_over(now, e->seen_ms, ttl))
+		if (!e->url[0] || e->draining || sl_time_over(now, e->seen_ms, ttl) ||
+		    e->busy_ppm >= full)
 			continue;
 		if (!best || e->participants < best->participants ||
 		    (e->participants == best->participants && strcmp(e->id, best->id) < 0))
 			best = e;
 	}
-	if (best && best->participants + margin <= self)
+	if (best && (st.busy_ppm >= full || best->participants + margin <= self))
 		return best;
 	return NULL;
 }

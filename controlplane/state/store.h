@@ -11,7 +11,8 @@
  *   sl:{T}:owner    string: the id of the node that holds the meeting
  * Per node (docs/operators.md, "Several nodes"):
  *   sl:node:ID      hash: url (--public-url), participants, meetings,
- *                   endpoints, draining ("0"); TTL --node-ttl
+ *                   endpoints, draining ("0"), busy (the busiest worker's
+ *                   busy fraction, "0.250000"); TTL --node-ttl
  *   sl:nodes        set of node ids (pruned when their hash expired)
  * Both carry a TTL (--meeting-ttl) refreshed every TTL/3 while the meeting
  * lives, so keys of a killed node expire; the last leave deletes both in
@@ -47,6 +48,9 @@ void sl_store_meeting_state(const struct sl_room *r);
 #define SL_STORE_NODES_MAX 64 /* other nodes remembered for placement */
 
 const char *sl_store_node_id(void);
+/* This node's busiest dataplane worker's busy fraction (0..1), as of the
+ * last heartbeat (asked of the dataplane then, answered by the next). */
+double sl_store_busy(void);
 
 enum sl_store_claim_result {
 	SL_CLAIM_MINE,        /* this node owns the meeting: create or join it here */

@@ -262,6 +262,50 @@ def case_placement():
         c.close()
 
 
+def case_placement_busy():
+    """(3b) Worker load: a node whose busiest worker is at or over
+    --placement-busy (80%) gets no new meeting even when idle, and sends its
+    own new meetings away even when the participant margin says stay."""
+    c = Cluster(2, ["--placement-margin", "2"])
+
+    def busy(node, ppm):
+        node.dp.busy_ppm = ppm
+        want = f"0.{ppm:06d}"
+        wait_until(lambda: c.redis.cli("HGET", f"sl:node:{node.name}", "busy").strip() == want,
+                   5, f"{node.name} did not publish busy {want}")
+        time.sleep(1.5)  # the other node read it
+
+    def load(node, n):
+        room = "load-" + os.urandom(6).hex()
+        for i in range(n):
+            w = node.ws()
+            w.send(join_msg(room, f"load{i}x"))
+            check(first_reply(w)["type"] == "joined", f"loading {node.name}")
+
+    try:
+        n1, n2 = c.nodes
+        load(n1, 4)
+        busy(n2, 900000)
+        w = n1.ws()
+        w.send(join_msg("stay-" + os.urandom(6).hex(), "gina"))
+        m = first_reply(w)
+        check(m["type"] == "joined", f"a new meeting went to a full node: {m}")
+        busy(n2, 250000)
+        load(n2, 4)  # n1 5 participants, n2 4: within the margin
+        time.sleep(1.5)  # n2 published its load and n1 read it
+        w = n1.ws()
+        w.send(join_msg("calm-" + os.urandom(6).hex(), "hank"))
+        check(first_reply(w)["type"] == "joined", "margin 2: 5 vs 4 should stay")
+        busy(n1, 950000)
+        w = n1.ws()
+        w.send(join_msg("away-" + os.urandom(6).hex(), "ivan"))
+        m = first_reply(w)
+        check(m == {"type": "redirect", "url": n2.url}, f"a full node kept a new meeting: {m}")
+        c.check_no_names()
+    finally:
+        c.close()
+
+
 def case_killed_node():
     """(4) n1 owns two meetings and is killed with SIGKILL. Once its heartbeat
     expired (--node-ttl), a join at n2 of the first takes it over at once;
@@ -377,6 +421,7 @@ def case_bad_options():
 
 CASES = [("ownership race and redirect", case_race_and_redirect),
          ("placement on the idle node", case_placement),
+         ("placement by worker load", case_placement_busy),
          ("a killed node leaves nothing behind", case_killed_node),
          ("a node restarted under another id", case_restarted_node),
          ("an owner without --public-url", case_no_public_url),

@@ -124,6 +124,7 @@ class FakeDataplane:
         self.down, self.cond_idle = False, threading.Event()
         self.defer, self.deferred = set(), []  # message types whose REPLY waits for release()
         self.fetches = 0  # COUNTERS_GET answered: every counter grows with it
+        self.busy_ppm = 250000  # every worker's busy fraction in WORKER_STATS (millionths)
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
     def _listen(self):
@@ -208,7 +209,8 @@ class FakeDataplane:
             self.on_down(m)
     def _stats(self, typ, seq):
         """COUNTERS (counter i = fetches * (i + 1)) or WORKER_STATS (worker w: rx
-        packets 1000 * fetches + w, ..., a quarter busy) for a request."""
+        packets 1000 * fetches + w, ..., busy_ppm over the last second: a
+        quarter unless a test sets self.busy_ppm) for a request."""
         if typ == T_COUNTERS_GET:
             self.fetches += 1
             names = counter_names()
@@ -217,7 +219,7 @@ class FakeDataplane:
             return HDR.pack(1, T_COUNTERS, 16 + len(body), seq, 0) + body
         k = max(self.fetches, 1)
         recs = b"".join(WREC.pack(1000 * k + w, 100000 * k + w, 900 * k + w, 90000 * k + w,
-                                  250000000 * k, 1000000000 * k, 250000, 5 + w)
+                                  250000000 * k, 1000000000 * k, self.busy_ppm, 5 + w)
                         for w in range(self.workers))
         body = WSTAT.pack(self.workers, 8191, 100, 16383, 2000000000) + recs
         return HDR.pack(1, T_WORKER_STATS, 16 + len(body), seq, 0) + body
