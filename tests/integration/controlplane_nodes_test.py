@@ -30,17 +30,20 @@ OPEN = ["--join-rate", "1000000", "--join-burst", "1000000", "--room-join-rate",
 
 
 class Node:
-    def __init__(self, top, redis, name, args=(), public=True, port=None):
+    def __init__(self, top, redis, name, args=(), public=True, port=None, dp_sock=None):
+        """dp_sock: the control socket of a real dataplane already running;
+        else the node gets a fake dataplane of its own."""
         self.name, self.dir = name, os.path.join(top, name)
         os.mkdir(self.dir)
-        self.dp = ct.FakeDataplane(os.path.join(self.dir, "dp.sock"))
+        self.dp = None if dp_sock else ct.FakeDataplane(os.path.join(self.dir, "dp.sock"))
+        dp_sock = dp_sock or os.path.join(self.dir, "dp.sock")
         self.port = port or ct.free_port()
         self.url = f"ws://127.0.0.1:{self.port}/ws"
         self.metrics_port = ct.free_port()
         self.err, out = os.path.join(self.dir, "cp.err"), os.path.join(self.dir, "cp.out")
         with open(out, "w") as fo, open(self.err, "w") as fe:
             self.cp = subprocess.Popen(
-                [ct.CP_BIN, "--dataplane-socket", os.path.join(self.dir, "dp.sock"),
+                [ct.CP_BIN, "--dataplane-socket", dp_sock,
                  "--state-dir", os.path.join(self.dir, "state"), "--listen", "127.0.0.1",
                  "--port", str(self.port), "--web-root", os.path.join(ct.SRCDIR, "web"),
                  "--handshake-timeout", "60", "--redis", "unix:" + redis.sock,
@@ -51,7 +54,8 @@ class Node:
                 stdin=subprocess.DEVNULL, stdout=fo, stderr=fe)
         wait_until(lambda: self.cp.poll() is not None or (
             "ready on port" in read(out) and "redis connected" in read(self.err) and
-            self.dp.hellos), 10, f"node {name} did not start")
+            (self.dp.hellos if self.dp else "dataplane connected" in read(self.err))), 10,
+            f"node {name} did not start")
         check(self.cp.poll() is None, f"node {name} exited: {read(self.err)[-300:]}")
         self.wss = []
 
@@ -72,7 +76,8 @@ class Node:
         """kill -9 of both processes (the fake dataplane is this test's thread)."""
         self.cp.send_signal(signal.SIGKILL)
         self.cp.wait()
-        self.dp.close()
+        if self.dp:
+            self.dp.close()
         self.cp = None
 
     def close(self):
@@ -82,7 +87,8 @@ class Node:
             ct.stop_proc(self.cp)
             rc = self.cp.returncode
             ct.STDERR_LOGS.append(read(self.err))
-            self.dp.close()
+            if self.dp:
+                self.dp.close()
             check(rc == 0, f"node {self.name} exited with rc {rc}: {read(self.err)[-600:]}")
 
 
