@@ -29,7 +29,7 @@
 # control plane (files dpTAG.sock, stateTAG, cpTAG.out, cpTAG.err). Their
 # processes are in e2e_pids, stopped on exit.
 
-dp_pid= cp_pid= ch_pid= e2e_pids= e2e_extra_ns= e2e_redis_sock=
+dp_pid= cp_pid= ch_pid= e2e_pids= e2e_extra_ns= e2e_extra_dp= e2e_redis_sock=
 e2e_logs="dp.out cp.err cp.out"
 
 e2e_init() {
@@ -52,7 +52,7 @@ cleanup() {
 	for ns in "$dp_ns" "$cl_ns" $e2e_extra_ns; do ip netns del "$ns" 2>/dev/null || true; done
 	for k in $(seq "${E2E_PEER_NS:-0}"); do ip netns del "sl-e2e-p$k-$id" 2>/dev/null || true; done
 	rm -rf "/var/run/dpdk/sl-e2e-$id"
-	for ns in $e2e_extra_ns; do rm -rf "/var/run/dpdk/sl-e2e-$id-${ns#sl-e2e-dp}"; done
+	for k in $e2e_extra_dp; do rm -rf "/var/run/dpdk/sl-e2e-$id-$k"; done
 	[ -n "${KEEP_E2E:-}" ] && { echo "kept $dir"; return; }
 	rm -rf "$dir"
 }
@@ -142,7 +142,7 @@ dp_launch() {
 e2e_add_dp() {
 	local k=$1 ns="sl-e2e-dp$1-$id"
 	ip netns add "$ns"
-	e2e_extra_ns="$e2e_extra_ns $ns"
+	e2e_extra_ns="$e2e_extra_ns $ns" e2e_extra_dp="$e2e_extra_dp $k"
 	ip link add "d$k-$id" netns "$ns" type veth peer name "c$k-$id" netns "$cl_ns"
 	ip -n "$ns" link set "d$k-$id" up
 	ip netns exec "$ns" ethtool -K "d$k-$id" tx off rx off >/dev/null 2>&1 || true
