@@ -45,7 +45,8 @@ E2E_CP_ARGS="${E2E_CP_ARGS:-} $(node_args n1 8080 9464)"
 e2e_start
 e2e_add_dp 2
 cp_launch 2 8081 $(node_args n2 8081 9465)
-for f in cp.err cp2.err; do wait_for "$dir/$f" "redis connected" "$cp_pid" "redis connection"; done
+wait_for "$dir/cp.err" "redis connected" "$cp_pid" "node 1's redis connection"
+wait_for "$dir/cp2.err" "redis connected" "$cp_last_pid" "node 2's redis connection"
 # Both heartbeats seen: node 1 must know node 2 is there (and busier or not)
 # for placement to be meaningful, and B's join at node 2 must find node 1's URL.
 for _ in $(seq 100); do [ "$(redis SCARD sl:nodes)" = 2 ] && break; sleep 0.1; done
