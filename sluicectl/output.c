@@ -215,15 +215,16 @@ static void info_row(struct table *t, json_t *info, const char *id)
 		snprintf(b[4], sizeof(b[4]), "%.0f%%", json_number_value(busy) * 100);
 		pct = b[4];
 	}
-	table_row(t, (const char *[]){ id ? id : str(info, "id"), str(info, "url"),
-				       num(info, "participants", b[0], sizeof(b[0])),
-				       num(info, "meetings", b[1], sizeof(b[1])),
-				       num(info, "endpoints", b[2], sizeof(b[2])), pct,
-				       node_state(info), dur(info, "uptime_s", b[3], sizeof(b[3])) });
+	table_row(t,
+		  (const char *[]){ id ? id : str(info, "id"), str(info, "url"),
+				    num(info, "participants", b[0], sizeof(b[0])),
+				    num(info, "meetings", b[1], sizeof(b[1])),
+				    num(info, "endpoints", b[2], sizeof(b[2])), pct,
+				    node_state(info), dur(info, "uptime_s", b[3], sizeof(b[3])) });
 }
 
-static const char *const info_head[] = { "ID",	      "URL",  "PARTICIPANTS", "MEETINGS",
-					 "ENDPOINTS", "BUSY", "STATE",	      "UPTIME" };
+static const char *const info_head[] = { "ID",        "URL",  "PARTICIPANTS", "MEETINGS",
+					 "ENDPOINTS", "BUSY", "STATE",        "UPTIME" };
 
 /* Broadcast commands: nodes, meetings. */
 static int report_all(const struct ctl *c)
@@ -253,7 +254,8 @@ static int report_all(const struct ctl *c)
 			continue;
 		}
 		ms = json_object_get(r, "meetings");
-		json_array_foreach (ms, k, e) {
+		json_array_foreach(ms, k, e)
+		{
 			json_t *m;
 
 			if (!json_is_object(e))
@@ -280,8 +282,7 @@ static int report_all(const struct ctl *c)
 		json_out(list);
 	} else if (nodes) {
 		table_row(&t, info_head);
-		json_array_foreach (list, i, e)
-			info_row(&t, e, NULL);
+		json_array_foreach(list, i, e) info_row(&t, e, NULL);
 		for (i = 0; i < c->n_known; i++) {
 			bool got = false;
 
@@ -296,7 +297,7 @@ static int report_all(const struct ctl *c)
 		char b[2][32];
 
 		table_row(&t, (const char *[]){ "MEETING", "NODE", "PARTICIPANTS", "AGE" });
-		json_array_foreach (list, i, e)
+		json_array_foreach(list, i, e)
 			table_row(&t, (const char *[]){ str(e, "meeting"), str(e, "node"),
 							num(e, "participants", b[0], sizeof(b[0])),
 							dur(e, "age_s", b[1], sizeof(b[1])) });
@@ -325,7 +326,7 @@ static void print_meeting(json_t *r)
 	printf("\n");
 	t.ncol = 6;
 	table_row(&t, (const char *[]){ "ID", "ROLE", "CONNECTED", "AUDIO", "VIDEO", "SCREEN" });
-	json_array_foreach (ps, i, p)
+	json_array_foreach(ps, i, p)
 		table_row(&t, (const char *[]){ str(p, "id"), str(p, "role"),
 						yesno(p, "connected", "yes", "no"),
 						yesno(p, "audio_muted", "muted", "on"),
@@ -351,7 +352,8 @@ static void print_result(const struct ctl *c, json_t *r)
 		clean_print(stdout, str(r, "node"));
 		printf(": %s participant(s) sent away\n", num(r, "ended", b, sizeof(b)) ? b : "-");
 	} else if (!strcmp(c->cmd, "kick")) {
-		printf("kicked participant %s from meeting %s on node ", c->participant, c->meeting);
+		printf("kicked participant %s from meeting %s on node ", c->participant,
+		       c->meeting);
 		clean_print(stdout, str(r, "node"));
 		printf("\n");
 	} else if (!strcmp(c->cmd, "mute")) {
@@ -371,11 +373,11 @@ static void print_result(const struct ctl *c, json_t *r)
 		table_row(&t, (const char *[]){ "url", str(info, "url") });
 		table_row(&t, (const char *[]){ "state", node_state(info) });
 		table_row(&t, (const char *[]){ "uptime", dur(info, "uptime_s", b, sizeof(b)) });
-		json_object_foreach (stats, k, v)
-			keys[i++] = k;
+		json_object_foreach(stats, k, v) keys[i++] = k;
 		qsort(keys, n, sizeof(*keys), by_str);
 		for (i = 0; i < n; i++)
-			table_row(&t, (const char *[]){ keys[i], num(stats, keys[i], b, sizeof(b)) });
+			table_row(&t,
+				  (const char *[]){ keys[i], num(stats, keys[i], b, sizeof(b)) });
 		free(keys);
 		table_print(&t);
 	} else { /* drain, undrain */
@@ -390,8 +392,7 @@ static void print_result(const struct ctl *c, json_t *r)
 /* Addressed commands: the one reply that is not not_here. */
 static int report_one(const struct ctl *c)
 {
-	bool by_node = c->target == TARGET_NODE;
-	int rc = 1;
+	bool by_node = c->target == TARGET_NODE, silent = false;
 
 	for (size_t i = 0; i < c->n_reply; i++) {
 		json_t *r = c->reply[i];
@@ -420,10 +421,11 @@ static int report_one(const struct ctl *c)
 			got = !strcmp(str(c->reply[k], "node"), c->known[i]);
 		if (!got && (!by_node || !strcmp(c->known[i], c->node))) {
 			fprintf(stderr, "sluicectl: node %s did not answer\n", c->known[i]);
-			rc = 2;
+			silent = true;
 		}
 	}
-	if (rc == 1)
+	/* A silent node may hold it: "no such" only when all answered. */
+	if (!silent)
 		fprintf(stderr, "sluicectl: no such %s\n", by_node ? "node" : "meeting");
 	return 1;
 }

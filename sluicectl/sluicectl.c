@@ -66,15 +66,14 @@ static const struct opt opts[] = {
 	  STR, o.redis, sizeof(o.redis) },
 	{ "redis-user", "USER", "the ACL user to AUTH as (needs --redis-password-file)", STR,
 	  o.redis_user, sizeof(o.redis_user) },
-	{ "redis-password-file", "FILE", "AUTH with the first line of FILE (default: no AUTH)",
-	  STR, o.redis_password_file, sizeof(o.redis_password_file) },
+	{ "redis-password-file", "FILE", "AUTH with the first line of FILE (default: no AUTH)", STR,
+	  o.redis_password_file, sizeof(o.redis_password_file) },
 	{ "secret-file", "FILE",
-	  "the fleet's 32-byte deployment secret, for --room (default /var/lib/sluice/secret)",
-	  STR, o.secret_file, sizeof(o.secret_file) },
+	  "the fleet's 32-byte deployment secret, for --room (default /var/lib/sluice/secret)", STR,
+	  o.secret_file, sizeof(o.secret_file) },
 	{ "room", "NAME", "the meeting of this room name (hashed here, never sent)", STR, o.room,
 	  sizeof(o.room) },
-	{ "json", NULL, "print the replies as one JSON document instead of tables", FLAG, NULL,
-	  0 },
+	{ "json", NULL, "print the replies as one JSON document instead of tables", FLAG, NULL, 0 },
 	{ "timeout", "SECONDS", "wait at most this long for the nodes' replies (default 2)",
 	  SECONDS, NULL, 0 },
 };
@@ -215,8 +214,7 @@ bool ctl_node_id_ok(const char *s)
 	size_t len = strlen(s);
 
 	return len >= 1 && len <= CTL_ID_MAX &&
-	       strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-") ==
-		       len;
+	       strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-") == len;
 }
 
 /* Lower-case hex of 1 to max digits into out; false if it is not one. */
@@ -269,10 +267,10 @@ static int parse_command(struct ctl *c, int argc, char **argv, char *err, size_t
 		const char *name;
 		enum ctl_target target;
 		int min, max; /* positional arguments after the command */
-	} cmds[] = { { "nodes", TARGET_ALL, 0, 0 },	   { "meetings", TARGET_ALL, 0, 1 },
+	} cmds[] = { { "nodes", TARGET_ALL, 0, 0 },       { "meetings", TARGET_ALL, 0, 1 },
 		     { "meeting", TARGET_MEETING, 1, 1 }, { "end", TARGET_MEETING, 1, 1 },
-		     { "kick", TARGET_MEETING, 2, 2 },	   { "mute", TARGET_MEETING, 2, 3 },
-		     { "drain", TARGET_NODE, 1, 1 },	   { "undrain", TARGET_NODE, 1, 1 },
+		     { "kick", TARGET_MEETING, 2, 2 },    { "mute", TARGET_MEETING, 2, 3 },
+		     { "drain", TARGET_NODE, 1, 1 },      { "undrain", TARGET_NODE, 1, 1 },
 		     { "stats", TARGET_NODE, 1, 1 } };
 	int i, nargs, k = 0;
 	char **a;
@@ -327,7 +325,8 @@ static int parse_command(struct ctl *c, int argc, char **argv, char *err, size_t
 		}
 	} else if (nargs == 1) {
 		if (!ctl_node_id_ok(a[0])) {
-			snprintf(err, n, "'%.40s' is not a node id (1-32 of A-Z a-z 0-9 _ -)", a[0]);
+			snprintf(err, n, "'%.40s' is not a node id (1-32 of A-Z a-z 0-9 _ -)",
+				 a[0]);
 			return -EINVAL;
 		}
 		strcpy(c->node, a[0]);
@@ -413,9 +412,7 @@ static void take_reply(struct ctl *c, const char *s, size_t len)
 	c->reply[c->n_reply++] = j;
 	add_known(c, node);
 	peers = json_object_get(j, "peers");
-	json_array_foreach (peers, i, p)
-		if (json_is_string(p))
-			add_known(c, json_string_value(p));
+	json_array_foreach(peers, i, p) if (json_is_string(p)) add_known(c, json_string_value(p));
 }
 
 static bool all_answered(const struct ctl *c)

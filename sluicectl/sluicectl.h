@@ -19,10 +19,10 @@ struct ctl {
 	/* The command, checked. */
 	const char *cmd;
 	enum ctl_target target;
-	char node[CTL_ID_MAX + 1];	/* "" = none */
-	char meeting[33];		/* "" = none */
-	char participant[33];		/* "" = none */
-	const char *kind;		/* mute: "audio" or "video"; else NULL */
+	char node[CTL_ID_MAX + 1]; /* "" = none */
+	char meeting[33];          /* "" = none */
+	char participant[33];      /* "" = none */
+	const char *kind;          /* mute: "audio" or "video"; else NULL */
 	char req[33];
 	bool json;
 	double timeout;
