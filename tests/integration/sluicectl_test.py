@@ -464,12 +464,18 @@ def c_unreachable():
         shutil.rmtree(d, ignore_errors=True)
 
 
-# docs/operators.md, "sluicectl": what an operator's ACL user needs.
-ACL = ["resetkeys", "~sl:ctl", "~sl:ctl:reply:*", "resetchannels", "-@all", "+xadd", "+blpop",
-       "+del"]
+def doc_acl():
+    """The operator's ACL rules as docs/operators.md ("sluicectl") gives them."""
+    with open(os.path.join(SRCDIR, "docs", "operators.md")) as f:
+        m = re.search(r"^ACL SETUSER operator on >PASSWORD (.*)$", f.read(), re.M)
+    check(m, "no operator ACL line in docs/operators.md")
+    return m.group(1).split()
 
 
 def c_acl(e):
+    ACL = doc_acl()
+    check(ACL == ["resetkeys", "~sl:ctl", "~sl:ctl:reply:*", "resetchannels", "-@all", "+xadd",
+                  "+blpop", "+del"], f"documented ACL {ACL}")
     pw = os.path.join(e.dir, "pw")
     with open(pw, "w") as f:
         f.write("s3cret-Pa55\n")
