@@ -13,7 +13,8 @@ naming a silent n3 among their peers. Cases: every command's table and
 secret file, not_here from all (no such meeting/node), a silent node (the
 timeout and exit status 1), a bad_request reply, usage errors (exit 2),
 --config, Redis unreachable, an ACL user with exactly the documented
-commands and users missing one of them (NOPERM, exit 1), a wrong password.
+commands and users missing one of them (NOPERM, exit 1), a wrong password,
+the stream's cap (MAXLEN ~ 1000).
 Output: "ok N - name" / "not ok N - name: why".
 """
 import os
@@ -397,6 +398,15 @@ def c_bad_request(e):
     check(r.returncode == 1 and "bad_request" in r.stderr and not r.stdout, r.stderr)
 
 
+def c_capped(e):
+    """XADD ... MAXLEN ~ 1000: the stream stays near 1000 entries."""
+    e.redis.cli("EVAL", "for i = 1, 1500 do redis.call('XADD', 'sl:ctl', '*', 'x', 'y') end", "0")
+    check(int(e.redis.cli("XLEN", "sl:ctl")) >= 1500, "filling the stream")
+    ok(e.run("nodes", timeout="3"), "nodes on a long stream")
+    n = int(e.redis.cli("XLEN", "sl:ctl"))
+    check(1000 <= n <= 1100, f"XLEN {n} after sluicectl's XADD")
+
+
 def c_usage():
     d = tempfile.mkdtemp(prefix="slctl-")
     try:
@@ -529,7 +539,8 @@ CASES = [("nodes: table and --json", env_case(c_nodes)),
          ("usage errors exit 2, --help, --version", c_usage),
          ("--config", env_case(c_config)),
          ("Redis unreachable", c_unreachable),
-         ("ACL users: the documented commands, NOPERM, AUTH", env_case(c_acl))]
+         ("ACL users: the documented commands, NOPERM, AUTH", env_case(c_acl)),
+         ("the stream is capped at about 1000 entries", env_case(c_capped))]
 
 if __name__ == "__main__":
     if len(sys.argv) != 3:
