@@ -125,12 +125,14 @@ class FakeNodes:
                     self.last = eid
                     f = dict(zip(flat[::2], flat[1::2]))
                     self.entries.append(f)
-                    for node in ("n1", "n2"):
-                        rep = self.answer(node, f)
-                        if rep is not None:
-                            key = "sl:ctl:reply:" + f["req"]
-                            w.cmd("RPUSH", key, json.dumps(rep))
-                            w.cmd("EXPIRE", key, "60")
+                    reps = [self.answer(node, f) for node in ("n1", "n2")]
+                    if self.mode == "extra" and reps[0]:
+                        reps.append(reps[0])  # n1 answers twice: one is left behind
+                    reps = [json.dumps(x) for x in reps if x is not None]
+                    if reps:  # one RPUSH: the list is complete when sluicectl pops it
+                        key = "sl:ctl:reply:" + f["req"]
+                        w.cmd("RPUSH", key, *reps)
+                        w.cmd("EXPIRE", key, "60")
         w.close()
 
     def answer(self, node, f):
@@ -257,6 +259,10 @@ def c_nodes(e):
           "columns not aligned")
     j = ok(e.run("--json", "nodes", json_out=True), "nodes --json").doc
     check(j == [info("n1"), info("n2")], f"json {j}")
+    # a reply left in the list (n1 answering twice) is deleted with it
+    e.nodes.mode = "extra"
+    r = ok(e.run("nodes"), "nodes, n1 answering twice")
+    check(len(rows(r.stdout)) == 3, f"table {r.stdout!r}")
     key = "sl:ctl:reply:" + r.entries[0]["req"]
     check(e.redis.cli("EXISTS", key).strip() == "0", "the reply list was not deleted")
 
