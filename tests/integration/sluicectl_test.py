@@ -129,10 +129,13 @@ class FakeNodes:
                     if self.mode == "extra" and reps[0]:
                         reps.append(reps[0])  # n1 answers twice: one is left behind
                     reps = [json.dumps(x) for x in reps if x is not None]
-                    if reps:  # one RPUSH: the list is complete when sluicectl pops it
-                        key = "sl:ctl:reply:" + f["req"]
-                        w.cmd("RPUSH", key, *reps)
-                        w.cmd("EXPIRE", key, "60")
+                    key = "sl:ctl:reply:" + f["req"]
+                    # each node on its own, as real ones; the extra one in the
+                    # same RPUSH, so that it is there before sluicectl's DEL
+                    for group in [reps] if self.mode == "extra" else [[x] for x in reps]:
+                        if group:
+                            w.cmd("RPUSH", key, *group)
+                            w.cmd("EXPIRE", key, "60")
         w.close()
 
     def answer(self, node, f):
