@@ -129,7 +129,7 @@ class FakeNodes:
                     if self.mode == "extra" and reps[0]:
                         reps.append(reps[0])  # n1 answers twice: one is left behind
                     reps = [json.dumps(x) for x in reps if x is not None]
-                    key = "sl:ctl:reply:" + f["req"]
+                    key = "sl:ctl:reply:" + f.get("req", "")
                     # each node on its own, as real ones; the extra one in the
                     # same RPUSH, so that it is there before sluicectl's DEL
                     for group in [reps] if self.mode == "extra" else [[x] for x in reps]:
