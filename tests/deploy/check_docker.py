@@ -21,7 +21,8 @@ Usage: check_docker.py SRCDIR PATH/TO/sluice-dataplane PATH/TO/sluice-controlpla
 5. The pieces agree: the control plane's config names the dataplane's
    socket, the Redis socket and the ACL user; the ACL allows exactly the
    commands controlplane/state/store.c sends, on sl:* keys only, with the
-   default user off; ctl-group is the control plane's gid in its image;
+   default user off; the operator's user sluice-operator exactly the
+   commands sluicectl sends, on sl:ctl and sl:ctl:reply:* only; ctl-group is the control plane's gid in its image;
    the config files are accepted by the built binaries (--config FILE
    --help exits 0 only when every line is valid).
 """
@@ -238,6 +239,26 @@ else:
     if "@PASSWORD_SHA256@" not in node or "@PASSWORD_SHA256@" not in text(
             "docker", "redis", "start.sh"):
         fail("users.acl: the password must come from start.sh (@PASSWORD_SHA256@)")
+op = [a for a in acl if a[1] == "sluice-operator"]
+if not op:
+    fail("users.acl: no user sluice-operator (docs/operators.md, Docker)")
+else:
+    op = op[0]
+    allowed = {w[1:].upper() for w in op if w.startswith("+")}
+    sent = text("sluicectl", "sluicectl.c")
+    # A command is the first word of a request: after "argc = 0" or at an argv literal.
+    used = set(re.findall(r'argc = 0;\s*(?:\}\s*)?argv\[argc\+\+\] = "([A-Z]+)"', sent)) | set(
+        re.findall(r'\(const char \*\[\]\)\{\s*"([A-Z]+)"', sent))
+    used.discard("AUTH")  # always allowed
+    if allowed != used:
+        fail(f"users.acl sluice-operator allows {sorted(allowed)}, sluicectl sends {sorted(used)}")
+    keys = [w for w in op if w.startswith("~") or w in ("allkeys", "allcommands")]
+    if keys != ["~sl:ctl", "~sl:ctl:reply:*"] or "-@all" not in op or "resetchannels" not in op:
+        fail(f"users.acl: {' '.join(op)}: want ~sl:ctl ~sl:ctl:reply:* only, resetchannels, -@all")
+    if "@OPERATOR_PASSWORD_SHA256@" not in op or "@OPERATOR_PASSWORD_SHA256@" not in text(
+            "docker", "redis", "start.sh"):
+        fail("users.acl: the operator's password must come from start.sh "
+             "(@OPERATOR_PASSWORD_SHA256@)")
 for binary, c in ((dp_bin, "dataplane.conf"), (cp_bin, "controlplane.conf")):
     r = subprocess.run([binary, "--config", os.path.join(D, c), "--help"], capture_output=True,
                        text=True, timeout=30)
