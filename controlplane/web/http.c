@@ -865,11 +865,14 @@ static const struct lws_protocols protocols[] = {
 	{ NULL, NULL, 0, 0, 0, NULL, 0 },
 };
 
-/* Security headers on every HTTP response: the page may talk only to its
- * own origin and load nothing from elsewhere. */
+/* Security headers on every HTTP response: the page loads nothing from
+ * elsewhere, and connects only to its own origin and to WebSockets (ws:
+ * wss:, as index.html's own CSP): a 'redirect' sends the join to another
+ * node's --public-url, another origin (docs/operators.md "Several nodes"). */
 static const struct lws_protocol_vhost_options hdr[] = {
 	{ &hdr[1], NULL, "content-security-policy:",
-	  "default-src 'self'; connect-src 'self'; img-src 'self' data:; media-src 'self' blob:; "
+	  "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; media-src 'self' "
+	  "blob:; "
 	  "object-src 'none'; base-uri 'none'; frame-ancestors 'none'" },
 	{ &hdr[2], NULL, "x-content-type-options:", "nosniff" },
 	{ &hdr[3], NULL, "referrer-policy:", "no-referrer" },

@@ -1,5 +1,5 @@
 // Shared by the browser drivers of the end-to-end tests (meeting.mjs,
-// big.mjs, entry.mjs, inside.mjs): starting Debian's Chromium headless with fake media devices,
+// big.mjs, entry.mjs, inside.mjs, nodes.mjs): starting Debian's Chromium headless with fake media devices,
 // joining a participant through the real web client's UI, chatting, and reading what
 // a participant has received from getStats().
 

@@ -72,6 +72,26 @@ def case_page_loads_scripts():
         check(page.count("<script") == len(SCRIPTS), "/ loads other scripts")
 
 
+def csp_sources(policy, directive):
+    for d in policy.split(";"):
+        words = d.split()
+        if words and words[0] == directive:
+            return set(words[1:])
+    return None
+
+
+def case_csp_allows_redirect():
+    """Both the header's CSP and index.html's let the page open a WebSocket to
+    another node (a 'redirect' to its --public-url), and nothing else elsewhere."""
+    with Env() as env:
+        _, hdrs, body = get(env.port, "/")
+        meta = body.decode().split('http-equiv="Content-Security-Policy" content="')[1]
+        for where, policy in (("header", hdrs.get("content-security-policy", "")),
+                              ("index.html", meta.split('"')[0])):
+            got = csp_sources(policy, "connect-src")
+            check(got == {"'self'", "ws:", "wss:"}, f"{where}: connect-src {got}")
+
+
 # Ways a script could parse a string as HTML or code.
 HTML_SINKS = ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write",
               "createContextualFragment", "DOMParser", "srcdoc", "eval(", "new Function",
@@ -89,6 +109,7 @@ def case_no_html_sinks():
 CASES = [("the scripts, words.txt and its licence are served whole, as script and text",
           case_files),
          ("the page loads the client's scripts in order", case_page_loads_scripts),
+         ("the CSP lets the page follow a redirect to another node", case_csp_allows_redirect),
          ("the scripts use no HTML-parsing sink", case_no_html_sinks)]
 
 
