@@ -13,7 +13,14 @@
 #      non-zero, saying so;
 #   5. options after `--` reach the control plane (an unknown one makes the
 #      demo exit non-zero; a --jwt-key file only root can read is copied
-#      for nobody).
+#      for nobody);
+#   6. --nodes 2: both pages answer, both nodes' heartbeats are in the
+#      demo's own Redis (its socket; it and both control planes as nobody),
+#      node2 and sluicectl have node1's secret, a join at node2 of a meeting
+#      node1 holds gets `redirect` to node1's URL, both /metrics answer
+#      (node1: 1 participant; node2: 1 redirect), the sluicectl line is
+#      printed, exit 0, nothing of either node left behind; with node2's
+#      port taken it exits non-zero naming that port, nothing left behind.
 # The demo's servers listen on 127.0.0.1 and on the veth pair it creates.
 set -euo pipefail
 build=$(realpath "${1:?usage: demo_test.sh BUILD_DIR}")
@@ -34,12 +41,28 @@ fail() {
 free_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
+free_ports2() { # P such that P and P+1 are free
+	python3 -c 'import socket
+while True:
+    a, b = socket.socket(), socket.socket()
+    a.bind(("127.0.0.1", 0))
+    p = a.getsockname()[1]
+    try:
+        b.bind(("127.0.0.1", p + 1))
+    except (OSError, OverflowError):
+        continue
+    print(p)
+    break'
+}
 tmp_dirs() { find /tmp -maxdepth 1 -name 'sluice-demo.*' | sort; }
 before=$(tmp_dirs)
 nothing_left() {
-	! ip netns list | grep -qw sluice-dp || fail "namespace sluice-dp left behind"
-	! ip link show sl-host >/dev/null 2>&1 || fail "veth sl-host left behind"
-	[ ! -e /var/run/dpdk/sluice-demo ] || fail "/var/run/dpdk/sluice-demo left behind"
+	local s
+	for s in "" 2; do
+		! ip netns list | grep -qw "sluice-dp$s" || fail "namespace sluice-dp$s left behind"
+		! ip link show "sl-host$s" >/dev/null 2>&1 || fail "veth sl-host$s left behind"
+		[ ! -e "/var/run/dpdk/sluice-demo$s" ] || fail "/var/run/dpdk/sluice-demo$s left behind"
+	done
 	[ "$(tmp_dirs)" = "$before" ] || fail "a /tmp/sluice-demo.* directory left behind"
 }
 demo() { "$src/scripts/demo" --build "$build" "$@"; }
@@ -156,4 +179,86 @@ demo_pid=
 grep -q "sluice-controlplane stopped on its own" "$dir/out" || fail "no reason given"
 nothing_left
 echo "exit $rc: $(grep 'demo:' "$dir/out" | tail -1)"
-echo "demo: 5 passed, 0 failed"
+echo "== --nodes 2: both pages, both heartbeats, a redirect from node2 to node1, both /metrics, exit 0"
+port=$(free_ports2)
+mport=$(free_ports2)
+# (the participant at node1 does no ICE and sends no answer: it must last
+# the run, which ends before the 15 s answer timeout)
+start_demo --nodes 2 --port "$port" --metrics-port "$mport" --seconds 12 -- --handshake-timeout 60
+run=$(sed -n 's|.*the fleet: .*sluicectl --redis unix:\(/tmp/sluice-demo\.[^/ ]*\)/redis/redis.sock .*|\1|p' "$dir/out" | head -1)
+[ -n "$run" ] || fail "no sluicectl line naming the demo's Redis socket"
+grep -q "the fleet: .*/sluicectl/sluicectl --redis unix:$run/redis/redis.sock --secret-file $run/secret nodes" "$dir/out" ||
+	fail "the sluicectl line is not the one expected"
+cmp -s "$run/state/secret" "$run/state2/secret" && cmp -s "$run/state/secret" "$run/secret" ||
+	fail "the nodes (or sluicectl) do not share node1's secret"
+for p in "$port" $((port + 1)); do
+	python3 -c 'import sys, urllib.request
+assert urllib.request.urlopen(sys.argv[1], timeout=2).status == 200' "http://127.0.0.1:$p/" ||
+		fail "the page on port $p does not answer"
+done
+for c in $(ps -o pid=,comm= --ppid "$demo_pid" | awk '$2 ~ /^(sluice-contro|redis-server)/ {print $1}'); do
+	[ "$(ps -o user= -p "$c")" = nobody ] || fail "$(ps -o comm= -p "$c") runs as $(ps -o user= -p "$c")"
+	[[ $(ps -o args= -p "$c") != *sluice-controlplane* || $(ps -o args= -p "$c") == *"--handshake-timeout 60" ]] ||
+		fail "a control plane did not get the options after --: $(ps -o args= -p "$c")"
+done
+[ "$(ps -o comm= --ppid "$demo_pid" | grep -c -e '^sluice-contro' -e '^redis-server')" = 3 ] ||
+	fail "not two control planes and one redis-server among the demo's children"
+for n in 1 2; do
+	url=$(redis-cli -s "$run/redis/redis.sock" hget "sl:node:node$n" url)
+	[ "$url" = "ws://127.0.0.1:$((port + n - 1))/ws" ] || fail "sl:node:node$n url is '$url'"
+done
+participant "$port" demo-fleet >"$dir/ws" 2>&1 &
+p1=$!
+for _ in $(seq 100); do grep -q "^joined" "$dir/ws" && break; sleep 0.1; done
+grep -q "^joined" "$dir/ws" || fail "no join at node1: $(cat "$dir/ws")"
+# node1's page follows a redirect to node2 (its Origin is node1's page).
+/usr/bin/python3 - $((port + 1)) demo-fleet >"$dir/ws2" 2>&1 <<'EOF' || fail "join at node2: $(cat "$dir/ws2")"
+import asyncio, json, sys, websockets
+async def main(port, room):
+    async with websockets.connect(f"ws://127.0.0.1:{port}/ws", subprotocols=["sluice-v1"],
+                                  origin=f"http://127.0.0.1:{port - 1}", ping_interval=None) as ws:
+        await ws.send(json.dumps({"type": "join", "room": room}))
+        print(await ws.recv(), flush=True)
+asyncio.run(asyncio.wait_for(main(int(sys.argv[1]), sys.argv[2]), 20))
+EOF
+python3 -c 'import json, sys
+m = json.loads(open(sys.argv[1]).read())
+assert m == {"type": "redirect", "url": sys.argv[2]}, m' "$dir/ws2" "ws://127.0.0.1:$port/ws" ||
+	fail "the join at node2 was not redirected to node1: $(cat "$dir/ws2")"
+metric() { # port name: its value, or nothing
+	python3 -c 'import sys, urllib.request
+for l in urllib.request.urlopen(sys.argv[1], timeout=2).read().decode().splitlines():
+    if l.split(" ")[0] == sys.argv[2]: print(l.split(" ")[1])' "http://127.0.0.1:$1/metrics" "$2"
+}
+[ "$(metric "$mport" sluice_participants)" = 1 ] || fail "node1's sluice_participants is not 1"
+[ "$(metric $((mport + 1)) sluice_participants)" = 0 ] || fail "node2's sluice_participants is not 0"
+[ "$(metric $((mport + 1)) sluice_joins_redirected_total)" = 1 ] ||
+	fail "node2's sluice_joins_redirected_total is not 1"
+rc=0
+wait "$demo_pid" || rc=$?
+demo_pid=
+wait "$p1" || true
+[ "$rc" = 0 ] || fail "the --nodes 2 run exited $rc"
+grep -q "^error unavailable .*shutting down" "$dir/ws" ||
+	fail "node1's participant was not told the server is shutting down: $(cat "$dir/ws")"
+! grep -q "connection lost" "$dir/out" || fail "a control plane lost its dataplane or Redis while stopping"
+nothing_left
+cat "$dir/ws" "$dir/ws2"
+
+echo "== --nodes 2 with node2's port taken: non-zero exit naming it, nothing left behind"
+port=$(free_ports2)
+mport=$(free_ports2)
+python3 -c 'import socket, sys, time
+s = socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(); time.sleep(120)' $((port + 1)) &
+holder_pid=$!
+sleep 0.5
+rc=0
+demo --nodes 2 --port "$port" --metrics-port "$mport" --seconds 5 >"$dir/out" 2>&1 || rc=$?
+kill "$holder_pid"; wait "$holder_pid" 2>/dev/null || true; holder_pid=
+[ "$rc" != 0 ] || fail "the demo exited 0 with node2's port taken"
+grep -q "node2 sluice-controlplane could not listen on 127.0.0.1 port $((port + 1))" "$dir/out" ||
+	fail "the message does not name node2's port"
+! grep -q "demo: open http" "$dir/out" || fail "the URL was printed although node2 failed"
+nothing_left
+echo "exit $rc: $(grep 'demo:.*could not listen' "$dir/out")"
+echo "demo: 7 passed, 0 failed"
