@@ -205,7 +205,7 @@ done
 	fail "not two control planes and one redis-server among the demo's children"
 for n in 1 2; do
 	url=$(redis-cli -s "$run/redis/redis.sock" hget "sl:node:node$n" url)
-	[ "$url" = "ws://127.0.0.1:$((port + n - 1))/ws" ] || fail "sl:node:node$n url is '$url'"
+	[ "$url" = "ws://localhost:$((port + n - 1))/ws" ] || fail "sl:node:node$n url is '$url'"
 done
 participant "$port" demo-fleet >"$dir/ws" 2>&1 &
 p1=$!
@@ -223,7 +223,7 @@ asyncio.run(asyncio.wait_for(main(int(sys.argv[1]), sys.argv[2]), 20))
 EOF
 python3 -c 'import json, sys
 m = json.loads(open(sys.argv[1]).read())
-assert m == {"type": "redirect", "url": sys.argv[2]}, m' "$dir/ws2" "ws://127.0.0.1:$port/ws" ||
+assert m == {"type": "redirect", "url": sys.argv[2]}, m' "$dir/ws2" "ws://localhost:$port/ws" ||
 	fail "the join at node2 was not redirected to node1: $(cat "$dir/ws2")"
 metric() { # port name: its value, or nothing
 	python3 -c 'import sys, urllib.request
