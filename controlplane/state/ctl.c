@@ -137,12 +137,12 @@ static json_t *meeting(const struct sl_room *r)
 	json_t *ps = json_array();
 
 	for (const struct sl_participant *p = r->members; p; p = p->next)
-		json_array_append_new(
-			ps, json_pack("{s:s, s:s, s:b, s:b, s:b, s:b}", "id", p->id, "role",
-				      p->moderator ? "moderator" : "participant", "connected",
-				      p->connected, "audio_muted", p->muted[SL_SDP_KIND_AUDIO],
-				      "video_muted", p->muted[SL_SDP_KIND_VIDEO], "screen",
-				      p->sharing));
+		json_array_append_new(ps,
+				      json_pack("{s:s, s:s, s:b, s:b, s:b, s:b}", "id", p->id,
+						"role", p->moderator ? "moderator" : "participant",
+						"connected", p->connected, "audio_muted",
+						p->muted[SL_SDP_KIND_AUDIO], "video_muted",
+						p->muted[SL_SDP_KIND_VIDEO], "screen", p->sharing));
 	return json_pack("{s:s, s:s, s:I, s:b, s:b, s:b, s:I, s:o}", "meeting", r->meeting, "tag",
 			 r->tag, "age_s", (json_int_t)age_s(r), "locked", r->locked, "lobby",
 			 r->lobby_on, "password", r->pw_hash[0] != 0, "lobby_waiting",

@@ -14,11 +14,11 @@
 #include "ctlcmd.h"
 
 static const char *const names[SL_CTLCMD_N] = {
-	[SL_CTLCMD_UNKNOWN] = "unknown", [SL_CTLCMD_NODES] = "nodes",
+	[SL_CTLCMD_UNKNOWN] = "unknown",   [SL_CTLCMD_NODES] = "nodes",
 	[SL_CTLCMD_MEETINGS] = "meetings", [SL_CTLCMD_MEETING] = "meeting",
-	[SL_CTLCMD_END] = "end",         [SL_CTLCMD_KICK] = "kick",
-	[SL_CTLCMD_MUTE] = "mute",       [SL_CTLCMD_DRAIN] = "drain",
-	[SL_CTLCMD_UNDRAIN] = "undrain", [SL_CTLCMD_STATS] = "stats",
+	[SL_CTLCMD_END] = "end",           [SL_CTLCMD_KICK] = "kick",
+	[SL_CTLCMD_MUTE] = "mute",         [SL_CTLCMD_DRAIN] = "drain",
+	[SL_CTLCMD_UNDRAIN] = "undrain",   [SL_CTLCMD_STATS] = "stats",
 };
 
 enum field { F_REQ, F_CMD, F_NODE, F_MEETING, F_PARTICIPANT, F_KIND, F_N };
@@ -133,9 +133,9 @@ enum sl_ctlcmd_result sl_ctlcmd_parse(const struct sl_ctlcmd_str *fields,
 		return bad(out, "unknown cmd");
 	for (unsigned f = F_NODE; f < F_N; f++) {
 		if (takes[out->cmd][f] == R && !val[f])
-			return bad(out, f == F_NODE	   ? "node is missing"
-					: f == F_MEETING   ? "meeting is missing"
-							   : "participant is missing");
+			return bad(out, f == F_NODE      ? "node is missing"
+					: f == F_MEETING ? "meeting is missing"
+							 : "participant is missing");
 		if (takes[out->cmd][f] == NO && val[f])
 			return bad(out, "a field this cmd does not take");
 	}

@@ -34,18 +34,18 @@ enum sl_ctlcmd_result {
 	SL_CTLCMD_DROP,        /* no valid req: cannot be answered */
 };
 
-#define SL_CTLCMD_REQ_MIN 8
-#define SL_CTLCMD_REQ_MAX 64
+#define SL_CTLCMD_REQ_MIN  8
+#define SL_CTLCMD_REQ_MAX  64
 #define SL_CTLCMD_NODE_MAX 32
 
 struct sl_ctlcmd {
 	char req[SL_CTLCMD_REQ_MAX + 1];
 	enum sl_ctlcmd_cmd cmd;
-	char node[SL_CTLCMD_NODE_MAX + 1];  /* "" when absent */
-	char meeting[33];                   /* "" when absent */
-	char participant[17];               /* "" when absent */
-	enum sl_ctlcmd_kind kind;           /* SL_CTLCMD_AUDIO when absent */
-	const char *message;                /* BAD_REQUEST: why, English, static */
+	char node[SL_CTLCMD_NODE_MAX + 1]; /* "" when absent */
+	char meeting[33];                  /* "" when absent */
+	char participant[17];              /* "" when absent */
+	enum sl_ctlcmd_kind kind;          /* SL_CTLCMD_AUDIO when absent */
+	const char *message;               /* BAD_REQUEST: why, English, static */
 };
 
 /* One string of the entry: ptr and length (not NUL-terminated). */

@@ -334,9 +334,9 @@ struct sl_store_claim {
 	sl_store_claim_cb cb; /* NULL once cancelled */
 	void *user;
 	char owner[33];
-	char key[64];      /* sl:{T}:owner */
-	bool probe;        /* a GET, not a SET NX: draining, no node to place it on */
-	char target[33];   /* take-over: the new owner (this node, or one placed while draining) */
+	char key[64];    /* sl:{T}:owner */
+	bool probe;      /* a GET, not a SET NX: draining, no node to place it on */
+	char target[33]; /* take-over: the new owner (this node, or one placed while draining) */
 	char target_url[256];
 };
 
@@ -466,8 +466,8 @@ struct sl_store_claim *sl_store_claim(const char *tag, sl_store_claim_cb cb, voi
 	snprintf(ttl, sizeof(ttl), "%u", to ? st.cfg->node_ttl_s : st.cfg->meeting_ttl_s);
 	/* Draining with nowhere to place it: only ask who holds it. */
 	cl->probe = st.draining && !to;
-	if (cl->probe ? redisAsyncCommandArgv(st.ac, on_claim, cl, 2,
-					      (const char *[]){ "GET", k }, NULL) != REDIS_OK
+	if (cl->probe ? redisAsyncCommandArgv(st.ac, on_claim, cl, 2, (const char *[]){ "GET", k },
+					      NULL) != REDIS_OK
 		      : redisAsyncCommandArgv(
 				st.ac, on_claim, cl, 7,
 				(const char *[]){ "SET", k, cl->owner, "NX", "GET", "EX", ttl },
