@@ -345,6 +345,10 @@ static const char take_over[] =
 	"if redis.call('GET', KEYS[1]) == ARGV[1] then "
 	"redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3]) return 1 end return 0";
 
+/* Who holds it, for a draining node: an EVAL, so that the commands a node
+ * sends for meetings stay those of docs/operators.md, "Redis ACL". */
+static const char probe[] = "return redis.call('GET', KEYS[1])";
+
 static void claim_finish(struct sl_store_claim *cl, enum sl_store_claim_result res, const char *url)
 {
 	if (cl->cb)
@@ -466,7 +470,8 @@ struct sl_store_claim *sl_store_claim(const char *tag, sl_store_claim_cb cb, voi
 	snprintf(ttl, sizeof(ttl), "%u", to ? st.cfg->node_ttl_s : st.cfg->meeting_ttl_s);
 	/* Draining with nowhere to place it: only ask who holds it. */
 	cl->probe = st.draining && !to;
-	if (cl->probe ? redisAsyncCommandArgv(st.ac, on_claim, cl, 2, (const char *[]){ "GET", k },
+	if (cl->probe ? redisAsyncCommandArgv(st.ac, on_claim, cl, 4,
+					      (const char *[]){ "EVAL", probe, "1", k },
 					      NULL) != REDIS_OK
 		      : redisAsyncCommandArgv(
 				st.ac, on_claim, cl, 7,
