@@ -22,6 +22,11 @@ void sl_notify_stopping(void)
 	sd_notify(0, "STOPPING=1");
 }
 
+void sl_notify_status(const char *status)
+{
+	sd_notifyf(0, "STATUS=%s", status);
+}
+
 void sl_notify_watchdog(void)
 {
 	sd_notify(0, "WATCHDOG=1");
@@ -38,6 +43,11 @@ uint64_t sl_notify_watchdog_interval_us(void)
 #else
 void sl_notify_ready(void)
 {
+}
+
+void sl_notify_status(const char *status)
+{
+	(void)status;
 }
 
 void sl_notify_stopping(void)

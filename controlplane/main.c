@@ -6,7 +6,8 @@
  * in the background if the dataplane is not up yet); Redis (embedded unless
  * --redis); then HTTP. Everything runs on one GLib main loop. SIGINT or
  * SIGTERM ends every meeting (clients are told), stops the embedded Redis
- * and exits 0. Core dumps are disabled: this process holds keys. Under
+ * and exits 0. SIGUSR1 puts the node in draining (docs/operators.md,
+ * "Drain"). Core dumps are disabled: this process holds keys. Under
  * systemd (Type=notify) it reports READY=1 once HTTP is up, STOPPING=1 on
  * the signal, and pings the watchdog from the loop (common/notify.c).
  */
@@ -29,6 +30,7 @@
 #include <sluice/notify.h>
 
 #include "clock.h"
+#include "ctl.h"
 #include "dpctl.h"
 #include "dtls.h"
 #include "http.h"
@@ -230,6 +232,15 @@ static gboolean on_signal(gpointer arg)
 	return G_SOURCE_REMOVE;
 }
 
+/* SIGUSR1: drain (docs/operators.md, "Drain"), as `sluicectl drain`. */
+static gboolean on_usr1(gpointer arg)
+{
+	(void)arg;
+	sl_info("SIGUSR1: drain");
+	sl_store_drain(true);
+	return G_SOURCE_CONTINUE;
+}
+
 static int start(char *err, size_t n)
 {
 	static const struct sl_dpctl_handlers dh = {
@@ -272,6 +283,7 @@ static int start(char *err, size_t n)
 		sl_warn("%s; retrying every 2 s (joins are refused until then)", err);
 	if (sl_store_start(&cp.cfg, err, n))
 		return -EINVAL;
+	sl_ctl_start();
 	if (sl_http_start(cp.loop, &cp.cfg, &sl_signal_handlers, err, n))
 		return -EADDRINUSE;
 	if (sl_metrics_start(&cp.cfg, err, n))
@@ -279,6 +291,7 @@ static int start(char *err, size_t n)
 	g_timeout_add(1000, tick, NULL);
 	g_unix_signal_add(SIGINT, on_signal, NULL);
 	g_unix_signal_add(SIGTERM, on_signal, NULL);
+	g_unix_signal_add(SIGUSR1, on_usr1, NULL);
 	return 0;
 }
 
@@ -289,6 +302,7 @@ static void stop(void)
 		sl_http_drain(cp.loop, 1000); /* so every participant reads why */
 	sl_http_stop();
 	sl_metrics_stop();
+	sl_ctl_stop();
 	sl_store_stop();
 	sl_dpctl_stop();
 	if (cp.cert)

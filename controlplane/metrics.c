@@ -32,6 +32,7 @@
 #include <glib.h>
 
 #include "cp.h"
+#include "ctlcmd.h"
 #include "dpctl.h"
 #include "http.h"
 #include "log.h"
@@ -48,7 +49,8 @@
 /* Join refusals: the error codes of docs/signalling.md that refuse a join. */
 static const char *const reasons[] = { "room_full",      "locked",        "password_required",
 				       "weak_room_name", "auth_required", "bad_token",
-				       "unavailable",    "throttled",     "other" };
+				       "unavailable",    "throttled",     "draining",
+				       "other" };
 #define N_REASONS (sizeof(reasons) / sizeof(reasons[0]))
 
 /* DTLS handshake latency buckets, seconds (upper bounds; +Inf implied). */
@@ -98,7 +100,29 @@ static struct {
 	uint64_t dtls_ok, dtls_sum_ms, dtls_bucket[N_BUCKETS];
 	uint64_t requests[RES_N];
 	uint64_t redirected;
+	uint64_t ctl[SL_CTLCMD_N][SL_CTL_RESULTS];
+	uint64_t ctl_dropped;
+	/* sl_metrics_counters_json: render_cp writes its counters here instead */
+	json_t *json;
+	char json_family[96];
+	bool json_counter;
 } mx = { .lfd = -1 };
+
+/* sluice_ctl_commands_total's result label: ok or the reply's error code. */
+static const char *const ctl_results[SL_CTL_RESULTS] = { "ok", "bad_request", "not_here",
+							 "not_found" };
+
+void sl_metrics_ctl_command(int cmd, const char *result)
+{
+	for (unsigned i = 0; i < SL_CTL_RESULTS; i++)
+		if ((unsigned)cmd < SL_CTLCMD_N && !strcmp(result, ctl_results[i]))
+			mx.ctl[cmd][i]++;
+}
+
+void sl_metrics_ctl_dropped(void)
+{
+	mx.ctl_dropped++;
+}
 
 void sl_metrics_join_refused(const char *code)
 {
@@ -135,17 +159,63 @@ void sl_metrics_dtls_done(uint64_t ms)
 
 static void head(GString *o, const char *name, const char *type, const char *help)
 {
+	if (mx.json) {
+		snprintf(mx.json_family, sizeof(mx.json_family), "%s", name);
+		mx.json_counter = !strcmp(type, "counter");
+		return;
+	}
 	g_string_append_printf(o, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* A counter into mx.json: sluice_X_total -> "X", a labelled one -> "X": {"LABEL VALUE": v}. */
+static void json_val(const char *labels, uint64_t v)
+{
+	char k[96];
+	const char *q1, *q2;
+	size_t len = strlen(mx.json_family) - strlen("sluice_");
+	GString *lv;
+	json_t *o;
+
+	if (!mx.json_counter)
+		return;
+	if (len > strlen("_total") && g_str_has_suffix(mx.json_family, "_total"))
+		len -= strlen("_total");
+	snprintf(k, sizeof(k), "%.*s", (int)len, mx.json_family + strlen("sluice_"));
+	if (!labels) {
+		json_object_set_new(mx.json, k, json_integer((json_int_t)v));
+		return;
+	}
+	o = json_object_get(mx.json, k);
+	if (!o) {
+		o = json_object();
+		json_object_set_new(mx.json, k, o);
+	}
+	/* The labels are ours (name="value"[,...]): the values, joined by "/". */
+	lv = g_string_new(NULL);
+	for (const char *p = labels; (q1 = strchr(p, '"')) && (q2 = strchr(q1 + 1, '"'));
+	     p = q2 + 1) {
+		if (lv->len)
+			g_string_append_c(lv, '/');
+		g_string_append_len(lv, q1 + 1, q2 - q1 - 1);
+	}
+	json_object_set_new(o, lv->str, json_integer((json_int_t)v));
+	g_string_free(lv, TRUE);
 }
 
 static void val(GString *o, const char *name, const char *labels, uint64_t v)
 {
+	if (mx.json) {
+		json_val(labels, v);
+		return;
+	}
 	g_string_append_printf(o, "%s%s%s%s %" PRIu64 "\n", name, labels ? "{" : "",
 			       labels ? labels : "", labels ? "}" : "", v);
 }
 
 static void fval(GString *o, const char *name, const char *labels, double v)
 {
+	if (mx.json)
+		return;
 	g_string_append_printf(o, "%s%s%s%s %.9g\n", name, labels ? "{" : "", labels ? labels : "",
 			       labels ? "}" : "", v);
 }
@@ -227,6 +297,20 @@ static void render_cp(GString *o)
 	    "Joins answered redirect: another node holds the meeting.", mx.redirected);
 	one(o, "sluice_redis_up", "gauge", "1 while the control plane is connected to Redis.",
 	    sl_store_up());
+	head(o, "sluice_ctl_commands_total", "counter",
+	     "Operator commands (Redis stream sl:ctl) executed, by cmd and result.");
+	for (int c = 0; c < SL_CTLCMD_N; c++)
+		for (int r = 0; r < SL_CTL_RESULTS; r++) {
+			snprintf(l, sizeof(l), "cmd=\"%s\",result=\"%s\"", sl_ctlcmd_name(c),
+				 ctl_results[r]);
+			val(o, "sluice_ctl_commands_total", l, mx.ctl[c][r]);
+		}
+	one(o, "sluice_ctl_dropped_total", "counter",
+	    "Operator stream entries dropped: no valid req to answer.", mx.ctl_dropped);
+	one(o, "sluice_draining", "gauge", "1 while this node drains (takes no new meeting).",
+	    sl_store_draining());
+	one(o, "sluice_drained", "gauge", "1 when this node drains and holds no meeting any more.",
+	    sl_store_drained());
 
 	sl_http_get_stats(&h);
 	one(o, "sluice_http_connections", "gauge", "Open HTTP/WebSocket connections.", h.conns);
@@ -252,6 +336,16 @@ static void render_cp(GString *o)
 		snprintf(l, sizeof(l), "result=\"%s\"", results[r]);
 		val(o, "sluice_metrics_requests_total", l, mx.requests[r]);
 	}
+}
+
+json_t *sl_metrics_counters_json(void)
+{
+	json_t *j = json_object();
+
+	mx.json = j;
+	render_cp(NULL);
+	mx.json = NULL;
+	return j;
 }
 
 /* SL_COUNTERS: drop_* as one family by reason, the SRTP errors again as one, the rest each. */

@@ -10,7 +10,11 @@
 
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "config.h"
+
+#define SL_CTL_RESULTS 4 /* ok, bad_request, not_here, not_found */
 
 /* Listen on cfg->metrics_listen (nothing when it is ""). Returns 0 or -errno with err set. */
 int sl_metrics_start(const struct sl_cp_config *cfg, char *err, size_t n);
@@ -25,5 +29,13 @@ void sl_metrics_join_redirected(void);
 void sl_metrics_message(int type);
 /* A DTLS handshake completed after ms milliseconds. */
 void sl_metrics_dtls_done(uint64_t ms);
+/* An operator command (enum sl_ctlcmd_cmd) answered with result: "ok" or its error code. */
+void sl_metrics_ctl_command(int cmd, const char *result);
+/* An operator stream entry without a valid req, dropped. */
+void sl_metrics_ctl_dropped(void);
+/* The control plane's counters (those of /metrics, by the same numbers) as
+ * one JSON object: names without sluice_ and _total; a labelled counter
+ * is an object by label value (several labels: values joined by "/"). */
+json_t *sl_metrics_counters_json(void);
 
 #endif

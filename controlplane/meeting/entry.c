@@ -555,6 +555,8 @@ static void claim_done(void *user, enum sl_store_claim_result res, const char *u
 	} else if (res == SL_CLAIM_OTHER) {
 		sl_metrics_join_redirected();
 		sl_signal_send(c, json_pack("{s:s, s:s}", "type", "redirect", "url", url));
+	} else if (res == SL_CLAIM_DRAINING) {
+		refuse(c, "draining", "this server is being drained and takes no new meeting");
 	} else {
 		refuse(c, "unavailable", "the server cannot take joins right now; try again");
 	}
@@ -784,21 +786,29 @@ static void lobby_opened(struct sl_room *r)
 	lobby_update(r, NULL);
 }
 
+/* by: a member, or NULL for the operator (`by` is then "operator"). */
 static void mute(struct sl_participant *by, struct sl_participant *t, uint8_t kind, bool muted)
 {
+	const char *by_id = by ? by->id : "operator";
+
 	t->muted[kind] = muted;
 	sl_room_send_mute(t, kind);
-	sl_info("participant %s %s %s of %s", by->id, muted ? "muted" : "unmuted",
+	sl_info("participant %s %s %s of %s", by_id, muted ? "muted" : "unmuted",
 		kind == SL_SDP_KIND_AUDIO ? "audio" : "video", t->id);
-	for (struct sl_participant *q = by->room->members; q; q = q->next)
+	for (struct sl_participant *q = t->room->members; q; q = q->next)
 		if (q->client && (q->connected || q == t || q == by))
 			sl_signal_send(q->client,
 				       json_pack("{s:s, s:s, s:s, s:s, s:b}", "type", "muted",
 						 "participant", t->id, "kind",
 						 kind == SL_SDP_KIND_AUDIO ? "audio" : "video",
-						 "by", by->id, "muted", muted));
+						 "by", by_id, "muted", muted));
 	if (muted && kind == SL_SDP_KIND_AUDIO)
 		sl_speaker_gone(t); /* after `muted`: it is no longer the speaker */
+}
+
+void sl_entry_operator_mute(struct sl_participant *t, uint8_t kind)
+{
+	mute(NULL, t, kind, true);
 }
 
 static void kick(struct sl_participant *by, struct sl_participant *t)

@@ -40,5 +40,8 @@ void sl_entry_member_left(struct sl_room *r);
 void sl_entry_lobby_close(struct sl_room *r, json_t *msg);
 /* Once a second: lobby timeouts. */
 void sl_entry_tick(uint64_t now_ms);
+/* The operator mutes t's kind (SL_SDP_KIND_AUDIO/_VIDEO) as a moderator
+ * would: every member is told `muted` with `by` "operator". */
+void sl_entry_operator_mute(struct sl_participant *t, uint8_t kind);
 
 #endif

@@ -13,12 +13,14 @@
  *
  * Several nodes (docs/operators.md, "Several nodes"): each publishes a
  * heartbeat hash sl:node:ID (url, participants, meetings, endpoints,
- * draining) with a TTL of --node-ttl, lists its id in the set sl:nodes,
+ * draining, drained) with a TTL of --node-ttl, lists its id in the set sl:nodes,
  * and reads every other node's hash back into a small cache (ids whose
  * hash expired are removed from the set). A meeting's owner is the key
  * sl:{T}:owner, claimed with SET NX and renewed with the meeting's keys;
  * sl_store_claim() does the claim, placing a new meeting on the least
- * loaded node first.
+ * loaded node first. A draining node (sl_store_drain) claims no meeting
+ * for itself: it places every new one on another node, whatever the
+ * margin, or refuses it.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -34,6 +36,8 @@
 #include <hiredis/adapters/glib.h>
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
+
+#include <sluice/notify.h>
 
 #include "clock.h"
 #include "dpctl.h"
@@ -67,6 +71,8 @@ static struct {
 	unsigned n_nodes;
 	char password[SL_REDIS_PASSWORD_MAX + 1]; /* "" = no AUTH */
 	bool auth_warned;
+	bool draining, drained_said;
+	unsigned generation;
 } st;
 
 static void connect_now(void);
@@ -331,10 +337,11 @@ static gboolean beat_cb(gpointer arg)
 	snprintf(meetings, sizeof(meetings), "%u", sl_cp->n_rooms);
 	snprintf(eps, sizeof(eps), "%u", sl_cp->n_connected);
 	snprintf(busy, sizeof(busy), "%u.%06u", st.busy_ppm / 1000000, st.busy_ppm % 1000000);
-	cmd("HSET node", 14,
+	cmd("HSET node", 18,
 	    (const char *[]){ "HSET", k, "url", st.cfg->public_url, "participants", parts,
-			      "meetings", meetings, "endpoints", eps, "draining", "0", "busy",
-			      busy });
+			      "meetings", meetings, "endpoints", eps, "draining",
+			      st.draining ? "1" : "0", "drained", sl_store_drained() ? "1" : "0",
+			      "busy", busy });
 	cmd("EXPIRE node", 3, (const char *[]){ "EXPIRE", k, ttl });
 	cmd("SADD nodes", 3, (const char *[]){ "SADD", "sl:nodes", st.node });
 	if (redisAsyncCommandArgv(st.ac, on_nodes, NULL, 2,
@@ -355,7 +362,9 @@ const char *sl_store_node_id(void)
  * the fewest participants (ties: the smaller id). It gets the meeting when
  * this node's busiest worker is at or over --placement-busy, or when it has
  * clearly fewer participants than this one (by --placement-margin and by
- * 20% of ours); else the meeting stays here. */
+ * 20% of ours); else the meeting stays here.
+ * While this node drains, the best candidate whatever the margin (NULL:
+ * none). */
 static const struct node_entry *place(void)
 {
 	const struct node_entry *best = NULL;
@@ -375,7 +384,7 @@ static const struct node_entry *place(void)
 		    (e->participants == best->participants && strcmp(e->id, best->id) < 0))
 			best = e;
 	}
-	if (best && (st.busy_ppm >= full || best->participants + margin <= self))
+	if (best && (st.draining || st.busy_ppm >= full || best->participants + margin <= self))
 		return best;
 	return NULL;
 }
@@ -384,13 +393,20 @@ struct sl_store_claim {
 	sl_store_claim_cb cb; /* NULL once cancelled */
 	void *user;
 	char owner[33];
-	char key[64]; /* sl:{T}:owner */
+	char key[64];    /* sl:{T}:owner */
+	bool probe;      /* a GET, not a SET NX: draining, no node to place it on */
+	char target[33]; /* take-over: the new owner (this node, or one placed while draining) */
+	char target_url[256];
 };
 
 /* Compare-and-set: the owner key passes from a gone owner to this node. */
 static const char take_over[] =
 	"if redis.call('GET', KEYS[1]) == ARGV[1] then "
 	"redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3]) return 1 end return 0";
+
+/* Who holds it, for a draining node: an EVAL, so that the commands a node
+ * sends for meetings stay those of docs/operators.md, "Redis ACL". */
+static const char probe[] = "return redis.call('GET', KEYS[1])";
 
 static void claim_finish(struct sl_store_claim *cl, enum sl_store_claim_result res, const char *url)
 {
@@ -407,10 +423,12 @@ static void on_take_over(redisAsyncContext *ac, void *reply, void *arg)
 	(void)ac;
 	if (r && r->type == REDIS_REPLY_ERROR)
 		sl_warn("redis refused EVAL owner: %.*s", (int)r->len, r->str);
-	claim_finish(cl,
-		     r && r->type == REDIS_REPLY_INTEGER && r->integer == 1 ? SL_CLAIM_MINE
-									    : SL_CLAIM_UNAVAILABLE,
-		     NULL);
+	if (!r || r->type != REDIS_REPLY_INTEGER || r->integer != 1)
+		claim_finish(cl, SL_CLAIM_UNAVAILABLE, NULL);
+	else if (strcmp(cl->target, st.node))
+		claim_finish(cl, SL_CLAIM_OTHER, cl->target_url);
+	else
+		claim_finish(cl, SL_CLAIM_MINE, NULL);
 }
 
 static void on_owner_url(redisAsyncContext *ac, void *reply, void *arg)
@@ -428,11 +446,20 @@ static void on_owner_url(redisAsyncContext *ac, void *reply, void *arg)
 	 * node under another id. Either way the meeting is taken over here. */
 	if (r->type == REDIS_REPLY_NIL || (r->type == REDIS_REPLY_STRING && st.cfg->public_url[0] &&
 					   !strcmp(r->str, st.cfg->public_url))) {
-		snprintf(ttl, sizeof(ttl), "%u", st.cfg->meeting_ttl_s);
+		/* Draining: taken over for another node, as a new meeting. */
+		const struct node_entry *to = st.draining ? place() : NULL;
+
+		if (st.draining && !to) {
+			claim_finish(cl, SL_CLAIM_DRAINING, NULL);
+			return;
+		}
+		snprintf(cl->target, sizeof(cl->target), "%s", to ? to->id : st.node);
+		snprintf(cl->target_url, sizeof(cl->target_url), "%s", to ? to->url : "");
+		snprintf(ttl, sizeof(ttl), "%u", to ? st.cfg->node_ttl_s : st.cfg->meeting_ttl_s);
 		if (!st.up ||
 		    redisAsyncCommandArgv(st.ac, on_take_over, cl, 7,
 					  (const char *[]){ "EVAL", take_over, "1", cl->key,
-							    cl->owner, st.node, ttl },
+							    cl->owner, cl->target, ttl },
 					  NULL) != REDIS_OK)
 			claim_finish(cl, SL_CLAIM_UNAVAILABLE, NULL);
 		return;
@@ -463,7 +490,12 @@ static void on_claim(redisAsyncContext *ac, void *reply, void *arg)
 		claim_finish(cl, SL_CLAIM_UNAVAILABLE, NULL);
 		return;
 	}
-	/* nil: our SET took, cl->owner is the owner now; else the one before. */
+	/* nil: our SET took, cl->owner is the owner now; else the one before.
+	 * A probe's nil: nobody holds it, and this node takes no new meeting. */
+	if (r->type == REDIS_REPLY_NIL && cl->probe) {
+		claim_finish(cl, SL_CLAIM_DRAINING, NULL);
+		return;
+	}
 	if (r->type == REDIS_REPLY_STRING)
 		snprintf(cl->owner, sizeof(cl->owner), "%s", r->str);
 	if (!strcmp(cl->owner, st.node)) {
@@ -495,9 +527,15 @@ struct sl_store_claim *sl_store_claim(const char *tag, sl_store_claim_cb cb, voi
 	 * before the redirected join reaches it does not hold the meeting for
 	 * long; the join there renews it with the meeting's keys. */
 	snprintf(ttl, sizeof(ttl), "%u", to ? st.cfg->node_ttl_s : st.cfg->meeting_ttl_s);
-	if (redisAsyncCommandArgv(st.ac, on_claim, cl, 7,
-				  (const char *[]){ "SET", k, cl->owner, "NX", "GET", "EX", ttl },
-				  NULL) != REDIS_OK) {
+	/* Draining with nowhere to place it: only ask who holds it. */
+	cl->probe = st.draining && !to;
+	if (cl->probe ? redisAsyncCommandArgv(st.ac, on_claim, cl, 4,
+					      (const char *[]){ "EVAL", probe, "1", k },
+					      NULL) != REDIS_OK
+		      : redisAsyncCommandArgv(
+				st.ac, on_claim, cl, 7,
+				(const char *[]){ "SET", k, cl->owner, "NX", "GET", "EX", ttl },
+				NULL) != REDIS_OK) {
 		g_free(cl);
 		return NULL;
 	}
@@ -508,6 +546,89 @@ void sl_store_claim_cancel(struct sl_store_claim *cl)
 {
 	if (cl)
 		cl->cb = NULL;
+}
+
+void sl_store_drain(bool on)
+{
+	if (on != st.draining)
+		sl_info("%s", on ? "draining: no new meeting is placed on this node"
+				 : "undrained: this node takes new meetings again");
+	st.draining = on;
+	if (!on)
+		st.drained_said = false;
+	sl_store_drained_check();
+	beat_cb(NULL); /* tell the other nodes now */
+}
+
+bool sl_store_draining(void)
+{
+	return st.draining;
+}
+
+bool sl_store_drained(void)
+{
+	return st.draining && !sl_cp->n_rooms;
+}
+
+void sl_store_drained_check(void)
+{
+	if (!sl_store_drained()) {
+		st.drained_said = false;
+		return;
+	}
+	if (st.drained_said)
+		return;
+	st.drained_said = true;
+	sl_info("drained: no meeting left, the node can be stopped");
+	sl_notify_status("drained");
+	beat_cb(NULL);
+}
+
+unsigned sl_store_peers(const char **ids, unsigned max)
+{
+	uint64_t now = sl_now_ms(), ttl = (uint64_t)st.cfg->node_ttl_s * 1000;
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < st.n_nodes && n < max; i++)
+		if (!sl_time_over(now, st.nodes[i].seen_ms, ttl))
+			ids[n++] = st.nodes[i].id;
+	return n;
+}
+
+unsigned sl_store_generation(void)
+{
+	return st.generation;
+}
+
+struct cmd_cb {
+	sl_store_reply_cb cb;
+	void *user;
+};
+
+static void on_cmd_reply(redisAsyncContext *ac, void *reply, void *arg)
+{
+	struct cmd_cb *c = arg;
+
+	(void)ac;
+	c->cb(c->user, reply);
+	g_free(c);
+}
+
+int sl_store_command(sl_store_reply_cb cb, void *user, int argc, const char **argv,
+		     const size_t *lens)
+{
+	struct cmd_cb *c;
+
+	if (!st.up || !st.ac)
+		return -ENOTCONN;
+	c = g_new(struct cmd_cb, 1);
+	c->cb = cb;
+	c->user = user;
+	if (redisAsyncCommandArgv(st.ac, on_cmd_reply, c, argc, argv, lens) != REDIS_OK) {
+		g_free(c);
+		return -EIO;
+	}
+	return 0;
 }
 
 static gboolean refresh_cb(gpointer arg)
@@ -521,6 +642,7 @@ static gboolean refresh_cb(gpointer arg)
 static void now_up(void)
 {
 	st.up = true;
+	st.generation++;
 	st.auth_warned = false;
 	sl_info("redis connected; rewriting %u meetings", sl_cp->n_rooms);
 	for (const struct sl_room *r = sl_cp->rooms; r; r = r->next)

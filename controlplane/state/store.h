@@ -11,8 +11,8 @@
  *   sl:{T}:owner    string: the id of the node that holds the meeting
  * Per node (docs/operators.md, "Several nodes"):
  *   sl:node:ID      hash: url (--public-url), participants, meetings,
- *                   endpoints, draining ("0"), busy (the busiest worker's
- *                   busy fraction, "0.250000"); TTL --node-ttl
+ *                   endpoints, draining and drained ("0"/"1"), busy (the
+ *                   busiest worker's busy fraction, "0.250000"); TTL --node-ttl
  *   sl:nodes        set of node ids (pruned when their hash expired)
  * Both carry a TTL (--meeting-ttl) refreshed every TTL/3 while the meeting
  * lives, so keys of a killed node expire; the last leave deletes both in
@@ -56,6 +56,7 @@ enum sl_store_claim_result {
 	SL_CLAIM_MINE,        /* this node owns the meeting: create or join it here */
 	SL_CLAIM_OTHER,       /* another node does: url is its --public-url */
 	SL_CLAIM_UNAVAILABLE, /* Redis failed, or the owner has no --public-url */
+	SL_CLAIM_DRAINING,    /* nobody holds it, this node drains and no other can take it */
 };
 typedef void (*sl_store_claim_cb)(void *user, enum sl_store_claim_result res, const char *url);
 struct sl_store_claim;
@@ -68,5 +69,28 @@ struct sl_store_claim;
  * cancelled first. NULL (and no callback) when the store is down. */
 struct sl_store_claim *sl_store_claim(const char *tag, sl_store_claim_cb cb, void *user);
 void sl_store_claim_cancel(struct sl_store_claim *cl);
+
+/* Drain (docs/operators.md, "Drain"): while on, a meeting nobody holds is
+ * placed on the least-loaded other live node whatever the margin, or
+ * refused (SL_CLAIM_DRAINING). The heartbeat says so at once. */
+void sl_store_drain(bool on);
+bool sl_store_draining(void);
+/* Draining and no meeting left. The first time it becomes true the node
+ * logs it and tells systemd; call after a meeting ended (cheap). */
+bool sl_store_drained(void);
+void sl_store_drained_check(void);
+
+/* Up to max ids of the other live nodes (heartbeat younger than --node-ttl). */
+unsigned sl_store_peers(const char **ids, unsigned max);
+/* Counts up on every connection to Redis that came up. */
+unsigned sl_store_generation(void);
+
+struct redisReply;
+/* cb(user, reply): reply NULL when the connection went away first. */
+typedef void (*sl_store_reply_cb)(void *user, struct redisReply *reply);
+/* Queue one command (argv with lengths: binary-safe) on the store's
+ * connection. 0, or -ENOTCONN (down: cb is not called) or -EIO. */
+int sl_store_command(sl_store_reply_cb cb, void *user, int argc, const char **argv,
+		     const size_t *lens);
 
 #endif

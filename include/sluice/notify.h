@@ -12,6 +12,8 @@
 void sl_notify_ready(void);
 /* STOPPING=1: shutting down. */
 void sl_notify_stopping(void);
+/* STATUS=text: a line systemctl status shows (e.g. "drained"). */
+void sl_notify_status(const char *status);
 /* WATCHDOG=1: the main loop is alive. */
 void sl_notify_watchdog(void);
 /* How often to call sl_notify_watchdog, in microseconds (half of

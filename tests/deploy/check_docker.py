@@ -20,7 +20,7 @@ Usage: check_docker.py SRCDIR PATH/TO/sluice-dataplane PATH/TO/sluice-controlpla
    image (libc6, libgcc-s1: a sanitized build links the latter).
 5. The pieces agree: the control plane's config names the dataplane's
    socket, the Redis socket and the ACL user; the ACL allows exactly the
-   commands controlplane/state/store.c sends, on sl:* keys only, with the
+   commands controlplane/state/*.c send, on sl:* keys only, with the
    default user off; the operator's user sluice-operator exactly the
    commands sluicectl sends, on sl:ctl and sl:ctl:reply:* only; ctl-group is the control plane's gid in its image;
    the config files are accepted by the built binaries (--config FILE
@@ -229,10 +229,14 @@ if not node:
 else:
     node = node[0]
     allowed = {w[1:].upper() for w in node if w.startswith("+")}
-    used = set(re.findall(r'\(const char \*\[\]\)\{\s*"([A-Z]+)"', text(
-        "controlplane", "state", "store.c")))
+    state = os.path.join(src, "controlplane", "state")
+    used = set()
+    for f in sorted(os.listdir(state)):
+        if f.endswith(".c"):
+            used |= set(re.findall(r'\(const char \*\[\]\)\{\s*"([A-Z]+)"',
+                                   text("controlplane", "state", f)))
     if allowed != used:
-        fail(f"users.acl allows {sorted(allowed)}, store.c sends {sorted(used)}")
+        fail(f"users.acl allows {sorted(allowed)}, controlplane/state/*.c send {sorted(used)}")
     keys = [w for w in node if w.startswith("~") or w in ("allkeys", "allcommands")]
     if keys != ["~sl:*"] or "-@all" not in node or "resetchannels" not in node:
         fail(f"users.acl: {' '.join(node)}: want ~sl:* only, resetchannels, -@all")
