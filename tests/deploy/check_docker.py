@@ -25,6 +25,11 @@ Usage: check_docker.py SRCDIR PATH/TO/sluice-dataplane PATH/TO/sluice-controlpla
    commands sluicectl sends, on sl:ctl and sl:ctl:reply:* only; ctl-group is the control plane's gid in its image;
    the config files are accepted by the built binaries (--config FILE
    --help exits 0 only when every line is valid).
+6. docker/redis/start.sh, run outside a container with its paths moved
+   (SLUICE_SECRETS, SLUICE_REDIS_ETC, TMPDIR), starts a Redis whose ACL
+   refuses the unauthenticated, lets each user do its part and nothing of
+   the other's (Redis refuses a whole ACL file for one bad line: the
+   shipped file's comments once made it refuse this one).
 """
 import os, re, shlex, shutil, subprocess, sys
 
@@ -268,6 +273,63 @@ for binary, c in ((dp_bin, "dataplane.conf"), (cp_bin, "controlplane.conf")):
                        text=True, timeout=30)
     if r.returncode != 0:
         fail(f"docker/{c} refused by {os.path.basename(binary)}: {r.stderr.strip()}")
+
+
+def run_start_sh():
+    """docker/redis/start.sh itself, outside a container: Redis must start
+    with the ACL it renders (Redis refuses a whole ACL file for one bad
+    line), the default user must get nothing, each user exactly its keys."""
+    import tempfile, time
+    d = tempfile.mkdtemp(prefix="sl-start-sh-")
+    p = None
+    try:
+        for name, pw in (("redis_password", "node-pw"), ("redis_operator_password", "op-pw")):
+            with open(os.path.join(d, name), "w") as f:
+                f.write(pw + "\n")
+        sock = os.path.join(d, "r.sock")
+        env = {**os.environ, "SLUICE_SECRETS": d, "SLUICE_REDIS_ETC": os.path.join(D, "redis"),
+               "TMPDIR": d}
+        with open(os.path.join(d, "log"), "w") as log:
+            p = subprocess.Popen(["sh", os.path.join(D, "redis", "start.sh"), "--unixsocket",
+                                  sock, "--dir", d], env=env, stdout=log, stderr=log,
+                                 stdin=subprocess.DEVNULL)
+        for _ in range(50):
+            if os.path.exists(sock) or p.poll() is not None:
+                break
+            time.sleep(0.1)
+        time.sleep(0.2)  # Redis refuses a bad ACL after it made its socket
+        if not os.path.exists(sock) or p.poll() is not None:
+            with open(os.path.join(d, "log")) as f:
+                fail(f"docker/redis/start.sh: Redis did not start: {f.read()[-500:]}")
+            return
+
+        def cli(user, pw, *args):
+            auth = ["--user", user, "--pass", pw, "--no-auth-warning"] if user else []
+            return subprocess.run(["redis-cli", "-s", sock, *auth, *args], capture_output=True,
+                                  text=True, timeout=5).stdout.strip()
+        for who, args, want in (
+                ((None, None), ("GET", "sl:x"), "NOAUTH"),
+                (("sluice", "node-pw"), ("HSET", "sl:node:x", "url", "u"), "1"),
+                (("sluice", "node-pw"), ("HSET", "other", "a", "b"), "NOPERM"),
+                (("sluice", "node-pw"), ("XADD", "sl:ctl", "*", "a", "b"), "NOPERM"),
+                (("sluice-operator", "op-pw"), ("HGETALL", "sl:node:x"), "NOPERM"),
+                (("sluice-operator", "wrong"), ("PING",), "NOAUTH")):
+            out = cli(*who, *args)
+            if not out.startswith(want):
+                fail(f"start.sh's Redis: {who[0]} {' '.join(args)}: {out!r}, want {want}")
+        if not cli("sluice-operator", "op-pw", "XADD", "sl:ctl", "*", "a", "b").endswith("-0"):
+            fail("start.sh's Redis: the operator cannot XADD to sl:ctl")
+    finally:
+        if p:
+            p.terminate()
+            p.wait(10)
+        shutil.rmtree(d, ignore_errors=True)
+
+
+if shutil.which("redis-server") and shutil.which("redis-cli"):
+    run_start_sh()
+else:
+    print("# redis-server not installed: docker/redis/start.sh not run")
 
 print(f"check_docker: {len(dockerfiles)} Dockerfiles, {len(services)} services, "
       f"{len(failures)} problem(s)")

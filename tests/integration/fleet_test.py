@@ -47,6 +47,8 @@ class AclRedis(ct.Redis):
             check(placeholder in acl, f"users.acl has no {placeholder}")
             acl = acl.replace(placeholder,
                               "#" + hashlib.sha256(PASSWORDS[user].encode()).hexdigest())
+        # As docker/redis/start.sh renders it: the user lines only.
+        acl = "".join(l + "\n" for l in acl.splitlines() if l.startswith("user "))
         acl += f"user admin on >{PASSWORDS['admin']} ~* &* +@all\n"
         self.acl = os.path.join(d, "users.acl")
         with open(self.acl, "w") as f:
