@@ -337,7 +337,7 @@ static gboolean beat_cb(gpointer arg)
 	snprintf(meetings, sizeof(meetings), "%u", sl_cp->n_rooms);
 	snprintf(eps, sizeof(eps), "%u", sl_cp->n_connected);
 	snprintf(busy, sizeof(busy), "%u.%06u", st.busy_ppm / 1000000, st.busy_ppm % 1000000);
-	cmd("HSET node", 18,
+	cmd("HSET node", 16,
 	    (const char *[]){ "HSET", k, "url", st.cfg->public_url, "participants", parts,
 			      "meetings", meetings, "endpoints", eps, "draining",
 			      st.draining ? "1" : "0", "drained", sl_store_drained() ? "1" : "0",
