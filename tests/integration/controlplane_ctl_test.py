@@ -145,12 +145,16 @@ def case_commands():
     try:
         n1, n2, n3 = c.nodes
         ctl = Ctl(c)
+        # busy: the fake dataplane's 25%, once asked at one heartbeat and
+        # published at the next.
+        wait_until(lambda: all(v["info"]["busy"] == 0.25 for v in ctl.cmd("nodes").values()),
+                   5, "busy never became the dataplane's 0.25")
         r = ctl.cmd("nodes")
         for x in c.nodes:
             check(set(r[x.name]) == {"req", "node", "peers", "ok", "info"}, f"nodes {r}")
             i = r[x.name]["info"]
             check(set(i) == INFO_KEYS and i["id"] == x.name and i["url"] == x.url and
-                  i["participants"] == 0 and i["meetings"] == 0 and i["busy"] == 0 and
+                  i["participants"] == 0 and i["meetings"] == 0 and i["busy"] == 0.25 and
                   i["draining"] is False and i["drained"] is False and i["uptime_s"] >= 0,
                   f"info {i}")
         # A meeting on n1: alice (moderator), bob; carol waits in its lobby.
