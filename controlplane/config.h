@@ -7,10 +7,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <sluice/redis_addr.h> /* SL_REDIS_PASSWORD_MAX */
+
 #define SL_CP_MAX_ORIGINS 8
 #define SL_CP_ORIGIN_LEN  256
-/* Longest Redis password read from --redis-password-file, plus one. */
-#define SL_REDIS_PASSWORD_MAX 512
 
 struct sl_cp_config {
 	char listen[64]; /* HTTP/WebSocket address: an IPv4 or IPv6 literal */

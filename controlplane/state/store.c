@@ -38,6 +38,7 @@
 #include <hiredis/hiredis.h>
 
 #include <sluice/notify.h>
+#include <sluice/redis_addr.h>
 
 #include "clock.h"
 #include "dpctl.h"
@@ -696,29 +697,6 @@ static void on_connect(const redisAsyncContext *ac, int status)
 		sl_warn("redis: cannot queue %s", argv[0]);
 }
 
-/* The first line of --redis-password-file (a Docker or systemd secret). */
-static int load_password(const char *path, char *err, size_t n)
-{
-	FILE *f = fopen(path, "r");
-	size_t len;
-
-	if (!f) {
-		snprintf(err, n, "--redis-password-file %s: %s", path, strerror(errno));
-		return -EINVAL;
-	}
-	len = fread(st.password, 1, sizeof(st.password) - 1, f);
-	fclose(f);
-	st.password[len] = 0;
-	st.password[strcspn(st.password, "\r\n")] = 0;
-	if (!st.password[0] || strlen(st.password) == SL_REDIS_PASSWORD_MAX) {
-		explicit_bzero(st.password, sizeof(st.password));
-		snprintf(err, n, "--redis-password-file %s: needs one line of 1-%d bytes", path,
-			 SL_REDIS_PASSWORD_MAX - 1);
-		return -EINVAL;
-	}
-	return 0;
-}
-
 static void on_disconnect(const redisAsyncContext *ac, int status)
 {
 	(void)ac;
@@ -751,37 +729,6 @@ static void connect_now(void)
 	g_source_attach(st.src, NULL);
 	redisAsyncSetConnectCallback(st.ac, on_connect);
 	redisAsyncSetDisconnectCallback(st.ac, on_disconnect);
-}
-
-static int parse_url(const char *url, char *err, size_t n)
-{
-	const char *colon;
-	char *end;
-	long port;
-
-	if (!strncmp(url, "unix:", 5) && url[5] == '/' && strlen(url + 5) < sizeof(st.sock)) {
-		strcpy(st.sock, url + 5);
-		return 0;
-	}
-	if (!strncmp(url, "tcp://", 6))
-		url += 6;
-	else if (!strncmp(url, "redis://", 8))
-		url += 8;
-	else
-		goto bad;
-	colon = strrchr(url, ':');
-	if (!colon || colon == url || (size_t)(colon - url) >= sizeof(st.host))
-		goto bad;
-	port = strtol(colon + 1, &end, 10);
-	if (*end || port < 1 || port > 65535)
-		goto bad;
-	memcpy(st.host, url, (size_t)(colon - url));
-	st.host[colon - url] = 0;
-	st.port = (int)port;
-	return 0;
-bad:
-	snprintf(err, n, "--redis: use unix:/path/to/socket or tcp://host:port");
-	return -EINVAL;
 }
 
 static void spawn_embedded(void);
@@ -842,11 +789,20 @@ int sl_store_start(const struct sl_cp_config *cfg, char *err, size_t n)
 		snprintf(err, n, "--redis-user: give the password with --redis-password-file");
 		return -EINVAL;
 	}
-	if (cfg->redis_password_file[0] && load_password(cfg->redis_password_file, err, n))
+	if (cfg->redis_password_file[0] &&
+	    sl_redis_password_load(cfg->redis_password_file, st.password, err, n))
 		return -EINVAL;
 	if (cfg->redis[0]) {
-		if (parse_url(cfg->redis, err, n))
+		struct sl_redis_addr a;
+
+		if (sl_redis_addr_parse(cfg->redis, &a, err, n))
 			return -EINVAL;
+		_Static_assert(sizeof(st.sock) == sizeof(a.sock) &&
+				       sizeof(st.host) == sizeof(a.host),
+			       "redis address sizes");
+		memcpy(st.sock, a.sock, sizeof(st.sock));
+		memcpy(st.host, a.host, sizeof(st.host));
+		st.port = a.port;
 	} else {
 		if (snprintf(st.sock, sizeof(st.sock), "%s/redis.sock", cfg->state_dir) >=
 			    (int)sizeof(st.sock) ||
