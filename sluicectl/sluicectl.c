@@ -37,7 +37,8 @@
 #define SL_VERSION "unknown"
 #endif
 
-#define ROOM_MAX 1024 /* bytes of a --room name */
+#define ROOM_MAX     1024 /* bytes of a --room name */
+#define CTL_SETTLE_S 0.5  /* see exchange() */
 
 static struct {
 	char redis[320];
@@ -423,12 +424,30 @@ static bool all_answered(const struct ctl *c)
 	return c->n_known > 0;
 }
 
+/* A reply that settles the command whoever else may answer: the addressed
+ * node's, a meeting's holder's (anything but not_here), or a bad_request. */
+static bool decisive(const struct ctl *c)
+{
+	for (size_t i = 0; i < c->n_reply; i++) {
+		const char *node = json_string_value(json_object_get(c->reply[i], "node"));
+		const char *err = json_string_value(json_object_get(c->reply[i], "error"));
+
+		if (err && !strcmp(err, "bad_request"))
+			return true;
+		if (c->node[0] && node && !strcmp(node, c->node))
+			return true;
+		if (c->target == TARGET_MEETING && (!err || strcmp(err, "not_here")))
+			return true;
+	}
+	return false;
+}
+
 /* XADD, BLPOP until done, DEL: 0, or 1 (a message printed). */
 static int exchange(struct ctl *c, const struct sl_redis_addr *a, const char *pw)
 {
 	const char *argv[20];
 	char key[64], secs[32];
-	double end = now_s() + c->timeout;
+	double end = now_s() + c->timeout, settle;
 	redisContext *rc;
 	redisReply *r;
 	int argc = 0, ret = 1;
@@ -483,10 +502,17 @@ static int exchange(struct ctl *c, const struct sl_redis_addr *a, const char *pw
 		goto out;
 	freeReplyObject(r);
 	snprintf(key, sizeof(key), "sl:ctl:reply:%s", c->req);
+	/* A node knows the others as of its last heartbeat read (every
+	 * --node-ttl/3): one that started since is in nobody's peers yet. So,
+	 * unless a reply settles it, wait CTL_SETTLE_S (more than two of a
+	 * node's 200 ms stream reads) for nodes nobody named. */
+	settle = now_s() + CTL_SETTLE_S;
+	if (settle > end)
+		settle = end;
 	for (;;) {
-		double left = end - now_s();
+		double left = (all_answered(c) ? settle : end) - now_s();
 
-		if (all_answered(c) || left < 0.001)
+		if (decisive(c) || left < 0.001)
 			break;
 		/* BLPOP's timeout 0 would wait forever: never below 1 ms. */
 		snprintf(secs, sizeof(secs), "%.3f", left);

@@ -234,6 +234,19 @@ for l in urllib.request.urlopen(sys.argv[1], timeout=2).read().decode().splitlin
 [ "$(metric $((mport + 1)) sluice_participants)" = 0 ] || fail "node2's sluice_participants is not 0"
 [ "$(metric $((mport + 1)) sluice_joins_redirected_total)" = 1 ] ||
 	fail "node2's sluice_joins_redirected_total is not 1"
+# The printed sluicectl line, run as printed: both nodes answer, and the
+# meeting is node1's.
+line=$(sed -n 's|.*the fleet: \(.*sluicectl --redis .* nodes\)$|\1|p' "$dir/out" | head -1)
+(cd "$src" && eval "$line") >"$dir/ctl" 2>&1 || fail "the printed sluicectl line failed: $(cat "$dir/ctl")"
+grep -q "^node1 .* active" "$dir/ctl" && grep -q "^node2 .* active" "$dir/ctl" ||
+	fail "sluicectl nodes does not list both nodes as active: $(cat "$dir/ctl")"
+(cd "$src" && eval "${line% nodes} --json meetings") >"$dir/ctl.json" 2>&1 ||
+	fail "sluicectl meetings failed: $(cat "$dir/ctl.json")"
+python3 -c 'import json, sys
+m = json.load(open(sys.argv[1]))
+assert len(m) == 1 and m[0]["node"] == "node1" and m[0]["participants"] == 1, m' "$dir/ctl.json" ||
+	fail "sluicectl meetings: $(cat "$dir/ctl.json")"
+cat "$dir/ctl"
 rc=0
 wait "$demo_pid" || rc=$?
 demo_pid=
