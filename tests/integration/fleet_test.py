@@ -136,13 +136,10 @@ class Fleet:
               f"{r.stderr[-400:]!r}")
         for s in ct.ROOM_NAMES | ct.NAMES:
             check(s not in r.stdout and s not in r.stderr, f"sluicectl printed a name: {s}")
-        self.outputs.append(r.stdout + r.stderr)
         return r.stdout, r.stderr
 
     def ctl_json(self, *args):
         return json.loads(self.ctl("--json", *args)[0])
-
-    outputs = []
 
     def tag(self, room):
         with open(os.path.join(self.dir, "secret"), "rb") as f:
