@@ -16,8 +16,10 @@ real dataplane's worker load reaches the table), meetings, meeting (by id
 and by --room), mute, kick, end, stats, drain to `drained` and undrain; and
 the ACL refusals: no AUTH, a wrong password, the node's user trying to
 write a command, the operator's user trying to read a meeting's keys. No
-node may log a refused Redis command (the ACL lacks nothing it sends), and
-no room or display name may reach Redis, a log or sluicectl's output.
+node may log a refused Redis command (the ACL lacks nothing it sends), no
+room or display name may reach Redis, a log or sluicectl's output, and
+every command Redis saw (MONITOR) touched keys of one hash slot only, as a
+Redis Cluster needs.
 Only Unix sockets and loopback are used.
 Output: "ok N - name" / "not ok N - name: why".
 """
@@ -107,9 +109,14 @@ class RealDataplane:
 class Fleet:
     def __init__(self):
         self.dir = tempfile.mkdtemp(prefix="slfleet-")
-        self.nodes, self.redis, self.real = [], None, None
+        self.nodes, self.redis, self.real, self.monitor = [], None, None, None
         try:
             self.redis = AclRedis(self.dir)
+            self.monitor_out = open(os.path.join(self.dir, "monitor"), "w")
+            self.monitor = subprocess.Popen(
+                ["redis-cli", "-s", self.redis.sock, "--user", "admin", "--pass",
+                 PASSWORDS["admin"], "--no-auth-warning", "MONITOR"],
+                stdout=self.monitor_out, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
             auth = ["--redis-user", "sluice", "--redis-password-file", self.redis.pw("sluice")]
             if os.geteuid() == 0:
                 self.real = RealDataplane(self.dir)
@@ -150,11 +157,74 @@ class Fleet:
             for x in self.nodes:
                 x.close()
         finally:
+            if self.monitor:
+                ct.stop_proc(self.monitor)
+                self.monitor_out.close()
             if self.real:
                 self.real.close()
             if self.redis:
                 self.redis.stop()
             shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def crc16(data):
+    """CRC16-XMODEM, Redis Cluster's key hash."""
+    crc = 0
+    for b in data:
+        crc ^= b << 8
+        for _ in range(8):
+            crc = ((crc << 1) ^ 0x1021 if crc & 0x8000 else crc << 1) & 0xFFFF
+    return crc
+
+
+def slot(key):
+    """The hash slot of a key: of its {tag} when it has a non-empty one."""
+    a = key.find("{")
+    if a >= 0:
+        b = key.find("}", a + 1)
+        if b > a + 1:
+            key = key[a + 1:b]
+    return crc16(key.encode()) % 16384
+
+
+def command_keys(args):
+    """The keys of one command as MONITOR shows it (the commands the nodes
+    and sluicectl send, and this test's own reads)."""
+    cmd = args[0].upper()
+    if cmd in ("AUTH", "PING", "MONITOR", "SCAN", "KEYS", "ACL", "HELLO", "CLIENT", "COMMAND",
+               "INFO", "SELECT"):
+        return []
+    if cmd == "DEL" or cmd == "EXISTS":
+        return args[1:]
+    if cmd == "BLPOP":
+        return args[1:-1]
+    if cmd in ("EVAL", "EVALSHA"):
+        return args[3:3 + int(args[2])]
+    if cmd == "XREAD":
+        rest = args[[a.upper() for a in args].index("STREAMS") + 1:]
+        return rest[:len(rest) // 2]
+    return args[1:2]
+
+
+def check_one_slot_per_command(path):
+    """Every command touched keys of one hash slot: the layout a Redis
+    Cluster needs (docs/operators.md, "Several nodes", Redis Cluster)."""
+    import re
+    n = multi = 0
+    with open(path, errors="replace") as f:
+        for line in f:
+            args = [a.encode().decode("unicode_escape") for a in
+                    re.findall(r'"((?:[^"\\]|\\.)*)"', line)]
+            if not args:
+                continue
+            keys = command_keys(args)
+            n += 1
+            multi += len(keys) > 1
+            check(len({slot(k) for k in keys}) <= 1,
+                  f"a command over several hash slots: {args[:6]}")
+    check(n > 100 and multi > 0, f"MONITOR saw {n} commands, {multi} with several keys")
+    print(f"# {n} commands seen by MONITOR, {multi} with several keys, each within one slot",
+          flush=True)
 
 
 def recv_until(w, pred, timeout=5.0):
@@ -264,6 +334,12 @@ def case_fleet():
         for x in f.nodes:
             check("redis refused" not in read(x.err), f"{x.name}: {read(x.err)[-400:]}")
         nt.Cluster.check_no_names(f)
+        # The meetings end (DEL of three keys of one tag) with the nodes.
+        for x in f.nodes:
+            x.close()
+        f.nodes = []
+        time.sleep(0.3)
+        check_one_slot_per_command(os.path.join(f.dir, "monitor"))
     finally:
         f.close()
 
