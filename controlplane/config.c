@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include <sluice/conf.h>
+#include <sluice/redis_addr.h>
 
 #include "config.h"
 #include "log.h"
@@ -27,7 +28,7 @@
 #define SL_DEFAULT_WEB_ROOT "/usr/share/sluice/web"
 #endif
 
-enum kind { STR, U32, LEVEL, IP4, ADDR, ORIGIN, CHOICE, HOSTPORT };
+enum kind { STR, U32, LEVEL, IP4, ADDR, ORIGIN, CHOICE, HOSTPORT, TURNURI, SECRET };
 
 struct opt {
 	const char *name, *arg, *help;
@@ -217,6 +218,20 @@ static const struct opt opts[] = {
 	  "the 32-byte deployment secret that keys room names, created if missing; the same on "
 	  "every node of a fleet (default STATE-DIR/secret)",
 	  STR, S(secret_file), 0, 0 },
+	/* TURN credentials in `joined` (transport/turn.c, docs/controlplane.md). */
+	{ "turn-uri", "URI",
+	  "a TURN server for browsers that cannot reach the dataplane directly, "
+	  "turn:host[:port] or turns:host[:port], optionally ?transport=udp or ?transport=tcp; "
+	  "repeatable, at most 8; needs --turn-secret-file or --turn-secret (default: none)",
+	  TURNURI, S(turn_uri), 0, 0 },
+	{ "turn-secret", "S",
+	  "the TURN REST API shared secret (coturn's static-auth-secret); visible in ps, prefer "
+	  "--turn-secret-file",
+	  SECRET, S(turn_secret), 0, 0 },
+	{ "turn-secret-file", "FILE", "the TURN REST API shared secret: the first line of FILE",
+	  STR, S(turn_secret_file), 0, 0 },
+	{ "turn-ttl", "S", "lifetime of the TURN credentials sent in joined (default 86400)", U32,
+	  S(turn_ttl_s), 60, 604800 },
 };
 #undef S
 #define N_OPTS (sizeof(opts) / sizeof(opts[0]))
@@ -261,6 +276,44 @@ static void defaults(struct sl_cp_config *c)
 	c->node_ttl_s = 15;
 	c->placement_margin = 10;
 	c->placement_busy = 80;
+	c->turn_ttl_s = 86400;
+}
+
+/*
+ * turn:host[:port] or turns:host[:port], then optionally ?transport=udp or
+ * ?transport=tcp (RFC 7065). host is a DNS name, an IPv4 address or a
+ * bracketed IPv6 one.
+ */
+static bool turn_uri_ok(const char *v)
+{
+	const char *h, *e;
+
+	if (!strncmp(v, "turn:", 5))
+		h = v + 5;
+	else if (!strncmp(v, "turns:", 6))
+		h = v + 6;
+	else
+		return false;
+	if (*h == '[') {
+		e = h + 1 + strspn(h + 1, "0123456789abcdefABCDEF:.");
+		if (*e != ']' || e == h + 1)
+			return false;
+		e++;
+	} else {
+		e = h +
+		    strspn(h, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-");
+		if (e == h)
+			return false;
+	}
+	if (*e == ':') {
+		size_t d = strspn(e + 1, "0123456789");
+		unsigned long p = strtoul(e + 1, NULL, 10);
+
+		if (d < 1 || d > 5 || p < 1 || p > 65535)
+			return false;
+		e += 1 + d;
+	}
+	return !*e || !strcmp(e, "?transport=udp") || !strcmp(e, "?transport=tcp");
 }
 
 /*
@@ -418,6 +471,23 @@ static int set(struct sl_cp_config *c, const struct opt *o, const char *v, char 
 			goto bad;
 		c->n_origin++;
 		return 0;
+	case TURNURI:
+		if (c->n_turn_uri >= SL_CP_MAX_TURN_URIS) {
+			snprintf(err, n, "--turn-uri: at most %d URIs", SL_CP_MAX_TURN_URIS);
+			return -EINVAL;
+		}
+		if (strlen(v) >= SL_CP_TURN_URI_LEN || !turn_uri_ok(v))
+			goto bad;
+		strcpy(c->turn_uri[c->n_turn_uri++], v);
+		return 0;
+	case SECRET: /* never echoed */
+		if (!*v || strlen(v) >= o->size || strpbrk(v, "\r\n")) {
+			snprintf(err, n, "--%s: needs 1-%zu bytes on one line", o->name,
+				 o->size - 1);
+			return -EINVAL;
+		}
+		strcpy(p, v);
+		return 0;
 	case U32:
 		errno = 0;
 		x = strtoul(v, &end, 10);
@@ -455,6 +525,43 @@ static int set(struct sl_cp_config *c, const struct opt *o, const char *v, char 
 bad:
 	snprintf(err, n, "--%s: '%s' is not valid (%s)", o->name, v, o->help);
 	return -EINVAL;
+}
+
+/* --turn-uri needs exactly one of the secret options, and they need it. */
+static int turn_derived(struct sl_cp_config *c, char *err, size_t n)
+{
+	static const char redis_opt[] = "--redis-password-file ";
+
+	if (c->turn_secret[0] && c->turn_secret_file[0]) {
+		explicit_bzero(c->turn_secret, sizeof(c->turn_secret));
+		snprintf(err, n, "--turn-secret, --turn-secret-file: give only one of them");
+		return -EINVAL;
+	}
+	if (!c->n_turn_uri) {
+		if (c->turn_secret[0] || c->turn_secret_file[0]) {
+			explicit_bzero(c->turn_secret, sizeof(c->turn_secret));
+			snprintf(err, n, "--turn-secret%s: only with --turn-uri",
+				 c->turn_secret_file[0] ? "-file" : "");
+			return -EINVAL;
+		}
+		return 0;
+	}
+	if (!c->turn_secret[0] && !c->turn_secret_file[0]) {
+		snprintf(err, n, "--turn-uri: give the shared secret with --turn-secret-file");
+		return -EINVAL;
+	}
+	/* The Redis password's loader; its message names our option instead. */
+	if (c->turn_secret_file[0] &&
+	    sl_redis_password_load(c->turn_secret_file, c->turn_secret, err, n)) {
+		char m[600];
+
+		snprintf(m, sizeof(m), "--turn-secret-file %s",
+			 strncmp(err, redis_opt, strlen(redis_opt)) ? err
+								    : err + strlen(redis_opt));
+		snprintf(err, n, "%s", m);
+		return -EINVAL;
+	}
+	return 0;
 }
 
 static int derived(struct sl_cp_config *c, char *err, size_t n)
@@ -511,6 +618,8 @@ static int derived(struct sl_cp_config *c, char *err, size_t n)
 		snprintf(err, n, "--public-url: give a ws:// or wss:// URL without a #fragment");
 		return -EINVAL;
 	}
+	if (turn_derived(c, err, n))
+		return -EINVAL;
 	if (!c->secret_file[0])
 		snprintf(c->secret_file, sizeof(c->secret_file), "%s/secret", c->state_dir);
 	if (!c->cert[0])
@@ -539,7 +648,7 @@ static int conf_line(void *ctx, const char *key, const char *v, char *err, size_
 int sl_cp_config_parse(struct sl_cp_config *c, int argc, char **argv, char *err, size_t errlen)
 {
 	struct option lo[N_OPTS + 4];
-	bool cli_origin = false;
+	bool cli_origin = false, cli_turn = false;
 	int i, r;
 
 	defaults(c);
@@ -569,7 +678,8 @@ int sl_cp_config_parse(struct sl_cp_config *c, int argc, char **argv, char *err,
 		if (r == 'c' && sl_conf_read(optarg, conf_line, c, err, errlen))
 			return -EINVAL;
 	}
-	/* Pass 2: the command line over the files; its --origin list replaces theirs. */
+	/* Pass 2: the command line over the files; its --origin and --turn-uri lists replace
+	 * theirs. */
 	optind = 0;
 	while ((r = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
 		if (r < 256)
@@ -577,6 +687,10 @@ int sl_cp_config_parse(struct sl_cp_config *c, int argc, char **argv, char *err,
 		if (opts[r - 256].kind == ORIGIN && !cli_origin) {
 			c->n_origin = 0;
 			cli_origin = true;
+		}
+		if (opts[r - 256].kind == TURNURI && !cli_turn) {
+			c->n_turn_uri = 0;
+			cli_turn = true;
 		}
 		if (set(c, &opts[r - 256], optarg, err, errlen))
 			return -EINVAL;

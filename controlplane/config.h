@@ -9,8 +9,10 @@
 
 #include <sluice/redis_addr.h> /* SL_REDIS_PASSWORD_MAX */
 
-#define SL_CP_MAX_ORIGINS 8
-#define SL_CP_ORIGIN_LEN  256
+#define SL_CP_MAX_ORIGINS   8
+#define SL_CP_ORIGIN_LEN    256
+#define SL_CP_MAX_TURN_URIS 8
+#define SL_CP_TURN_URI_LEN  256
 
 struct sl_cp_config {
 	char listen[64]; /* HTTP/WebSocket address: an IPv4 or IPv6 literal */
@@ -71,6 +73,13 @@ struct sl_cp_config {
 	uint32_t placement_margin; /* participants another node must have fewer to get a meeting */
 	uint32_t placement_busy;   /* percent: a node whose busiest worker is this busy is full */
 	char secret_file[512];     /* the deployment secret (default STATE-DIR/secret) */
+	/* TURN credentials handed out in `joined` (transport/turn.c). */
+	char turn_uri[SL_CP_MAX_TURN_URIS]
+		     [SL_CP_TURN_URI_LEN]; /* turn(s):host[:port][?transport] */
+	unsigned n_turn_uri;
+	char turn_secret[SL_REDIS_PASSWORD_MAX + 1]; /* TURN REST API shared secret; never logged */
+	char turn_secret_file[512];                  /* "" = the secret comes from --turn-secret */
+	uint32_t turn_ttl_s;                         /* credential lifetime */
 };
 
 enum sl_moderators { SL_MOD_FIRST, SL_MOD_EVERYONE, SL_MOD_TOKEN };

@@ -30,6 +30,7 @@
 #include "store.h"
 #include "throttle.h"
 #include "transport.h"
+#include "turn.h"
 
 #define OFFER_TIMEOUT_MS 15000
 #define OFFER_MAX        65536
@@ -242,6 +243,7 @@ struct sl_participant *sl_room_enter(struct sl_client *c, struct sl_room *r,
 				     const char *display_name, bool moderator)
 {
 	struct sl_participant *p;
+	json_t *joined, *ice;
 
 	/* Only members past their handshake count against the caps. */
 	if (r->n_connected >= sl_cp->cfg.room_max ||
@@ -259,10 +261,18 @@ struct sl_participant *sl_room_enter(struct sl_client *c, struct sl_room *r,
 	sl_info("participant %s joined meeting %s (%u members%s)", p->id, r->meeting, r->n_members,
 		moderator ? ", moderator" : "");
 	/* No names yet: the list follows once this join's handshake completes. */
-	sl_signal_send(c, json_pack("{s:s, s:s, s:s, s:[], s:s, s:o, s:b}", "type", "joined",
-				    "participant", p->id, "meeting", r->meeting, "participants",
-				    "role", moderator ? "moderator" : "participant",
-				    "meeting_state", sl_room_state_json(r), "p2p", sl_cp->cfg.p2p));
+	joined = json_pack("{s:s, s:s, s:s, s:[], s:s, s:o, s:b}", "type", "joined", "participant",
+			   p->id, "meeting", r->meeting, "participants", "role",
+			   moderator ? "moderator" : "participant", "meeting_state",
+			   sl_room_state_json(r), "p2p", sl_cp->cfg.p2p);
+	/* TURN credentials (transport/turn.c), only when --turn-uri is given. */
+	ice = sl_turn_ice_servers(sl_cp->cfg.turn_uri, sl_cp->cfg.n_turn_uri,
+				  sl_cp->cfg.turn_secret, sl_cp->cfg.turn_ttl_s, time(NULL), p->id);
+	if (joined && ice)
+		json_object_set_new(joined, "iceServers", ice);
+	else
+		json_decref(ice);
+	sl_signal_send(c, joined);
 	sl_signal_send(c, sl_chat_history(r));
 	sl_room_sync(r);
 	return p;
