@@ -151,7 +151,7 @@
 
   function createPc() {
     const pc = new RTCPeerConnection({
-      iceServers: [],
+      iceServers: sluice.iceServers || [],
       bundlePolicy: 'max-bundle',
       rtcpMuxPolicy: 'require',
     });

@@ -106,8 +106,8 @@
   }
 
   function newPc() {
-    const pc = new RTCPeerConnection({ iceServers: [], bundlePolicy: 'max-bundle',
-      rtcpMuxPolicy: 'require' });
+    const pc = new RTCPeerConnection({ iceServers: sluice.iceServers || [],
+      bundlePolicy: 'max-bundle', rtcpMuxPolicy: 'require' });
     const remote = new MediaStream();
     pc.onicecandidate = (ev) => {
       if (pc !== p2p.pc || !ev.candidate) return;

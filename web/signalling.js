@@ -434,6 +434,8 @@
         }
         sluice.roles[msg.participant] = msg.role;
         sluice.p2pAllowed = msg.p2p === true;
+        // TURN servers with short-lived credentials (--turn-uri), for both connections.
+        sluice.iceServers = Array.isArray(msg.iceServers) ? msg.iceServers : [];
         app.setState('joined');
         sluice.role = msg.role === 'moderator' ? 'moderator' : 'participant';
         app.setStatus('Joined. Setting up media…');
