@@ -578,6 +578,91 @@ def case_close_codes():
         expect_type(u, "left")
         check(u.closes(3) and u.c.close_code == 1000, f"after left: {u.c.close_code}")
 
+TURN_SECRET = "turn-Secret-Quokka-7731"
+TURN_URIS = ["turn:turn.example.org:3478?transport=udp", "turns:turn.example.org:443?transport=tcp"]
+
+def case_turn_credentials():
+    """--turn-uri and --turn-secret-file: joined carries iceServers in the
+    RTCIceServer shape with TURN REST API credentials (username
+    "<now + ttl>:<participant id>", credential base64(HMAC-SHA1(secret,
+    username)), as coturn's use-auth-secret checks it); without the options
+    there is no iceServers key."""
+    import base64, hashlib, hmac
+    SECRETS.add(TURN_SECRET)
+    d = tempfile.mkdtemp(prefix="slturn-")
+    try:
+        f = os.path.join(d, "turn-secret")
+        with open(f, "w") as fh:
+            fh.write(TURN_SECRET + "\n")
+        args = FLOOD + ("--turn-uri", TURN_URIS[0], "--turn-uri", TURN_URIS[1],
+                        "--turn-secret-file", f, "--turn-ttl", "600")
+        with Env(args=args) as env:
+            for name in ("Tia Turn", "Uli Turn"):
+                t0 = time.time()
+                _, j = member(env, "Turn-Room-Amber-Heron", name)
+                t1 = time.time()
+                ice = j.get("iceServers")
+                check(isinstance(ice, list) and len(ice) == 1, f"joined: iceServers {ice!r}")
+                srv = ice[0]
+                check(set(srv) == {"urls", "username", "credential"}, f"iceServers[0]: {srv}")
+                check(srv["urls"] == TURN_URIS, f"iceServers urls: {srv['urls']}")
+                exp, _, pid = srv["username"].partition(":")
+                check(pid == j["participant"], f"username {srv['username']!r} is not <t>:<id>")
+                check(int(t0) + 600 - 2 <= int(exp) <= t1 + 600 + 2,
+                      f"username expiry {exp} is not now + 600 ({t0:.0f})")
+                want = base64.b64encode(hmac.new(TURN_SECRET.encode(), srv["username"].encode(),
+                                                 hashlib.sha1).digest()).decode()
+                check(srv["credential"] == want, f"credential {srv['credential']!r} != {want!r}")
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+    with Env(args=FLOOD) as env:
+        _, j = member(env, "NoTurn-Room-Amber-Heron", "Vic Turn")
+        check("iceServers" not in j, f"iceServers without --turn-uri: {j}")
+
+def case_turn_options_refused():
+    """Bad TURN options stop the control plane with a message naming the
+    option and never the secret."""
+    d = tempfile.mkdtemp(prefix="slturn-")
+    try:
+        f = os.path.join(d, "turn-secret")
+        with open(f, "w") as fh:
+            fh.write(TURN_SECRET + "\n")
+        empty = os.path.join(d, "empty")
+        open(empty, "w").close()
+        ok = ("--turn-uri", TURN_URIS[0])
+        bad = [(("--turn-uri", "stun:turn.example.org:3478", "--turn-secret", TURN_SECRET),
+                "--turn-uri"),
+               (("--turn-uri", "turn:turn.example.org:3478?transport=sctp",
+                 "--turn-secret-file", f), "--turn-uri"),
+               (("--turn-uri", "turn:turn.example.org:99999", "--turn-secret-file", f),
+                "--turn-uri"),
+               (("--turn-uri", "turn:", "--turn-secret-file", f), "--turn-uri"),
+               (tuple(x for i in range(9) for x in ("--turn-uri", TURN_URIS[0])) +
+                ("--turn-secret-file", f), "--turn-uri"),
+               (ok + ("--turn-secret", TURN_SECRET, "--turn-secret-file", f), "--turn-secret"),
+               (("--turn-secret", TURN_SECRET), "--turn-secret"),
+               (("--turn-secret-file", f), "--turn-secret-file"),
+               (ok, "--turn-uri"),
+               (ok + ("--turn-secret-file", empty), "--turn-secret-file"),
+               (ok + ("--turn-secret-file", os.path.join(d, "missing")), "--turn-secret-file"),
+               (ok + ("--turn-secret", TURN_SECRET, "--turn-ttl", "59"), "--turn-ttl"),
+               (ok + ("--turn-secret", TURN_SECRET, "--turn-ttl", "604801"), "--turn-ttl")]
+        for args, opt in bad:
+            r = subprocess.run([ct.CP_BIN, "--state-dir", os.path.join(d, "state"), *args],
+                               capture_output=True, text=True, timeout=10)
+            check(r.returncode != 0, f"{args}: exit {r.returncode}")
+            check(opt in r.stderr, f"{args}: {opt} not named: {r.stderr!r}")
+            check(TURN_SECRET not in r.stderr + r.stdout, f"{args}: the secret was echoed")
+        # Within range, a --config file works too (and does not start: no dataplane).
+        conf = os.path.join(d, "cp.conf")
+        with open(conf, "w") as fh:
+            fh.write(f"turn-uri = {TURN_URIS[1]}\nturn-secret-file = {f}\nturn-ttl = 60\n")
+        r = subprocess.run([ct.CP_BIN, "--config", conf, "--turn-ttl", "604800", "--help"],
+                           capture_output=True, text=True, timeout=10)
+        check(r.returncode == 0 and "--turn-secret-file" in r.stdout, "--help with TURN options")
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
 def case_no_secrets_anywhere():
     """No message any client received, no log line and no Redis value held a
     password or a token; the logs hold no room or display names."""
@@ -600,6 +685,8 @@ CASES = [("check_name and name_strength", case_check_name),
          ("tokens: moderators token, guests wait", case_token_wait),
          ("tokens: guests deny", case_token_deny), ("tokens refused without a key", case_tokens_off),
          ("weak room names", case_weak_names), ("close frames and codes", case_close_codes),
+         ("TURN credentials in joined", case_turn_credentials),
+         ("bad TURN options refused", case_turn_options_refused),
          ("no secret or name in messages and logs", case_no_secrets_anywhere)]
 
 def main(program="controlplane_entry_test.py", cases=None):
