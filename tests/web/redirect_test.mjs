@@ -9,77 +9,15 @@
 // ws(s):// (or ws:// on an https page, or one with a #fragment) fails the
 // join without connecting anywhere.
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import path from 'node:path';
-import vm from 'node:vm';
+import { load as loadPage, tick } from './fake_page.mjs';
 
 const web = process.argv[2];
 assert.ok(web, 'usage: node redirect_test.mjs WEB_DIR');
-const source = fs.readFileSync(path.join(web, 'signalling.js'), 'utf8');
 
-function load(protocol) {
-  const sockets = [];
-  class FakeWS {
-    static CONNECTING = 0;
-    static OPEN = 1;
-    static CLOSING = 2;
-    static CLOSED = 3;
-    constructor(url, proto) {
-      this.url = url;
-      this.proto = proto;
-      this.readyState = FakeWS.CONNECTING;
-      this.sent = [];
-      sockets.push(this);
-    }
-    send(s) { this.sent.push(JSON.parse(s)); }
-    close() {
-      if (this.readyState === FakeWS.CLOSED) return;
-      this.readyState = FakeWS.CLOSED;
-      setTimeout(() => this.onclose && this.onclose({ code: 1000 }), 0);
-    }
-    open() {
-      this.readyState = FakeWS.OPEN;
-      this.onopen();
-    }
-    deliver(msg) { this.onmessage({ data: JSON.stringify(msg) }); }
-  }
-  const el = () => ({ value: '', hidden: true, focus() {} });
-  const els = {};
-  const sandbox = {
-    WebSocket: FakeWS,
-    TextEncoder,
-    setTimeout,
-    clearTimeout,
-    console,
-    location: { protocol, host: 'a.test', pathname: '/', search: '' },
-    history: { replaceState() {} },
-    document: { getElementById: (id) => (els[id] = els[id] || el()) },
-  };
-  sandbox.window = sandbox;
-  sandbox.globalThis = sandbox;
-  vm.createContext(sandbox);
-  vm.runInContext(source, sandbox);
-  const app = sandbox.SluiceApp;
-  const sluice = sandbox.sluice;
-  Object.assign(app, {
-    setState: (s) => { sluice.state = s; },
-    setStatus() {},
-    fail: (text, code) => { sluice.lastError = code || text; },
-    teardown() {},
-    notice() {},
-    resetChat() {},
-    resetSpeaker() {},
-    renderParticipants() {},
-    showStrength() {},
-  });
-  return { sockets, sluice };
-}
-
-const tick = () => new Promise((r) => setTimeout(r, 5));
 
 // Follows a redirect with the same join; counts it.
 {
-  const { sockets, sluice } = load('http:');
+  const { sockets, sluice } = loadPage(web, 'http:');
   const p = sluice.join('Room-Alpha', 'Ann', { password: 'pw-1', token: 'tok' });
   p.catch(() => {});
   assert.equal(sockets.length, 1);
@@ -116,7 +54,7 @@ const tick = () => new Promise((r) => setTimeout(r, 5));
 // Unusable URLs fail the join without connecting.
 for (const [protocol, url] of [['http:', 'http://b.test/ws'], ['http:', 'ws://b.test/ws#Room'],
   ['http:', ''], ['https:', 'ws://b.test/ws'], ['http:', 'javascript:alert(1)']]) {
-  const { sockets, sluice } = load(protocol);
+  const { sockets, sluice } = loadPage(web, protocol);
   const p = sluice.join('Room-Beta', 'Bo');
   p.catch(() => {});
   sockets[0].open();
@@ -130,7 +68,7 @@ for (const [protocol, url] of [['http:', 'http://b.test/ws'], ['http:', 'ws://b.
 
 // wss:// on an https page is followed.
 {
-  const { sockets, sluice } = load('https:');
+  const { sockets, sluice } = loadPage(web, 'https:');
   sluice.join('Room-Gamma', 'Cy').catch(() => {});
   assert.equal(sockets[0].url, 'wss://a.test/ws');
   sockets[0].open();

@@ -10,81 +10,18 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import vm from 'node:vm';
+import { load as loadPage, tick } from './fake_page.mjs';
 
 const web = process.argv[2];
 assert.ok(web, 'usage: node turn_test.mjs WEB_DIR');
-const source = fs.readFileSync(path.join(web, 'signalling.js'), 'utf8');
 
-function load(protocol) {
-  const sockets = [];
-  class FakeWS {
-    static CONNECTING = 0;
-    static OPEN = 1;
-    static CLOSING = 2;
-    static CLOSED = 3;
-    constructor(url, proto) {
-      this.url = url;
-      this.proto = proto;
-      this.readyState = FakeWS.CONNECTING;
-      this.sent = [];
-      sockets.push(this);
-    }
-    send(s) { this.sent.push(JSON.parse(s)); }
-    close() {
-      if (this.readyState === FakeWS.CLOSED) return;
-      this.readyState = FakeWS.CLOSED;
-      setTimeout(() => this.onclose && this.onclose({ code: 1000 }), 0);
-    }
-    open() {
-      this.readyState = FakeWS.OPEN;
-      this.onopen();
-    }
-    deliver(msg) { this.onmessage({ data: JSON.stringify(msg) }); }
-  }
-  const el = () => ({ value: '', hidden: true, focus() {} });
-  const els = {};
-  const sandbox = {
-    WebSocket: FakeWS,
-    TextEncoder,
-    setTimeout,
-    clearTimeout,
-    console,
-    location: { protocol, host: 'a.test', pathname: '/', search: '' },
-    history: { replaceState() {} },
-    document: { getElementById: (id) => (els[id] = els[id] || el()) },
-  };
-  sandbox.window = sandbox;
-  sandbox.globalThis = sandbox;
-  vm.createContext(sandbox);
-  vm.runInContext(source, sandbox);
-  const app = sandbox.SluiceApp;
-  const sluice = sandbox.sluice;
-  Object.assign(app, {
-    setState: (s) => { sluice.state = s; },
-    setStatus() {},
-    fail: (text, code) => { sluice.lastError = code || text; },
-    teardown() {},
-    notice() {},
-    resetSpeaker() {},
-    renderParticipants() {},
-    startMedia() {},
-    renderSelf() {},
-    renderModeration() {},
-    resetChat() {},
-    showStrength() {},
-  });
-  return { sockets, sluice };
-}
-
-const tick = () => new Promise((r) => setTimeout(r, 5));
 
 const ice = [{ urls: ['turn:turn.example.org:3478?transport=udp',
   'turns:turn.example.org:443?transport=tcp'], username: '1700000600:p1',
 credential: 'gtYcMIwsZwPry2k029gvl2J7YF0=' }];
 for (const [joined, want] of [[{ iceServers: ice }, ice], [{}, []],
   [{ iceServers: 'turn:x' }, []]]) {
-  const { sockets, sluice } = load('http:');
+  const { sockets, sluice } = loadPage(web, 'http:');
   sluice.join('Room-Turn', 'Tia').catch(() => {});
   sockets[0].open();
   await tick();
