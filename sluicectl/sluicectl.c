@@ -310,8 +310,8 @@ static int parse_command(struct ctl *c, int argc, char **argv, char *err, size_t
 				 "name use --room NAME");
 			return -EINVAL;
 		}
-		if (k < nargs && !hex_arg(a[k++], 1, 32, c->participant)) {
-			snprintf(err, n, "PARTICIPANT must be a participant id (1-32 hex digits)");
+		if (k < nargs && !hex_arg(a[k++], 16, 16, c->participant)) {
+			snprintf(err, n, "PARTICIPANT must be a participant id (16 hex digits)");
 			return -EINVAL;
 		}
 		if (!strcmp(c->cmd, "mute")) {

@@ -320,7 +320,7 @@ def c_actions(e):
     check(r.stdout == f"kicked participant {P2} from meeting {M1} on node n1\n", r.stdout)
     j = ok(e.run("kick", M1, P2, "--json", json_out=True), "kick --json").doc
     check(j["kicked"] == P2 and j["node"] == "n1", f"json {j}")
-    r = e.run("kick", M1, "abcdef")
+    r = e.run("kick", M1, "abcdefabcdefabcd")
     check(r.returncode == 1 and "no such participant in this meeting (not_found)" in r.stderr,
           f"not_found: {r.returncode} {r.stderr!r}")
     r = ok(e.run("mute", M1, P1), "mute")
@@ -434,7 +434,8 @@ def c_usage():
     try:
         for args in ([], ["frobnicate"], ["meeting"], ["meeting", "abc"], ["end", "Secret Room"],
                      ["meeting", "g" * 32], ["kick", M1], ["kick", M1, "xyz"],
-                     ["kick", M1, "1" * 33], ["mute", M1, P1, "both"], ["nodes", "extra"],
+                     ["kick", M1, "1" * 33], ["kick", M1, "abcdef"], ["kick", M1, "1" * 17],
+                     ["mute", M1, P1, "both"], ["nodes", "extra"],
                      ["meetings", "bad node"], ["stats"], ["stats", "x" * 33],
                      ["drain", "a/b"], ["--room", "Secret Room", "nodes"],
                      ["--room", "Secret Room", "meeting", M1], ["--timeout", "0", "nodes"],
